@@ -1,0 +1,59 @@
+import { RevisorError } from '../../migrator/errors.js';
+import type { RunResult } from '../../migrator/migrator.js';
+import type { Context } from '../context.js';
+import { createMigrator } from '../context.js';
+import { errorJson, headsText, print, printJson } from '../output.js';
+
+function report(ctx: Context, result: RunResult, verb: string): number {
+  const applied = result.results.filter((r) => r.status === 'applied');
+  if (ctx.json) {
+    printJson({
+      command: ctx.command,
+      from: result.plan?.fromHeads ?? null,
+      to: result.error ? null : (result.plan?.toHeads ?? null),
+      steps: result.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs * 10) / 10 })),
+      lockWaitMs: result.lockWaitMs,
+      ...(result.error ? { error: errorJson(result.error) } : {}),
+    });
+  } else if (!result.error) {
+    if (applied.length === 0) print(`nothing to do: the database is at ${headsText(result.plan?.toHeads ?? [])}`);
+    else print(`${verb} ${applied.length} revision(s); the database is now at ${headsText(result.plan!.toHeads)}`);
+  }
+  if (result.error) throw result.error;
+  return 0;
+}
+
+export async function upgrade(ctx: Context): Promise<number> {
+  const [target = 'head', extra] = ctx.positionals;
+  if (extra) throw new RevisorError('Usage', 'upgrade takes one target');
+  const migrator = await createMigrator(ctx);
+  try {
+    return report(ctx, await migrator.upgrade(target), 'applied');
+  } finally {
+    await migrator.close();
+  }
+}
+
+export async function downgrade(ctx: Context): Promise<number> {
+  const [target, extra] = ctx.positionals;
+  if (!target || extra) {
+    throw new RevisorError('Usage', 'downgrade needs exactly one target, e.g. -1, base or a revision id');
+  }
+  const migrator = await createMigrator(ctx);
+  try {
+    return report(ctx, await migrator.downgrade(target), 'reverted');
+  } finally {
+    await migrator.close();
+  }
+}
+
+export async function stamp(ctx: Context): Promise<number> {
+  const [target, extra] = ctx.positionals;
+  if (!target || extra) throw new RevisorError('Usage', 'stamp needs exactly one target');
+  const migrator = await createMigrator(ctx);
+  try {
+    return report(ctx, await migrator.stamp(target, { purge: ctx.values['purge'] === true }), 'stamped');
+  } finally {
+    await migrator.close();
+  }
+}

@@ -1,0 +1,95 @@
+import { hasConnectionConfig, executedBy } from '../migrator/connection.js';
+import { RevisorError } from '../migrator/errors.js';
+import { RevisionGraph } from '../migrator/graph.js';
+import { embeddedMigrationsDir, loadMigrations } from '../migrator/loader.js';
+import { describeHolder } from '../migrator/lock.js';
+import { Migrator, type Session } from '../migrator/migrator.js';
+import { sessionFactory } from '../migrator/pg-session.js';
+import { defaultTables, type Tables } from '../migrator/version-sql.js';
+import { count, duration, str, type Values } from './args.js';
+import type { Logger } from './logger.js';
+
+export interface Context {
+  readonly values: Values;
+  readonly positionals: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly json: boolean;
+  readonly command: string;
+}
+
+export function tablesFrom(values: Values): Tables {
+  return {
+    schema: str(values, 'version-schema') ?? defaultTables.schema,
+    versionTable: str(values, 'version-table') ?? defaultTables.versionTable,
+    historyTable: str(values, 'history-table') ?? defaultTables.historyTable,
+  };
+}
+
+export function migrationsDir(values: Values): string {
+  return str(values, 'migrations') ?? embeddedMigrationsDir;
+}
+
+export async function loadGraph(values: Values): Promise<RevisionGraph> {
+  return RevisionGraph.build(await loadMigrations(migrationsDir(values)));
+}
+
+/** A session opener for the configured database, or the embedded PostgreSQL when none is. */
+export async function connector(ctx: Context): Promise<() => Promise<Session>> {
+  let url = str(ctx.values, 'database-url');
+  if (!hasConnectionConfig({ ...(url ? { url } : {}) }, ctx.env)) {
+    const { startEmbedded, defaultEmbeddedDir } = await import('./embedded-postgres.js');
+    const server = await startEmbedded(defaultEmbeddedDir(ctx.env));
+    ctx.logger.info({ dir: server.dir, port: server.port }, 'no database configured: using the embedded PostgreSQL');
+    url = server.url;
+  }
+  const sslCaFile = str(ctx.values, 'ssl-ca');
+  return sessionFactory({
+    ...(url ? { url } : {}),
+    ...(sslCaFile ? { sslCaFile } : {}),
+    applicationName: `revisor ${ctx.command}`.slice(0, 63),
+    connectTimeoutMs: duration(str(ctx.values, 'connect-timeout'), 'connect-timeout', 10_000),
+  });
+}
+
+export async function createMigrator(ctx: Context, graph?: RevisionGraph): Promise<Migrator> {
+  const { values, logger } = ctx;
+  const mode = str(values, 'transaction-mode') ?? 'per-migration';
+  if (mode !== 'per-migration' && mode !== 'all') {
+    throw new RevisorError('Usage', `--transaction-mode is per-migration or all, got "${mode}"`);
+  }
+  return new Migrator({
+    graph: graph ?? (await loadGraph(values)),
+    connect: await connector(ctx),
+    tables: tablesFrom(values),
+    executedBy: executedBy(ctx.env),
+    lockWaitMs: duration(str(values, 'lock-wait'), 'lock-wait', 300_000),
+    lockTimeoutMs: duration(str(values, 'lock-timeout'), 'lock-timeout', 5_000),
+    lockRetries: count(str(values, 'lock-retries'), 'lock-retries', 4),
+    lockRetryPauseMs: 1_000,
+    statementTimeoutMs: duration(str(values, 'statement-timeout'), 'statement-timeout', 0),
+    transactionMode: mode,
+    allowChecksumMismatch: values['allow-checksum-mismatch'] === true,
+    signal: ctx.signal,
+    events: {
+      lockWaiting: (holder, waitedMs) =>
+        logger.warn({ holder, waitedMs }, `waiting for the migration lock, held by ${describeHolder(holder)}`),
+      lockAcquired: (waitedMs) => logger.debug({ waitedMs }, 'migration lock acquired'),
+      interrupted: (rows) =>
+        logger.warn(
+          { revisions: rows.map((r) => r.revision) },
+          'a previous run died inside a non-transactional step; it was marked interrupted and runs again',
+        ),
+      stepStarted: (step) =>
+        logger.info(
+          { revision: step.revision, direction: step.direction },
+          `running ${step.direction} ${step.headsBefore.join(',') || '<base>'} -> ${step.headsAfter.join(',') || '<base>'}, ${step.migration.message}`,
+        ),
+      stepFinished: (step, result) =>
+        logger.debug({ revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) }, 'step finished'),
+      stepRetry: (step, attempt, next) =>
+        logger.warn({ revision: step.revision, attempt, lockTimeoutMs: next }, 'a table lock timed out; retrying the step'),
+    },
+  });
+}

@@ -1,0 +1,147 @@
+import { errorCodes, isRevisorError, RevisorError } from '../migrator/errors.js';
+import { helpText, type OptionSpec, parse } from './args.js';
+import type { Context } from './context.js';
+import { createLogger } from './logger.js';
+import { errorJson, printJson } from './output.js';
+
+interface Command {
+  usage: string;
+  summary: string;
+  options: OptionSpec;
+  /** Loaded on use, so a command pulls in only its own modules. */
+  run: () => Promise<(ctx: Context) => Promise<number>>;
+}
+
+const migrate = () => import('./commands/migrate.js');
+const info = () => import('./commands/info.js');
+const scaffold = () => import('./commands/scaffold.js');
+
+const commands: Record<string, Command> = {
+  upgrade: {
+    usage: 'revisor upgrade [target]',
+    summary: 'Apply migrations up to target (default head): head, heads, <rev>, <prefix>, +N, <rev>+N.',
+    options: {},
+    run: async () => (await migrate()).upgrade,
+  },
+  downgrade: {
+    usage: 'revisor downgrade <target>',
+    summary: 'Revert migrations down to target: base, <rev>, -N, <rev>-N.',
+    options: {},
+    run: async () => (await migrate()).downgrade,
+  },
+  stamp: {
+    usage: 'revisor stamp <target> [--purge]',
+    summary: 'Set the version table to target without running migrations.',
+    options: { purge: { type: 'boolean', help: 'empty the version table first (it may name unknown revisions)' } },
+    run: async () => (await migrate()).stamp,
+  },
+  current: {
+    usage: 'revisor current',
+    summary: "Print the database's current revision(s).",
+    options: {},
+    run: async () => (await info()).current,
+  },
+  heads: {
+    usage: 'revisor heads',
+    summary: 'Print the head revision(s) of the migrations.',
+    options: {},
+    run: async () => (await info()).heads,
+  },
+  history: {
+    usage: 'revisor history [-r start:end] [--verbose] [--audit]',
+    summary: "List revisions newest first; --audit lists the database's history table instead.",
+    options: {
+      'rev-range': { type: 'string', short: 'r', help: 'start:end, e.g. base:head or 972fc:' },
+      verbose: { type: 'boolean', short: 'v', help: 'show every field' },
+      audit: { type: 'boolean', help: 'the steps recorded in the database (revisor_history)' },
+    },
+    run: async () => (await info()).history,
+  },
+  show: {
+    usage: 'revisor show <rev>',
+    summary: 'Show a revision, its checksum and the SQL of both directions.',
+    options: {},
+    run: async () => (await info()).show,
+  },
+  sql: {
+    usage: 'revisor sql upgrade|downgrade <target | from:to>',
+    summary: 'Print the SQL of a run (version-table statements included) without touching a database.',
+    options: {},
+    run: async () => (await import('./commands/offline-sql.js')).offlineSql,
+  },
+  revision: {
+    usage: 'revisor revision -m "message" [--sql] [--head <rev>] [--rev-id <id>]',
+    summary: 'Create a migration file YYYYMMDD_HHMM_<rev>_<slug> in --migrations (default ./migrations).',
+    options: {
+      message: { type: 'string', short: 'm', help: 'what the revision does' },
+      sql: { type: 'boolean', help: 'a .sql file instead of TypeScript' },
+      head: { type: 'string', help: 'the revision to build on (default: the single head)' },
+      'rev-id': { type: 'string', help: 'use this id instead of a random one' },
+    },
+    run: async () => (await scaffold()).revision,
+  },
+  merge: {
+    usage: 'revisor merge -m "message" <rev> <rev>... | heads',
+    summary: 'Create a revision that merges several heads.',
+    options: {
+      message: { type: 'string', short: 'm', help: 'what the merge is for' },
+      sql: { type: 'boolean', help: 'a .sql file instead of TypeScript' },
+      'rev-id': { type: 'string', help: 'use this id instead of a random one' },
+    },
+    run: async () => (await scaffold()).merge,
+  },
+};
+
+function usage(): string {
+  const lines = ['usage: revisor <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'Run "revisor <command> --help" for its options.', '', 'exit codes:');
+  for (const [code, exit] of Object.entries(errorCodes)) lines.push(`  ${String(exit).padStart(3)}  ${code}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`revisor: unknown command "${name}"\n\n${usage()}\n`);
+    return errorCodes.Usage;
+  }
+  let json = false;
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    // The first signal lets the running step finish (or the lock wait end); a second one exits now,
+    // and the server rolls back the open transaction when the connection drops.
+    if (signals > 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    controller.abort(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    const { values, positionals } = parse(rest, command.options, env);
+    json = values['json'] === true;
+    if (values['help']) {
+      process.stdout.write(`${helpText(command.usage, command.summary, command.options)}\n`);
+      return 0;
+    }
+    const logger = await createLogger((values['log-level'] as string | undefined) ?? 'info', env);
+    const handler = await command.run();
+    return await handler({ values, positionals, env, logger, signal: controller.signal, json, command: name });
+  } catch (err) {
+    const error = isRevisorError(err)
+      ? err
+      : new RevisorError('MigrationFailed', `unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    if (json) printJson({ error: errorJson(error) });
+    process.stderr.write(`revisor: error [${error.code}]: ${error.message}\n`);
+    return isRevisorError(err) ? error.exitCode : 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,27 @@
+import type { RevisorError } from '../migrator/errors.js';
+import type { RevisionGraph } from '../migrator/graph.js';
+
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function errorJson(err: RevisorError): Record<string, unknown> {
+  return { code: err.code, exitCode: err.exitCode, message: err.message, details: err.details };
+}
+
+/** `c0b7d0e366e7 (head)` / `abc (head) (mergepoint)`, as Alembic labels revisions. */
+export function label(graph: RevisionGraph, id: string): string {
+  const m = graph.get(id);
+  const tags: string[] = [];
+  if (graph.heads.includes(id)) tags.push('(head)');
+  if (m.downRevisions.length === 0) tags.push('(base)');
+  if (m.downRevisions.length > 1) tags.push('(mergepoint)');
+  if (graph.children(id).length > 1) tags.push('(branchpoint)');
+  return [id, ...tags].join(' ');
+}
+
+export const headsText = (heads: readonly string[]) => (heads.length ? heads.join(', ') : '<base>');

@@ -1,0 +1,10 @@
+export { defineMigration, type Migration, type MigrationDefinition } from './migrator/migration.js';
+export { Op } from './migrator/ops/op.js';
+export { sa, type ColumnType } from './migrator/ops/types.js';
+export { column, primaryKey, foreignKey, unique, check } from './migrator/ops/elements.js';
+export { sql } from './migrator/ops/statement.js';
+export { RevisorError, errorCodes, type ErrorCode } from './migrator/errors.js';
+export { RevisionGraph } from './migrator/graph.js';
+export { loadMigrations, embeddedMigrationsDir } from './migrator/loader.js';
+export { plan, planUpgrade, planDowngrade, type Plan, type Step } from './migrator/planner.js';
+export { Migrator, type MigratorConfig, type RunResult, type StepResult } from './migrator/migrator.js';

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { ClientConfig } from 'pg';
+import { RevisorError } from './errors.js';
+
+export interface ConnectionOptions {
+  /** postgres://… ; otherwise libpq's PG* variables apply. */
+  readonly url?: string;
+  /** A CA bundle to verify the server against (sslmode verify-full). */
+  readonly sslCaFile?: string;
+  readonly applicationName: string;
+  readonly connectTimeoutMs: number;
+}
+
+/** A URL with its password replaced, for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    for (const key of ['password', 'sslpassword']) if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
+    return parsed.toString();
+  } catch {
+    return '<unparseable database URL>';
+  }
+}
+
+/** Where the connection goes, without credentials: for messages. */
+export function describeTarget(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): string {
+  if (options.url) {
+    try {
+      const u = new URL(options.url);
+      return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname}${u.username ? ` as ${decodeURIComponent(u.username)}` : ''}`;
+    } catch {
+      return '<unparseable database URL>';
+    }
+  }
+  return `${env['PGHOST'] ?? 'localhost'}:${env['PGPORT'] ?? 5432}/${env['PGDATABASE'] ?? env['PGUSER'] ?? ''}`;
+}
+
+export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const config: ClientConfig = {
+    application_name: env['PGAPPNAME'] ?? options.applicationName,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+  };
+  if (options.url) {
+    if (!/^postgres(ql)?:\/\//.test(options.url)) {
+      throw new RevisorError('Usage', `the database URL must start with postgres:// or postgresql://, got ${redactUrl(options.url)}`);
+    }
+    config.connectionString = options.url;
+  }
+  const caFile = options.sslCaFile ?? env['PGSSLROOTCERT'];
+  if (caFile) {
+    let ca: string;
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new RevisorError('Usage', `cannot read the CA file ${caFile}: ${(err as Error).message}`);
+    }
+    config.ssl = { ca, rejectUnauthorized: true };
+  }
+  return config;
+}
+
+/** Who ran a step, for the history table: the pod's name in Kubernetes, else the host. */
+export function executedBy(env: NodeJS.ProcessEnv = process.env): string {
+  return env['REVISOR_EXECUTED_BY'] ?? env['POD_NAME'] ?? hostname();
+}
+
+/** Whether anything names a database: otherwise the CLI starts its embedded PostgreSQL. */
+export function hasConnectionConfig(options: { url?: string }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(options.url || env['PGHOST'] || env['PGDATABASE'] || env['PGSERVICE']);
+}

@@ -1,0 +1,34 @@
+import type { Op } from './ops/op.js';
+import type { Statement } from './ops/statement.js';
+
+/** What a TypeScript migration module exports (through {@link defineMigration}). */
+export interface MigrationDefinition {
+  revision: string;
+  downRevision: string | readonly string[] | null;
+  message: string;
+  createDate?: string;
+  /** false: the statements run outside a transaction (e.g. CREATE INDEX CONCURRENTLY). */
+  transactional?: boolean;
+  upgrade(op: Op): void;
+  downgrade(op: Op): void;
+}
+
+export function defineMigration(definition: MigrationDefinition): MigrationDefinition {
+  return definition;
+}
+
+/** A loaded revision: graph data plus the statements each direction renders. */
+export interface Migration {
+  readonly revision: string;
+  readonly downRevisions: readonly string[];
+  readonly message: string;
+  readonly createDate: string | null;
+  readonly transactional: boolean;
+  /** Where it came from, for error messages: a path, or `<embedded>/name`. */
+  readonly source: string;
+  /** Rendered lazily: only the steps that run (and checksum checks) need the SQL. */
+  upgrade(): readonly Statement[];
+  downgrade(): readonly Statement[];
+  /** True when the downgrade renders at least one statement. */
+  hasDowngrade(): boolean;
+}

@@ -1,0 +1,308 @@
+import { checksum, checksumMismatchError, findChecksumDrift } from './checksum.js';
+import type { Queryable } from './db.js';
+import { RevisorError } from './errors.js';
+import type { RevisionGraph } from './graph.js';
+import { insertHistory, markInterrupted } from './history.js';
+import { acquireLock, type LockHolder, lockKey, releaseLock } from './lock.js';
+import { assertKnownHeads, type Plan, plan, planDowngrade, planUpgrade, type Step } from './planner.js';
+import { type DatabaseState, ensureTables, readState } from './state.js';
+import {
+  runNonTransactionalStep,
+  runStepInOpenTransaction,
+  runTransactionalStep,
+  type StepSettings,
+  writeVersionRows,
+} from './step-runner.js';
+import { resolveTarget } from './targets.js';
+import { deleteAllHeads, type Tables } from './version-sql.js';
+import type { Direction } from './version-rows.js';
+
+export interface Session extends Queryable {
+  end(): Promise<void>;
+}
+
+export interface MigratorEvents {
+  lockWaiting?(holder: LockHolder | null, waitedMs: number): void;
+  lockAcquired?(waitedMs: number): void;
+  interrupted?(rows: { revision: string; startedAt: Date }[]): void;
+  stepStarted?(step: Step): void;
+  stepFinished?(step: Step, result: StepResult): void;
+  stepRetry?(step: Step, attempt: number, nextLockTimeoutMs: number): void;
+}
+
+export interface MigratorConfig {
+  readonly graph: RevisionGraph;
+  /** Opens a new session; the migrator uses one for work and one for the lock. */
+  readonly connect: () => Promise<Session>;
+  readonly tables: Tables;
+  readonly executedBy: string;
+  readonly lockWaitMs: number;
+  readonly lockTimeoutMs: number;
+  readonly lockRetries: number;
+  readonly lockRetryPauseMs: number;
+  readonly statementTimeoutMs: number;
+  readonly transactionMode: 'per-migration' | 'all';
+  readonly allowChecksumMismatch: boolean;
+  readonly signal?: AbortSignal;
+  readonly events?: MigratorEvents;
+}
+
+export interface StepResult {
+  readonly revision: string;
+  readonly direction: Direction | 'stamp';
+  readonly status: 'applied' | 'failed' | 'rolled-back' | 'not-run';
+  readonly durationMs: number;
+}
+
+/** Kysely-style: what was planned, what each step did, and the error that stopped it. */
+export interface RunResult {
+  readonly plan: Plan | null;
+  readonly results: readonly StepResult[];
+  readonly lockWaitMs: number;
+  readonly error?: RevisorError;
+}
+
+function asRevisorError(err: unknown): RevisorError {
+  if (err instanceof RevisorError) return err;
+  const e = err as Error & { code?: string };
+  if (e && (e.code === undefined || /^(E[A-Z]+|28|3D|08|57P)/.test(e.code))) {
+    return new RevisorError('ConnectionFailed', `database connection failed: ${e.message}`, {}, err);
+  }
+  throw err;
+}
+
+export class Migrator {
+  readonly #config: MigratorConfig;
+  #session: Session | null = null;
+
+  constructor(config: MigratorConfig) {
+    this.#config = config;
+  }
+
+  get graph(): RevisionGraph {
+    return this.#config.graph;
+  }
+
+  async #db(): Promise<Session> {
+    this.#session ??= await this.#config.connect();
+    return this.#session;
+  }
+
+  async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = null;
+    await session?.end().catch(() => undefined);
+  }
+
+  async state(): Promise<DatabaseState> {
+    return readState(await this.#db(), this.#config.tables);
+  }
+
+  /** The database's heads, refused when the chain does not know one of them. */
+  async current(): Promise<readonly string[]> {
+    const { heads } = await this.state();
+    assertKnownHeads(this.graph, heads);
+    return heads;
+  }
+
+  #verifyChecksums(state: DatabaseState): void {
+    if (this.#config.allowChecksumMismatch) return;
+    const drift = findChecksumDrift(this.graph, this.graph.ancestors(state.heads), state.checksums);
+    if (drift.length > 0) throw checksumMismatchError(drift);
+  }
+
+  /** Plans without the lock or any write: what `upgrade`/`downgrade` would do now. */
+  async plan(direction: Direction, target: string): Promise<Plan> {
+    const state = await this.state();
+    if (direction === 'upgrade') this.#verifyChecksums(state);
+    return plan(this.graph, state.heads, direction, target);
+  }
+
+  upgrade(target = 'head'): Promise<RunResult> {
+    return this.#run('upgrade', target);
+  }
+
+  downgrade(target: string): Promise<RunResult> {
+    return this.#run('downgrade', target);
+  }
+
+  async #run(direction: Direction, target: string): Promise<RunResult> {
+    let planned: Plan | null = null;
+    try {
+      // Nothing to do is decided without the lock: version rows change only in the
+      // same transaction as their DDL, so a committed state is never half-applied.
+      planned = await this.plan(direction, target);
+      if (planned.steps.length === 0) return { plan: planned, results: [], lockWaitMs: 0 };
+    } catch (err) {
+      return { plan: planned, results: [], lockWaitMs: 0, error: asRevisorError(err) };
+    }
+    return this.#locked(async (db) => {
+      await ensureTables(db, this.#config.tables);
+      const interrupted = await markInterrupted(db, this.#config.tables);
+      if (interrupted.length > 0) this.#config.events?.interrupted?.(interrupted);
+      const fresh = await this.plan(direction, target);
+      return this.#execute(db, fresh);
+    });
+  }
+
+  async #locked(work: (db: Session) => Promise<Omit<RunResult, 'lockWaitMs'>>): Promise<RunResult> {
+    const { tables, events } = this.#config;
+    let lockDb: Session | null = null;
+    let lockWaitMs = 0;
+    try {
+      const db = await this.#db();
+      lockDb = await this.#config.connect();
+      const { rows } = await lockDb.query<{ db: string }>('SELECT current_database() AS db');
+      const key = lockKey(rows[0]!.db, tables.schema, tables.versionTable);
+      const started = Date.now();
+      await acquireLock(lockDb, key, {
+        waitMs: this.#config.lockWaitMs,
+        ...(this.#config.signal ? { signal: this.#config.signal } : {}),
+        onWait: (holder, waited) => events?.lockWaiting?.(holder, waited),
+      });
+      lockWaitMs = Date.now() - started;
+      events?.lockAcquired?.(lockWaitMs);
+      try {
+        return { ...(await work(db)), lockWaitMs };
+      } finally {
+        await releaseLock(lockDb, key).catch(() => undefined);
+      }
+    } catch (err) {
+      return { plan: null, results: [], lockWaitMs, error: asRevisorError(err) };
+    } finally {
+      await lockDb?.end().catch(() => undefined);
+    }
+  }
+
+  #settings(): StepSettings {
+    const c = this.#config;
+    return {
+      tables: c.tables,
+      executedBy: c.executedBy,
+      lockTimeoutMs: c.lockTimeoutMs,
+      lockRetries: c.lockRetries,
+      lockRetryPauseMs: c.lockRetryPauseMs,
+      statementTimeoutMs: c.statementTimeoutMs,
+      ...(c.signal ? { signal: c.signal } : {}),
+      onRetry: (step, attempt, next) => c.events?.stepRetry?.(step, attempt, next),
+    };
+  }
+
+  async #execute(db: Session, planned: Plan): Promise<Omit<RunResult, 'lockWaitMs'>> {
+    const settings = this.#settings();
+    const results: StepResult[] = [];
+    const notRun = (from: number): StepResult[] =>
+      planned.steps
+        .slice(from)
+        .map((s) => ({ revision: s.revision, direction: s.direction, status: 'not-run', durationMs: 0 }));
+    const all = this.#config.transactionMode === 'all';
+    if (all) {
+      const nonTx = planned.steps.filter((s) => !s.migration.transactional).map((s) => s.revision);
+      if (nonTx.length > 0) {
+        const error = new RevisorError(
+          'InvalidPlan',
+          `--transaction-mode all cannot include non-transactional revision(s) ${nonTx.join(', ')}; use per-migration`,
+          { revisions: nonTx },
+        );
+        return { plan: planned, results: notRun(0), error };
+      }
+      await db.query('BEGIN');
+    }
+    for (const [index, step] of planned.steps.entries()) {
+      if (this.#config.signal?.aborted) {
+        const error = new RevisorError('Cancelled', `stopped before ${step.revision}: ${String(this.#config.signal.reason)}`);
+        if (all) await db.query('ROLLBACK').catch(() => undefined);
+        return { plan: planned, results: all ? rolledBack(results, notRun(index)) : [...results, ...notRun(index)], error };
+      }
+      this.#config.events?.stepStarted?.(step);
+      const started = performance.now();
+      try {
+        if (all) await runStepInOpenTransaction(db, step, settings);
+        else if (step.migration.transactional) await runTransactionalStep(db, step, settings);
+        else await runNonTransactionalStep(db, step, settings);
+      } catch (err) {
+        const error = asRevisorError(err);
+        if (all) await db.query('ROLLBACK').catch(() => undefined);
+        const failed: StepResult = {
+          revision: step.revision,
+          direction: step.direction,
+          status: 'failed',
+          durationMs: performance.now() - started,
+        };
+        this.#config.events?.stepFinished?.(step, failed);
+        if (step.migration.transactional) await this.#recordFailure(db, step, error);
+        const before = all ? rolledBack(results, []) : results;
+        return { plan: planned, results: [...before, failed, ...notRun(index + 1)], error };
+      }
+      const result: StepResult = {
+        revision: step.revision,
+        direction: step.direction,
+        status: 'applied',
+        durationMs: performance.now() - started,
+      };
+      results.push(result);
+      this.#config.events?.stepFinished?.(step, result);
+    }
+    if (all) await db.query('COMMIT');
+    return { plan: planned, results };
+  }
+
+  /** The audit trail keeps failed attempts too; best effort, the connection may be gone. */
+  async #recordFailure(db: Queryable, step: Step, error: RevisorError): Promise<void> {
+    await insertHistory(db, this.#config.tables, {
+      revision: step.revision,
+      direction: step.direction,
+      checksum: null,
+      startedAt: new Date(),
+      executedBy: this.#config.executedBy,
+      outcome: 'failed',
+      headsAfter: null,
+      error: error.message,
+    }).catch(() => undefined);
+  }
+
+  /**
+   * Sets the version table to `target` without running migrations. --purge first
+   * empties it, so a table naming revisions the chain does not know can be reset.
+   */
+  async stamp(target: string, options: { purge?: boolean } = {}): Promise<RunResult> {
+    return this.#locked(async (db) => {
+      const { tables } = this.#config;
+      await ensureTables(db, tables);
+      const heads = options.purge ? [] : (await readState(db, tables)).heads;
+      const resolved = resolveTarget(this.graph, target, heads);
+      const applied = this.graph.ancestors(heads);
+      const stampPlan = resolved.every((t) => applied.has(t))
+        ? planDowngrade(this.graph, heads, resolved)
+        : planUpgrade(this.graph, heads, resolved);
+      await db.query('BEGIN');
+      try {
+        if (options.purge) await db.query(deleteAllHeads(tables).sql);
+        for (const step of stampPlan.steps) {
+          await writeVersionRows(db, step, tables);
+          await insertHistory(db, tables, {
+            revision: step.revision,
+            direction: 'stamp',
+            checksum: step.direction === 'upgrade' ? checksum(step.migration.upgrade()) : null,
+            startedAt: new Date(),
+            executedBy: this.#config.executedBy,
+            outcome: 'applied',
+            headsAfter: step.headsAfter,
+          });
+        }
+        await db.query('COMMIT');
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      const results = stampPlan.steps.map(
+        (s): StepResult => ({ revision: s.revision, direction: 'stamp', status: 'applied', durationMs: 0 }),
+      );
+      return { plan: stampPlan, results };
+    });
+  }
+}
+
+function rolledBack(done: readonly StepResult[], rest: StepResult[]): StepResult[] {
+  return [...done.map((r) => ({ ...r, status: 'rolled-back' as const })), ...rest];
+}

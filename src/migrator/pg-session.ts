@@ -1,0 +1,27 @@
+import pg from 'pg';
+import { type ConnectionOptions, clientConfig, describeTarget } from './connection.js';
+import { RevisorError } from './errors.js';
+import type { Session } from './migrator.js';
+
+/** Opens a pg session; a failure names the server and user, never the password. */
+export function sessionFactory(options: ConnectionOptions): () => Promise<Session> {
+  const config = clientConfig(options);
+  return async () => {
+    const client = new pg.Client(config);
+    // A session dropped while idle would otherwise crash the process; the next query reports it.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw new RevisorError(
+        'ConnectionFailed',
+        `cannot connect to PostgreSQL at ${describeTarget(options)}: ${(err as Error).message}; check the address, ` +
+          'the credentials in the Secret or environment, and that the server accepts connections',
+        { target: describeTarget(options) },
+        err,
+      );
+    }
+    return client as unknown as Session;
+  };
+}

@@ -1,0 +1,98 @@
+import { RevisorError } from './errors.js';
+import type { Migration } from './migration.js';
+import type { Statement } from './ops/statement.js';
+import { splitSql } from './sql-split.js';
+
+/**
+ * A plain SQL migration:
+ *   -- revision: 1a2b3c4d5e6f
+ *   -- down_revision: None            (several ids, comma-separated, make a merge)
+ *   -- message: add widgets
+ *   -- transactional: false           (optional, default true)
+ *   -- create_date: 2025-10-18 02:30  (optional)
+ *   -- migrate:upgrade
+ *   …
+ *   -- migrate:downgrade
+ *   …
+ */
+const headerKeys = new Set(['revision', 'down_revision', 'message', 'transactional', 'create_date']);
+export const revisionIdPattern = /^[A-Za-z0-9_]{1,32}$/;
+
+export interface HeaderLines {
+  readonly revision: number;
+  readonly downRevision: number;
+}
+
+export interface SqlMigration extends Migration {
+  readonly headerLines: HeaderLines;
+}
+
+function fail(file: string, line: number, what: string): never {
+  const where = line > 0 ? `${file}:${line}` : file;
+  throw new RevisorError('MigrationLoadError', `${where}: ${what}`, { file, ...(line > 0 ? { line } : {}) });
+}
+
+export function parseRevisionList(value: string, file: string, line: number): string[] {
+  if (value === '' || value === 'None' || value === 'null') return [];
+  const ids = value.split(',').map((id) => id.trim());
+  for (const id of ids) {
+    if (!revisionIdPattern.test(id)) fail(file, line, `malformed revision id ${JSON.stringify(id)} in down_revision`);
+  }
+  if (new Set(ids).size !== ids.length) fail(file, line, 'down_revision names the same revision twice');
+  return ids;
+}
+
+export function parseSqlMigration(text: string, file: string): SqlMigration {
+  const lines = text.split(/\r?\n/);
+  const header = new Map<string, { value: string; line: number }>();
+  let index = 0;
+  for (; index < lines.length; index++) {
+    const raw = lines[index]!.trim();
+    const lineNo = index + 1;
+    if (raw === '') continue;
+    if (raw === '-- migrate:upgrade') break;
+    if (raw === '-- migrate:downgrade') fail(file, lineNo, '-- migrate:downgrade comes before -- migrate:upgrade');
+    const match = /^--\s*([a-z_]+)\s*:\s*(.*)$/.exec(raw);
+    if (!match) fail(file, lineNo, `malformed header line ${JSON.stringify(raw)} (expected "-- key: value")`);
+    const [, key, value] = match as unknown as [string, string, string];
+    if (!headerKeys.has(key)) fail(file, lineNo, `unknown header "${key}" (known: ${[...headerKeys].join(', ')})`);
+    if (header.has(key)) fail(file, lineNo, `header "${key}" appears twice`);
+    header.set(key, { value: value.trim(), line: lineNo });
+  }
+  const upgradeAt = index;
+  if (upgradeAt >= lines.length) fail(file, lines.length, 'missing section "-- migrate:upgrade"');
+  const downgradeAt = lines.findIndex((l, i) => i > upgradeAt && l.trim() === '-- migrate:downgrade');
+  if (downgradeAt === -1) fail(file, lines.length, 'missing section "-- migrate:downgrade"');
+  const stray = lines.findIndex((l, i) => i > downgradeAt && /^--\s*migrate:/.test(l.trim()));
+  if (stray !== -1) fail(file, stray + 1, `unexpected section marker ${JSON.stringify(lines[stray]!.trim())}`);
+
+  const revision = header.get('revision');
+  if (!revision) fail(file, 1, 'missing header "-- revision: <id>"');
+  if (!revisionIdPattern.test(revision.value)) {
+    fail(file, revision.line, `malformed revision id ${JSON.stringify(revision.value)} (1-32 letters, digits or _)`);
+  }
+  const down = header.get('down_revision');
+  if (!down) fail(file, 1, 'missing header "-- down_revision: <id>|None"');
+  let transactional = true;
+  const tx = header.get('transactional');
+  if (tx) {
+    if (tx.value !== 'true' && tx.value !== 'false') fail(file, tx.line, 'transactional must be true or false');
+    transactional = tx.value === 'true';
+  }
+  const toStatements = (from: number, to: number): Statement[] =>
+    splitSql(lines.slice(from + 1, to).join('\n'), from + 2);
+  const upgrade = toStatements(upgradeAt, downgradeAt);
+  const downgrade = toStatements(downgradeAt, lines.length);
+  return {
+    revision: revision.value,
+    downRevisions: parseRevisionList(down.value, file, down.line),
+    message: header.get('message')?.value ?? '',
+    createDate: header.get('create_date')?.value ?? null,
+    transactional,
+    source: file,
+    headerLines: { revision: revision.line, downRevision: down.line },
+    upgrade: () => upgrade,
+    downgrade: () => downgrade,
+    hasDowngrade: () => downgrade.length > 0,
+  };
+}

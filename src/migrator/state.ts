@@ -1,0 +1,47 @@
+import { pgCode, type Queryable, sqlState } from './db.js';
+import { createHistoryTable, createSchemaIfMissing, createVersionTable, selectAppliedChecksums, selectHeads, type Tables } from './version-sql.js';
+
+export interface DatabaseState {
+  /** The version table's rows; empty when the table does not exist yet. */
+  readonly heads: readonly string[];
+  /** Checksum of the last applied upgrade of each revision, from the history table. */
+  readonly checksums: ReadonlyMap<string, string>;
+}
+
+async function rowsOrNothing<R extends Record<string, unknown>>(
+  db: Queryable,
+  statement: { sql: string; params?: readonly unknown[] },
+): Promise<R[]> {
+  try {
+    return (await db.query<R>(statement.sql, statement.params)).rows;
+  } catch (err) {
+    if (pgCode(err) === sqlState.undefinedTable) return [];
+    throw err;
+  }
+}
+
+/** Two reads, no lock: enough to see that there is nothing to do. */
+export async function readState(db: Queryable, tables: Tables): Promise<DatabaseState> {
+  const heads = await rowsOrNothing<{ version_num: string }>(db, selectHeads(tables));
+  const checksums =
+    heads.length === 0
+      ? []
+      : await rowsOrNothing<{ revision: string; checksum: string | null }>(db, selectAppliedChecksums(tables));
+  return {
+    heads: heads.map((r) => r.version_num).sort(),
+    checksums: new Map(checksums.filter((r) => r.checksum !== null).map((r) => [r.revision, r.checksum!])),
+  };
+}
+
+/**
+ * Creates what is missing; run under the migration lock, so IF NOT EXISTS never races.
+ * The schema is created only when absent: CREATE SCHEMA checks the database-level
+ * privilege even with IF NOT EXISTS, which a least-privileged migration role lacks.
+ */
+export async function ensureTables(db: Queryable, tables: Tables): Promise<void> {
+  const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [tables.schema]);
+  const statements = [...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []), createVersionTable(tables)];
+  for (const statement of [...statements, ...createHistoryTable(tables)]) {
+    await db.query(statement.sql, statement.params);
+  }
+}
