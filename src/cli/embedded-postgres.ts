@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { RevisorError } from '../migrator/errors.js';
 
@@ -78,13 +78,20 @@ const exists = (path: string) =>
 /** Serializes concurrent starts of the same data directory (mkdir is atomic). */
 async function withDirLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const lock = `${dir}.lock`;
+  await mkdir(dirname(lock), { recursive: true });
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
       await mkdir(lock);
       break;
-    } catch {
-      if (Date.now() > deadline) throw new RevisorError('ConnectionFailed', `timed out waiting for ${lock}; remove it if stale`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A start takes seconds; a lock older than the deadline was left by a killed process.
+      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      if (age > 120_000) await rm(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) {
+        throw new RevisorError('ConnectionFailed', `timed out waiting for ${lock}; remove it if no revisor is starting`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -106,7 +113,7 @@ export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       if (ids) await chown(dataDir, ids.uid, ids.gid);
       const credentials: Credentials = { port: await freePort(), user: 'postgres', password: randomBytes(18).toString('base64url') };
-      const pwfile = join(dataDir, '.pwfile');
+      const pwfile = join(dirname(dataDir), `.${randomBytes(6).toString('hex')}.pwfile`);
       await writeFile(pwfile, `${credentials.password}\n`, { mode: 0o600 });
       if (ids) await chown(pwfile, ids.uid, ids.gid);
       try {
@@ -114,6 +121,10 @@ export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
           ...spawnOptions,
           env: { ...process.env, LC_ALL: 'C' },
         });
+      } catch (err) {
+        // A half-initialized directory would block every later start.
+        await rm(dataDir, { recursive: true, force: true });
+        throw new RevisorError('ConnectionFailed', `initdb of the embedded PostgreSQL in ${dataDir} failed: ${(err as Error).message}`);
       } finally {
         await rm(pwfile, { force: true });
       }

@@ -43,7 +43,7 @@ export function parseRevisionList(value: string, file: string, line: number): st
 }
 
 export function parseSqlMigration(text: string, file: string): SqlMigration {
-  const lines = text.split(/\r?\n/);
+  const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
   const header = new Map<string, { value: string; line: number }>();
   let index = 0;
   for (; index < lines.length; index++) {

@@ -15,11 +15,12 @@ export function splitSql(text: string, firstLine = 1): SplitStatement[] {
   let start = 0;
   let line = firstLine;
   let startLine: number | null = null;
+  let startIndex = 0;
   let i = 0;
   const n = text.length;
 
   const flush = (end: number) => {
-    const sql = text.slice(start, end).trim();
+    const sql = text.slice(startLine === null ? start : startIndex, end).trim();
     if (sql.length > 0 && !isOnlyComments(sql)) statements.push({ sql, line: startLine ?? line });
     startLine = null;
   };
@@ -40,7 +41,10 @@ export function splitSql(text: string, firstLine = 1): SplitStatement[] {
       while (i < n && text[i] !== '\n') i++;
       continue;
     }
-    if (startLine === null && ch !== ';') startLine = line;
+    if (startLine === null && ch !== ';') {
+      startLine = line;
+      startIndex = i;
+    }
     if (ch === '/' && next === '*') {
       let depth = 1;
       i += 2;

@@ -1,0 +1,23 @@
+import { RevisionGraph } from '../../src/migrator/graph.js';
+import { fromDefinition } from '../../src/migrator/loader.js';
+import type { Migration } from '../../src/migrator/migration.js';
+
+/** An in-memory revision whose upgrade creates table <id> and whose downgrade drops it. */
+export function rev(id: string, down: string[] = [], options: { transactional?: boolean } = {}): Migration {
+  return fromDefinition(
+    {
+      revision: id,
+      downRevision: down,
+      message: `rev ${id}`,
+      ...options,
+      upgrade: (op) => void op.execute(`CREATE TABLE t_${id} (id int)`),
+      downgrade: (op) => void op.execute(`DROP TABLE t_${id}`),
+    },
+    `<test>/${id}.ts`,
+  );
+}
+
+/** "a<-b" style: each entry is [id, ...downRevisions]. */
+export function graphOf(...entries: string[][]): RevisionGraph {
+  return RevisionGraph.build(entries.map(([id, ...down]) => rev(id!, down)));
+}

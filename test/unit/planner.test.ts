@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { isRevisorError } from '../../src/migrator/errors.js';
+import { plan } from '../../src/migrator/planner.js';
+import { resolveTarget } from '../../src/migrator/targets.js';
+import { transition } from '../../src/migrator/version-rows.js';
+import { graphOf } from '../support/graphs.js';
+
+// a1 -> a2 -> a3            linear
+const linear = () => graphOf(['a1'], ['a2', 'a1'], ['a3', 'a2']);
+// r -> x1 -> x2 ; r -> y1   branch at r, two heads x2 and y1; m merges them
+const branched = () => graphOf(['r'], ['x1', 'r'], ['x2', 'x1'], ['y1', 'r']);
+const merged = () => graphOf(['r'], ['x1', 'r'], ['x2', 'x1'], ['y1', 'r'], ['m', 'x2', 'y1'], ['z', 'm']);
+
+const steps = (p: ReturnType<typeof plan>) => p.steps.map((s) => `${s.direction === 'upgrade' ? '+' : '-'}${s.revision}`);
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (isRevisorError(err)) return err.code;
+    throw err;
+  }
+  return undefined;
+}
+
+describe('targets', () => {
+  it('resolves head, heads, base, ids, prefixes and relative targets', () => {
+    const g = linear();
+    expect(resolveTarget(g, 'head', [])).toEqual(['a3']);
+    expect(resolveTarget(g, 'heads', [])).toEqual(['a3']);
+    expect(resolveTarget(g, 'base', ['a3'])).toEqual([]);
+    expect(resolveTarget(g, 'a2', [])).toEqual(['a2']);
+    expect(resolveTarget(g, '+2', [])).toEqual(['a2']);
+    expect(resolveTarget(g, '+1', ['a2'])).toEqual(['a3']);
+    expect(resolveTarget(g, '-1', ['a3'])).toEqual(['a2']);
+    expect(resolveTarget(g, '-3', ['a3'])).toEqual([]);
+    expect(resolveTarget(g, 'a1+2', [])).toEqual(['a3']);
+    expect(resolveTarget(g, 'a3-2', [])).toEqual(['a1']);
+    expect(resolveTarget(g, 'head-1', [])).toEqual(['a2']);
+  });
+
+  it('names the heads when head is ambiguous, and the candidates of a prefix', () => {
+    const g = branched();
+    expect(codeOf(() => resolveTarget(g, 'head', []))).toBe('MultipleHeads');
+    expect(() => resolveTarget(g, 'head', [])).toThrow(/x2, y1/);
+    expect(resolveTarget(g, 'heads', [])).toEqual(['x2', 'y1']);
+    expect(codeOf(() => resolveTarget(g, 'x', []))).toBe('AmbiguousRevision');
+    expect(() => resolveTarget(g, 'x', [])).toThrow(/x1, x2/);
+    expect(codeOf(() => resolveTarget(g, 'nope', []))).toBe('RevisionNotFound');
+  });
+
+  it('refuses relative walks that fork, pass base or run past the head', () => {
+    expect(codeOf(() => resolveTarget(branched(), 'r+1', []))).toBe('AmbiguousRevision');
+    expect(codeOf(() => resolveTarget(merged(), 'm-2', []))).toBe('AmbiguousRevision');
+    expect(codeOf(() => resolveTarget(linear(), '-4', ['a3']))).toBe('InvalidTarget');
+    expect(codeOf(() => resolveTarget(linear(), '+1', ['a3']))).toBe('InvalidTarget');
+    expect(codeOf(() => resolveTarget(branched(), '-1', ['x2', 'y1']))).toBe('MultipleHeads');
+  });
+});
+
+describe('planner', () => {
+  it('plans a linear upgrade and downgrade', () => {
+    const g = linear();
+    expect(steps(plan(g, [], 'upgrade', 'head'))).toEqual(['+a1', '+a2', '+a3']);
+    expect(steps(plan(g, ['a1'], 'upgrade', '+1'))).toEqual(['+a2']);
+    expect(steps(plan(g, ['a3'], 'upgrade', 'head'))).toEqual([]);
+    expect(steps(plan(g, ['a3'], 'upgrade', 'a1'))).toEqual([]);
+    expect(steps(plan(g, ['a3'], 'downgrade', 'base'))).toEqual(['-a3', '-a2', '-a1']);
+    expect(steps(plan(g, ['a3'], 'downgrade', '-1'))).toEqual(['-a3']);
+    expect(plan(g, ['a3'], 'downgrade', 'a1').toHeads).toEqual(['a1']);
+  });
+
+  it('refuses a downgrade to a revision that is not applied, and unknown database revisions', () => {
+    expect(codeOf(() => plan(linear(), ['a1'], 'downgrade', 'a3'))).toBe('InvalidTarget');
+    expect(codeOf(() => plan(linear(), ['zz'], 'upgrade', 'head'))).toBe('UnknownRevision');
+  });
+
+  it('upgrades both branches with heads and keeps branches together', () => {
+    const p = plan(branched(), [], 'upgrade', 'heads');
+    expect(steps(p)).toEqual(['+r', '+x1', '+x2', '+y1']);
+    expect(p.toHeads).toEqual(['x2', 'y1']);
+    // Entering the second branch inserts a row: x2's row stays.
+    expect(p.steps[3]!.changes).toEqual([{ kind: 'insert', revision: 'y1' }]);
+  });
+
+  it('upgrades one branch at a time', () => {
+    const g = branched();
+    const p = plan(g, ['x2'], 'upgrade', 'y1');
+    expect(steps(p)).toEqual(['+y1']);
+    expect(p.toHeads).toEqual(['x2', 'y1']);
+  });
+
+  it('merges: deletes one merged head and updates the other to the merge', () => {
+    const g = merged();
+    const p = plan(g, ['x2', 'y1'], 'upgrade', 'head');
+    expect(steps(p)).toEqual(['+m', '+z']);
+    expect(p.steps[0]!.changes).toEqual([
+      { kind: 'delete', revision: 'x2' },
+      { kind: 'update', from: 'y1', to: 'm' },
+    ]);
+    expect(p.steps[0]!.headsAfter).toEqual(['m']);
+    expect(p.toHeads).toEqual(['z']);
+  });
+
+  it('plans a full upgrade through a merge from base', () => {
+    const p = plan(merged(), [], 'upgrade', 'head');
+    expect(steps(p)).toEqual(['+r', '+x1', '+x2', '+y1', '+m', '+z']);
+    expect(p.toHeads).toEqual(['z']);
+  });
+
+  it('unmerges on downgrade: the merge row becomes both parents again', () => {
+    const g = merged();
+    const p = plan(g, ['z'], 'downgrade', 'x2');
+    expect(steps(p)).toEqual(['-z', '-m']);
+    expect(p.steps[1]!.changes).toEqual([
+      { kind: 'insert', revision: 'x2' },
+      { kind: 'update', from: 'm', to: 'y1' },
+    ]);
+    expect(p.toHeads).toEqual(['x2', 'y1']);
+  });
+
+  it('downgrades one branch, leaving the other, and deletes its row at the branch point', () => {
+    const g = branched();
+    const p = plan(g, ['x2', 'y1'], 'downgrade', 'r');
+    expect(steps(p)).toEqual(['-y1', '-x2', '-x1']);
+    expect(p.toHeads).toEqual(['r']);
+    const down = plan(g, ['x2', 'y1'], 'downgrade', 'x1');
+    expect(steps(down)).toEqual(['-x2']);
+    expect(down.toHeads).toEqual(['x1', 'y1']);
+    const y = transition(g, ['x2', 'y1'], 'y1', 'downgrade');
+    expect(y.changes).toEqual([{ kind: 'delete', revision: 'y1' }]);
+  });
+
+  it('downgrades everything to base across a merge', () => {
+    const p = plan(merged(), ['z'], 'downgrade', 'base');
+    expect(new Set(steps(p))).toEqual(new Set(['-z', '-m', '-x2', '-x1', '-y1', '-r']));
+    expect(steps(p)[0]).toBe('-z');
+    expect(steps(p).at(-1)).toBe('-r');
+    expect(p.toHeads).toEqual([]);
+  });
+
+  it('is frozen data', () => {
+    const p = plan(linear(), [], 'upgrade', 'head');
+    expect(Object.isFrozen(p)).toBe(true);
+    expect(Object.isFrozen(p.steps)).toBe(true);
+  });
+});
