@@ -38,8 +38,12 @@ export function parse(argv: readonly string[], commandOptions: OptionSpec, env: 
     options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   }
   let parsed: { values: Values; positionals: string[] };
+  // Relative targets such as -1 look like short options to parseArgs; they are positionals.
+  const relative = argv.filter((a) => /^-\d+$/.test(a));
+  const rest = argv.filter((a) => !/^-\d+$/.test(a));
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed.positionals.push(...relative);
   } catch (err) {
     throw new RevisorError('Usage', `${(err as Error).message}; see --help`);
   }

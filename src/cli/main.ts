@@ -2,7 +2,7 @@ import { errorCodes, isRevisorError, RevisorError } from '../migrator/errors.js'
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
 import { createLogger } from './logger.js';
-import { errorJson, printJson } from './output.js';
+import { errorJson, printJson, reportError } from './output.js';
 
 interface Command {
   usage: string;
@@ -138,8 +138,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       ? err
       : new RevisorError('MigrationFailed', `unexpected error: ${(err as Error)?.stack ?? String(err)}`);
     if (json) printJson({ error: errorJson(error) });
-    process.stderr.write(`revisor: error [${error.code}]: ${error.message}\n`);
-    return isRevisorError(err) ? error.exitCode : 1;
+    const code = reportError(error);
+    return isRevisorError(err) ? code : 1;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

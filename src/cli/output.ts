@@ -13,6 +13,12 @@ export function errorJson(err: RevisorError): Record<string, unknown> {
   return { code: err.code, exitCode: err.exitCode, message: err.message, details: err.details };
 }
 
+/** The error line on stderr; the exit status is the error's code. */
+export function reportError(err: RevisorError): number {
+  process.stderr.write(`revisor: error [${err.code}]: ${err.message}\n`);
+  return err.exitCode;
+}
+
 /** `c0b7d0e366e7 (head)` / `abc (head) (mergepoint)`, as Alembic labels revisions. */
 export function label(graph: RevisionGraph, id: string): string {
   const m = graph.get(id);

@@ -21,7 +21,10 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
       dir,
     });
   }
-  const display = (name: string) => relative(process.cwd(), join(dir, name)) || name;
+  const display = (name: string) => {
+    const path = relative(process.cwd(), join(dir, name));
+    return path.startsWith('..') ? join(dir, name) : path;
+  };
   const loads = names.map(async (name): Promise<Migration | null> => {
     const path = join(dir, name);
     if (name.endsWith('.sql')) return parseSqlMigration(await readFile(path, 'utf8'), display(name));

@@ -114,6 +114,7 @@ export class Migrator {
   /** Plans without the lock or any write: what `upgrade`/`downgrade` would do now. */
   async plan(direction: Direction, target: string): Promise<Plan> {
     const state = await this.state();
+    assertKnownHeads(this.graph, state.heads);
     if (direction === 'upgrade') this.#verifyChecksums(state);
     return plan(this.graph, state.heads, direction, target);
   }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -30,6 +30,8 @@ export default async function setup(project: TestProject) {
     }
   }
   const dir = await mkdtemp(join(tmpdir(), 'revisor-test-pg-'));
+  // As root the server runs as the postgres user, which must reach the data directory.
+  await chmod(dir, 0o755);
   const server = await startEmbedded(join(dir, 'data'));
   project.provide('adminDatabaseUrl', server.url);
   return async () => {

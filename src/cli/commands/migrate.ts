@@ -2,7 +2,7 @@ import { RevisorError } from '../../migrator/errors.js';
 import type { RunResult } from '../../migrator/migrator.js';
 import type { Context } from '../context.js';
 import { createMigrator } from '../context.js';
-import { errorJson, headsText, print, printJson } from '../output.js';
+import { errorJson, headsText, print, printJson, reportError } from '../output.js';
 
 function report(ctx: Context, result: RunResult, verb: string): number {
   const applied = result.results.filter((r) => r.status === 'applied');
@@ -19,8 +19,7 @@ function report(ctx: Context, result: RunResult, verb: string): number {
     if (applied.length === 0) print(`nothing to do: the database is at ${headsText(result.plan?.toHeads ?? [])}`);
     else print(`${verb} ${applied.length} revision(s); the database is now at ${headsText(result.plan!.toHeads)}`);
   }
-  if (result.error) throw result.error;
-  return 0;
+  return result.error ? reportError(result.error) : 0;
 }
 
 export async function upgrade(ctx: Context): Promise<number> {

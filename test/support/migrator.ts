@@ -1,0 +1,23 @@
+import { RevisionGraph } from '../../src/migrator/graph.js';
+import { loadMigrations } from '../../src/migrator/loader.js';
+import { Migrator, type MigratorConfig } from '../../src/migrator/migrator.js';
+import { sessionFactory } from '../../src/migrator/pg-session.js';
+import { defaultTables } from '../../src/migrator/version-sql.js';
+
+/** An in-process Migrator on `url` and a migrations directory, with fast test settings. */
+export async function migratorFor(url: string, dir: string, overrides: Partial<MigratorConfig> = {}): Promise<Migrator> {
+  return new Migrator({
+    graph: RevisionGraph.build(await loadMigrations(dir)),
+    connect: sessionFactory({ url, applicationName: 'revisor test', connectTimeoutMs: 5000 }),
+    tables: defaultTables,
+    executedBy: 'test',
+    lockWaitMs: 10_000,
+    lockTimeoutMs: 5_000,
+    lockRetries: 2,
+    lockRetryPauseMs: 50,
+    statementTimeoutMs: 0,
+    transactionMode: 'per-migration',
+    allowChecksumMismatch: false,
+    ...overrides,
+  });
+}
