@@ -163,6 +163,11 @@ export class Migrator {
       });
       lockWaitMs = Date.now() - started;
       events?.lockAcquired?.(lockWaitMs);
+      // A killed migrator's statement would otherwise run on to its end, holding its table
+      // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.
+      await db.query(
+        "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
+      );
       try {
         return { ...(await work(db)), lockWaitMs };
       } finally {
