@@ -8,8 +8,10 @@ import { check, column, defineMigration, foreignKey, primaryKey, sa, sql, unique
  * is JSONB and addresses are INET.
  */
 const now = sql('now()');
-const created = () => column('created_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: now });
-const updated = () => column('updated_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: now });
+const created = () =>
+  column('created_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: now });
+const updated = () =>
+  column('updated_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: now });
 const deleted = () => column('deleted_at', sa.DateTime({ timezone: true }));
 const id = () => column('id', sa.UUID(), { nullable: false });
 const emptyObject = sql("'{}'::jsonb");
@@ -102,7 +104,9 @@ export default defineMigration({
       deleted(),
       // The SDK's transports; health is what the checker last saw.
       check("server_type IN ('stdio', 'sse', 'http', 'sdk')", { name: 'ck_mcp_servers_chk_server_type' }),
-      check("health_status IN ('healthy', 'unhealthy', 'unknown')", { name: 'ck_mcp_servers_chk_health_status' }),
+      check("health_status IN ('healthy', 'unhealthy', 'unknown')", {
+        name: 'ck_mcp_servers_chk_health_status',
+      }),
       foreignKey(['user_id'], 'users', ['id'], { ondelete: 'CASCADE' }),
       primaryKey(['id']),
       unique(['user_id', 'name']),
@@ -180,11 +184,15 @@ export default defineMigration({
       column('model', sa.String(100)),
       column('sequence_number', sa.Integer(), { nullable: false }),
       created(),
-      check("message_type IN ('user', 'assistant', 'system', 'result')", { name: 'ck_messages_chk_message_type' }),
+      check("message_type IN ('user', 'assistant', 'system', 'result')", {
+        name: 'ck_messages_chk_message_type',
+      }),
       foreignKey(['session_id'], 'sessions', ['id'], { ondelete: 'CASCADE' }),
       primaryKey(['id']),
     );
-    op.createIndex('ix_messages_session_sequence', 'messages', ['session_id', 'sequence_number'], { unique: true });
+    op.createIndex('ix_messages_session_sequence', 'messages', ['session_id', 'sequence_number'], {
+      unique: true,
+    });
 
     op.createTable(
       'tool_calls',
@@ -203,7 +211,9 @@ export default defineMigration({
       column('completed_at', sa.DateTime({ timezone: true })),
       column('duration_ms', sa.Integer()),
       created(),
-      check("status IN ('pending', 'running', 'success', 'error', 'denied')", { name: 'ck_tool_calls_chk_status' }),
+      check("status IN ('pending', 'running', 'success', 'error', 'denied')", {
+        name: 'ck_tool_calls_chk_status',
+      }),
       check("permission_decision IN ('allow', 'deny', 'ask') OR permission_decision IS NULL", {
         name: 'ck_tool_calls_chk_permission_decision',
       }),
@@ -232,7 +242,9 @@ export default defineMigration({
       check("status IN ('pending', 'running', 'completed', 'failed', 'cancelled')", {
         name: 'ck_task_executions_chk_status',
       }),
-      check("trigger_type IN ('manual', 'scheduled', 'webhook', 'api')", { name: 'ck_task_executions_chk_trigger_type' }),
+      check("trigger_type IN ('manual', 'scheduled', 'webhook', 'api')", {
+        name: 'ck_task_executions_chk_trigger_type',
+      }),
       foreignKey(['task_id'], 'tasks', ['id'], { ondelete: 'CASCADE' }),
       foreignKey(['session_id'], 'sessions', ['id'], { ondelete: 'SET NULL' }),
       primaryKey(['id']),
@@ -254,7 +266,9 @@ export default defineMigration({
       created(),
       updated(),
       deleted(),
-      check("report_type IN ('task_execution', 'session_summary', 'custom')", { name: 'ck_reports_chk_report_type' }),
+      check("report_type IN ('task_execution', 'session_summary', 'custom')", {
+        name: 'ck_reports_chk_report_type',
+      }),
       check("file_format IN ('json', 'markdown', 'html', 'pdf')", { name: 'ck_reports_chk_file_format' }),
       // The design gives no rule here: a report belongs to its user and outlives the session
       // or execution it summarises.

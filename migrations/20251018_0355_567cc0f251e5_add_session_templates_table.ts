@@ -50,16 +50,26 @@ export default defineMigration({
 
     // A session keeps running when its template is deleted.
     op.addColumn('sessions', column('template_id', sa.UUID()));
-    op.createForeignKey('fk_sessions_template_id_session_templates', 'sessions', 'session_templates', ['template_id'], ['id'], {
-      ondelete: 'SET NULL',
-    });
+    op.createForeignKey(
+      'fk_sessions_template_id_session_templates',
+      'sessions',
+      'session_templates',
+      ['template_id'],
+      ['id'],
+      {
+        ondelete: 'SET NULL',
+      },
+    );
     op.createIndex('ix_sessions_template_id', 'sessions', ['template_id']);
 
     // Audit queries read newest first.
     op.dropIndex('ix_audit_logs_created_at');
     op.dropIndex('ix_audit_logs_user_created');
     op.createIndex('ix_audit_logs_created_at', 'audit_logs', [{ column: 'created_at', desc: true }]);
-    op.createIndex('ix_audit_logs_user_created', 'audit_logs', ['user_id', { column: 'created_at', desc: true }]);
+    op.createIndex('ix_audit_logs_user_created', 'audit_logs', [
+      'user_id',
+      { column: 'created_at', desc: true },
+    ]);
   },
   downgrade(op) {
     op.dropIndex('ix_audit_logs_user_created');

@@ -1,7 +1,8 @@
 import { check, column, defineMigration, foreignKey, primaryKey, sa, sql } from '../src/index.js';
 
 const now = sql('now()');
-const created = () => column('created_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: now });
+const created = () =>
+  column('created_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: now });
 const id = () => column('id', sa.UUID(), { nullable: false });
 
 const sessionColumns = [
@@ -45,7 +46,10 @@ export default defineMigration({
       foreignKey(['session_id'], 'sessions', ['id'], { ondelete: 'CASCADE' }),
       primaryKey(['id']),
     );
-    op.createIndex('idx_archives_session_created', 'working_directory_archives', ['session_id', 'created_at']);
+    op.createIndex('idx_archives_session_created', 'working_directory_archives', [
+      'session_id',
+      'created_at',
+    ]);
     op.createIndex('idx_archives_status_created', 'working_directory_archives', ['status', 'created_at']);
 
     op.createTable(
@@ -114,13 +118,24 @@ export default defineMigration({
       foreignKey(['tool_call_id'], 'tool_calls', ['id'], { ondelete: 'SET NULL' }),
       primaryKey(['id']),
     );
-    op.createIndex('idx_permission_decisions_session_created', 'permission_decisions', ['session_id', 'created_at']);
-    op.createIndex('idx_permission_decisions_input_data', 'permission_decisions', ['input_data'], { using: 'gin' });
+    op.createIndex('idx_permission_decisions_session_created', 'permission_decisions', [
+      'session_id',
+      'created_at',
+    ]);
+    op.createIndex('idx_permission_decisions_input_data', 'permission_decisions', ['input_data'], {
+      using: 'gin',
+    });
 
     // template_id already exists since 567cc0f251e5; this revision adds the archive reference.
     for (const col of sessionColumns) op.addColumn('sessions', col);
-    op.createCheckConstraint(null, 'sessions', "permission_mode IN ('default', 'acceptEdits', 'bypassPermissions', 'plan')");
-    op.createForeignKey(null, 'sessions', 'working_directory_archives', ['archive_id'], ['id'], { ondelete: 'SET NULL' });
+    op.createCheckConstraint(
+      null,
+      'sessions',
+      "permission_mode IN ('default', 'acceptEdits', 'bypassPermissions', 'plan')",
+    );
+    op.createForeignKey(null, 'sessions', 'working_directory_archives', ['archive_id'], ['id'], {
+      ondelete: 'SET NULL',
+    });
 
     op.addColumn('messages', column('is_partial', sa.Boolean(), { nullable: false, serverDefault: false }));
     op.addColumn('messages', column('parent_message_id', sa.UUID()));
@@ -136,7 +151,8 @@ export default defineMigration({
     for (const name of ['hook_post_data', 'hook_pre_data', 'retries']) op.dropColumn('tool_calls', name);
 
     op.dropConstraint('fk_messages_parent_message_id_messages', 'messages');
-    for (const name of ['thinking_content', 'parent_message_id', 'is_partial']) op.dropColumn('messages', name);
+    for (const name of ['thinking_content', 'parent_message_id', 'is_partial'])
+      op.dropColumn('messages', name);
 
     op.dropConstraint('fk_sessions_archive_id_working_directory_archives', 'sessions');
     op.dropConstraint('ck_sessions_permission_mode', 'sessions');

@@ -3,25 +3,76 @@ import { RevisorError } from '../migrator/errors.js';
 
 /** Options every command accepts; each has an environment variable for Jobs and init containers. */
 export const globalOptions = {
-  migrations: { type: 'string', env: 'REVISOR_MIGRATIONS', help: 'migrations directory (default: the embedded chain)' },
-  'database-url': { type: 'string', env: 'DATABASE_URL', help: 'postgres://… (else PG* variables, else embedded)' },
+  migrations: {
+    type: 'string',
+    env: 'REVISOR_MIGRATIONS',
+    help: 'migrations directory (default: the embedded chain)',
+  },
+  'database-url': {
+    type: 'string',
+    env: 'DATABASE_URL',
+    help: 'postgres://… (else PG* variables, else embedded)',
+  },
   'ssl-ca': { type: 'string', env: 'REVISOR_SSL_CA', help: 'CA bundle to verify the server with' },
-  'version-table': { type: 'string', env: 'REVISOR_VERSION_TABLE', help: 'version table (default alembic_version)' },
+  'version-table': {
+    type: 'string',
+    env: 'REVISOR_VERSION_TABLE',
+    help: 'version table (default alembic_version)',
+  },
   'version-schema': { type: 'string', env: 'REVISOR_VERSION_SCHEMA', help: 'its schema (default public)' },
-  'history-table': { type: 'string', env: 'REVISOR_HISTORY_TABLE', help: 'audit table (default revisor_history)' },
-  'lock-wait': { type: 'string', env: 'REVISOR_LOCK_WAIT', help: 'how long to wait for the migration lock (default 5m)' },
-  'lock-timeout': { type: 'string', env: 'REVISOR_LOCK_TIMEOUT', help: 'lock_timeout of a step, doubled per retry (default 5s; 0 off)' },
-  'lock-retries': { type: 'string', env: 'REVISOR_LOCK_RETRIES', help: 'retries of a step on lock timeout (default 4)' },
-  'statement-timeout': { type: 'string', env: 'REVISOR_STATEMENT_TIMEOUT', help: 'statement_timeout of a step (default 0: off)' },
-  'connect-timeout': { type: 'string', env: 'REVISOR_CONNECT_TIMEOUT', help: 'connection timeout (default 10s)' },
-  'transaction-mode': { type: 'string', env: 'REVISOR_TRANSACTION_MODE', help: 'per-migration (default) or all' },
-  'allow-checksum-mismatch': { type: 'boolean', env: 'REVISOR_ALLOW_CHECKSUM_MISMATCH', help: 'run over edited applied migrations' },
+  'history-table': {
+    type: 'string',
+    env: 'REVISOR_HISTORY_TABLE',
+    help: 'audit table (default revisor_history)',
+  },
+  'lock-wait': {
+    type: 'string',
+    env: 'REVISOR_LOCK_WAIT',
+    help: 'how long to wait for the migration lock (default 5m)',
+  },
+  'lock-timeout': {
+    type: 'string',
+    env: 'REVISOR_LOCK_TIMEOUT',
+    help: 'lock_timeout of a step, doubled per retry (default 5s; 0 off)',
+  },
+  'lock-retries': {
+    type: 'string',
+    env: 'REVISOR_LOCK_RETRIES',
+    help: 'retries of a step on lock timeout (default 4)',
+  },
+  'statement-timeout': {
+    type: 'string',
+    env: 'REVISOR_STATEMENT_TIMEOUT',
+    help: 'statement_timeout of a step (default 0: off)',
+  },
+  'connect-timeout': {
+    type: 'string',
+    env: 'REVISOR_CONNECT_TIMEOUT',
+    help: 'connection timeout (default 10s)',
+  },
+  'transaction-mode': {
+    type: 'string',
+    env: 'REVISOR_TRANSACTION_MODE',
+    help: 'per-migration (default) or all',
+  },
+  'allow-checksum-mismatch': {
+    type: 'boolean',
+    env: 'REVISOR_ALLOW_CHECKSUM_MISMATCH',
+    help: 'run over edited applied migrations',
+  },
   json: { type: 'boolean', env: 'REVISOR_JSON', help: 'machine-readable output on stdout' },
-  'log-level': { type: 'string', env: 'REVISOR_LOG_LEVEL', help: 'debug, info (default), warn, error, silent' },
+  'log-level': {
+    type: 'string',
+    env: 'REVISOR_LOG_LEVEL',
+    help: 'debug, info (default), warn, error, silent',
+  },
   help: { type: 'boolean', short: 'h', help: 'show help' },
 } as const;
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; env?: string; help: string; multiple?: boolean }>;
+export type OptionSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; short?: string; env?: string; help: string; multiple?: boolean }
+>;
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -35,7 +86,11 @@ export function parse(argv: readonly string[], commandOptions: OptionSpec, env: 
   const spec: OptionSpec = { ...globalOptions, ...commandOptions };
   const options: ParseArgsConfig['options'] = {};
   for (const [name, o] of Object.entries(spec)) {
-    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+    options[name] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   }
   let parsed: { values: Values; positionals: string[] };
   // Relative targets such as -1 look like short options to parseArgs; they are positionals.
@@ -60,7 +115,8 @@ export function parse(argv: readonly string[], commandOptions: OptionSpec, env: 
 export function duration(text: string | undefined, name: string, fallbackMs: number): number {
   if (text === undefined) return fallbackMs;
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new RevisorError('Usage', `--${name} takes a duration like 500ms, 30s, 5m or 1h, got "${text}"`);
+  if (!match)
+    throw new RevisorError('Usage', `--${name} takes a duration like 500ms, 30s, 5m or 1h, got "${text}"`);
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(match[1]) * factor);
 }
@@ -68,7 +124,8 @@ export function duration(text: string | undefined, name: string, fallbackMs: num
 export function count(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new RevisorError('Usage', `--${name} takes a whole number, got "${text}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RevisorError('Usage', `--${name} takes a whole number, got "${text}"`);
   return n;
 }
 

@@ -1,4 +1,4 @@
-import { hasConnectionConfig, executedBy } from '../migrator/connection.js';
+import { executedBy, hasConnectionConfig } from '../migrator/connection.js';
 import { RevisorError } from '../migrator/errors.js';
 import { RevisionGraph } from '../migrator/graph.js';
 import { embeddedMigrationsDir, loadMigrations } from '../migrator/loader.js';
@@ -41,7 +41,10 @@ export async function connector(ctx: Context): Promise<() => Promise<Session>> {
   if (!hasConnectionConfig({ ...(url ? { url } : {}) }, ctx.env)) {
     const { startEmbedded, defaultEmbeddedDir } = await import('./embedded-postgres.js');
     const server = await startEmbedded(defaultEmbeddedDir(ctx.env));
-    ctx.logger.info({ dir: server.dir, port: server.port }, 'no database configured: using the embedded PostgreSQL');
+    ctx.logger.info(
+      { dir: server.dir, port: server.port },
+      'no database configured: using the embedded PostgreSQL',
+    );
     url = server.url;
   }
   const sslCaFile = str(ctx.values, 'ssl-ca');
@@ -74,7 +77,10 @@ export async function createMigrator(ctx: Context, graph?: RevisionGraph): Promi
     signal: ctx.signal,
     events: {
       lockWaiting: (holder, waitedMs) =>
-        logger.warn({ holder, waitedMs }, `waiting for the migration lock, held by ${describeHolder(holder)}`),
+        logger.warn(
+          { holder, waitedMs },
+          `waiting for the migration lock, held by ${describeHolder(holder)}`,
+        ),
       lockAcquired: (waitedMs) => logger.debug({ waitedMs }, 'migration lock acquired'),
       interrupted: (rows) =>
         logger.warn(
@@ -87,9 +93,15 @@ export async function createMigrator(ctx: Context, graph?: RevisionGraph): Promi
           `running ${step.direction} ${step.headsBefore.join(',') || '<base>'} -> ${step.headsAfter.join(',') || '<base>'}, ${step.migration.message}`,
         ),
       stepFinished: (step, result) =>
-        logger.debug({ revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) }, 'step finished'),
+        logger.debug(
+          { revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) },
+          'step finished',
+        ),
       stepRetry: (step, attempt, next) =>
-        logger.warn({ revision: step.revision, attempt, lockTimeoutMs: next }, 'a table lock timed out; retrying the step'),
+        logger.warn(
+          { revision: step.revision, attempt, lockTimeoutMs: next },
+          'a table lock timed out; retrying the step',
+        ),
     },
   });
 }

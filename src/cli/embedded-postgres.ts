@@ -64,7 +64,10 @@ function runAsIds(): { uid: number; gid: number } | null {
   const uid = Number(lookup().stdout.trim());
   const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
   if (!Number.isInteger(uid) || uid === 0) {
-    throw new RevisorError('ConnectionFailed', 'PostgreSQL cannot run as root and no postgres user could be created');
+    throw new RevisorError(
+      'ConnectionFailed',
+      'PostgreSQL cannot run as root and no postgres user could be created',
+    );
   }
   return { uid, gid };
 }
@@ -87,10 +90,18 @@ async function withDirLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // A start takes seconds; a lock older than the deadline was left by a killed process.
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > 120_000) await rm(lock, { recursive: true, force: true });
       else if (Date.now() > deadline) {
-        throw new RevisorError('ConnectionFailed', `timed out waiting for ${lock}; remove it if no revisor is starting`);
+        throw new RevisorError(
+          'ConnectionFailed',
+          `timed out waiting for ${lock}; remove it if no revisor is starting`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -112,19 +123,40 @@ export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
     if (!(await exists(join(dataDir, 'PG_VERSION')))) {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       if (ids) await chown(dataDir, ids.uid, ids.gid);
-      const credentials: Credentials = { port: await freePort(), user: 'postgres', password: randomBytes(18).toString('base64url') };
+      const credentials: Credentials = {
+        port: await freePort(),
+        user: 'postgres',
+        password: randomBytes(18).toString('base64url'),
+      };
       const pwfile = join(dirname(dataDir), `.${randomBytes(6).toString('hex')}.pwfile`);
       await writeFile(pwfile, `${credentials.password}\n`, { mode: 0o600 });
       if (ids) await chown(pwfile, ids.uid, ids.gid);
       try {
-        await execFile(initdb, ['-D', dataDir, '-U', credentials.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync'], {
-          ...spawnOptions,
-          env: { ...process.env, LC_ALL: 'C' },
-        });
+        await execFile(
+          initdb,
+          [
+            '-D',
+            dataDir,
+            '-U',
+            credentials.user,
+            `--pwfile=${pwfile}`,
+            '--auth=scram-sha-256',
+            '-E',
+            'UTF8',
+            '--no-sync',
+          ],
+          {
+            ...spawnOptions,
+            env: { ...process.env, LC_ALL: 'C' },
+          },
+        );
       } catch (err) {
         // A half-initialized directory would block every later start.
         await rm(dataDir, { recursive: true, force: true });
-        throw new RevisorError('ConnectionFailed', `initdb of the embedded PostgreSQL in ${dataDir} failed: ${(err as Error).message}`);
+        throw new RevisorError(
+          'ConnectionFailed',
+          `initdb of the embedded PostgreSQL in ${dataDir} failed: ${(err as Error).message}`,
+        );
       } finally {
         await rm(pwfile, { force: true });
       }
@@ -135,10 +167,14 @@ export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
     if (!running) {
       const options = `-p ${credentials.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c max_connections=200`;
       try {
-        await execFile(pg_ctl, ['start', '-w', '-t', '60', '-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', options], {
-          ...spawnOptions,
-          env: { ...process.env, LC_ALL: 'C' },
-        });
+        await execFile(
+          pg_ctl,
+          ['start', '-w', '-t', '60', '-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', options],
+          {
+            ...spawnOptions,
+            env: { ...process.env, LC_ALL: 'C' },
+          },
+        );
       } catch (err) {
         const log = await readFile(join(dataDir, 'server.log'), 'utf8').catch(() => '');
         throw new RevisorError(

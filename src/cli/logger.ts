@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -14,7 +14,10 @@ export async function createLogger(level: string, env: NodeJS.ProcessEnv = proce
   };
   if (process.stderr.isTTY && env['REVISOR_LOG_FORMAT'] !== 'json') {
     const { default: pretty } = await import('pino-pretty');
-    return pino(options, pretty({ destination: 2, sync: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' }));
+    return pino(
+      options,
+      pretty({ destination: 2, sync: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' }),
+    );
   }
   return pino(options, pino.destination({ fd: 2, sync: true }));
 }

@@ -32,7 +32,9 @@ const commands: Record<string, Command> = {
   stamp: {
     usage: 'revisor stamp <target> [--purge]',
     summary: 'Set the version table to target without running migrations.',
-    options: { purge: { type: 'boolean', help: 'empty the version table first (it may name unknown revisions)' } },
+    options: {
+      purge: { type: 'boolean', help: 'empty the version table first (it may name unknown revisions)' },
+    },
     run: async () => (await migrate()).stamp,
   },
   current: {
@@ -132,7 +134,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     const logger = await createLogger((values['log-level'] as string | undefined) ?? 'info', env);
     const handler = await command.run();
-    return await handler({ values, positionals, env, logger, signal: controller.signal, json, command: name });
+    return await handler({
+      values,
+      positionals,
+      env,
+      logger,
+      signal: controller.signal,
+      json,
+      command: name,
+    });
   } catch (err) {
     const error = isRevisorError(err)
       ? err

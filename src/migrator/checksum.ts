@@ -38,7 +38,9 @@ export function findChecksumDrift(
 }
 
 export function checksumMismatchError(drift: readonly ChecksumDrift[]): RevisorError {
-  const list = drift.map((d) => `${d.revision} (recorded ${d.recorded.slice(0, 12)}, now ${d.current.slice(0, 12)})`);
+  const list = drift.map(
+    (d) => `${d.revision} (recorded ${d.recorded.slice(0, 12)}, now ${d.current.slice(0, 12)})`,
+  );
   return new RevisorError(
     'ChecksumMismatch',
     `applied migration(s) changed since they ran: ${list.join(', ')}; restore the original files and add a new ` +

@@ -17,7 +17,8 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
-    for (const key of ['password', 'sslpassword']) if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
+    for (const key of ['password', 'sslpassword'])
+      if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
     return '<unparseable database URL>';
@@ -44,7 +45,10 @@ export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv 
   };
   if (options.url) {
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
-      throw new RevisorError('Usage', `the database URL must start with postgres:// or postgresql://, got ${redactUrl(options.url)}`);
+      throw new RevisorError(
+        'Usage',
+        `the database URL must start with postgres:// or postgresql://, got ${redactUrl(options.url)}`,
+      );
     }
     config.connectionString = options.url;
   }
@@ -67,6 +71,9 @@ export function executedBy(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Whether anything names a database: otherwise the CLI starts its embedded PostgreSQL. */
-export function hasConnectionConfig(options: { url?: string }, env: NodeJS.ProcessEnv = process.env): boolean {
+export function hasConnectionConfig(
+  options: { url?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   return Boolean(options.url || env['PGHOST'] || env['PGDATABASE'] || env['PGSERVICE']);
 }

@@ -16,7 +16,12 @@ export function lineColumn(sql: string, position: number): { line: number; colum
  * where in it PostgreSQL stopped, and its hint. A lost connection is ConnectionFailed:
  * the server rolled the step's transaction back, so rerunning is safe.
  */
-export function stepFailure(step: Step, statement: Statement | null, err: unknown): RevisorError {
+export function stepFailure(
+  step: Step,
+  statement: Statement | null,
+  err: unknown,
+  positionInStatement?: number,
+): RevisorError {
   if (err instanceof RevisorError) return err;
   const pgErr = err as PgError;
   const code = pgCode(err);
@@ -40,7 +45,7 @@ export function stepFailure(step: Step, statement: Statement | null, err: unknow
   if (statement) {
     details['statement'] = excerpt(statement.sql);
     message += `\n  statement: ${excerpt(statement.sql)}`;
-    const position = Number(pgErr.position);
+    const position = positionInStatement ?? Number(pgErr.position);
     if (Number.isInteger(position) && position > 0) {
       const { line, column } = lineColumn(statement.sql, position);
       const fileLine = statement.line === undefined ? undefined : statement.line + line - 1;

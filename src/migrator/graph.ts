@@ -73,7 +73,8 @@ export class RevisionGraph {
 
   get(id: string): Migration {
     const m = this.#byId.get(id);
-    if (!m) throw new RevisorError('RevisionNotFound', `no revision ${id} in the migrations`, { revision: id });
+    if (!m)
+      throw new RevisorError('RevisionNotFound', `no revision ${id} in the migrations`, { revision: id });
     return m;
   }
 

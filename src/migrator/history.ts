@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import type { Statement } from './ops/statement.js';
 import { historyTable, type Tables } from './version-sql.js';
 
 export type Outcome = 'running' | 'applied' | 'failed' | 'interrupted';
@@ -14,16 +15,20 @@ export interface HistoryEntry {
   readonly error?: string;
 }
 
-/** Records a step; finished_at and the duration come from the server's clock at insert. */
-export async function insertHistory(db: Queryable, t: Tables, entry: HistoryEntry): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO ${historyTable(t)}
-       (version_table, revision, direction, checksum, started_at, finished_at, duration_ms, executed_by, outcome, heads_after, error)
-     VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 = 'running' THEN NULL ELSE clock_timestamp() END,
-             CASE WHEN $8 = 'running' THEN NULL ELSE extract(epoch FROM clock_timestamp() - $5::timestamptz) * 1000 END,
-             $6, $8, $7, $9)
-     RETURNING id`,
-    [
+/**
+ * The INSERT of a history row, its parameters numbered from $offset+1 so it can sit in
+ * a larger statement. finished_at and the duration come from the server's clock.
+ */
+export function historyInsert(t: Tables, entry: HistoryEntry, offset = 0): Statement {
+  const p = (n: number) => `$${n + offset}`;
+  const finished = `CASE WHEN ${p(8)} = 'running' THEN NULL ELSE clock_timestamp() END`;
+  const duration = `CASE WHEN ${p(8)} = 'running' THEN NULL ELSE extract(epoch FROM clock_timestamp() - ${p(5)}::timestamptz) * 1000 END`;
+  return {
+    sql:
+      `INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
+      `duration_ms, executed_by, outcome, heads_after, error) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ` +
+      `${finished}, ${duration}, ${p(6)}, ${p(8)}, ${p(7)}, ${p(9)}) RETURNING id`,
+    params: [
       t.versionTable,
       entry.revision,
       entry.direction,
@@ -34,7 +39,12 @@ export async function insertHistory(db: Queryable, t: Tables, entry: HistoryEntr
       entry.outcome,
       entry.error ?? null,
     ],
-  );
+  };
+}
+
+export async function insertHistory(db: Queryable, t: Tables, entry: HistoryEntry): Promise<number> {
+  const statement = historyInsert(t, entry);
+  const { rows } = await db.query<{ id: string }>(statement.sql, statement.params);
   return Number(rows[0]!.id);
 }
 
@@ -60,7 +70,10 @@ export async function finishHistory(
  * non-transactional step. They are marked 'interrupted' and returned, so the caller can
  * say so; the step itself is not in the version table and runs again.
  */
-export async function markInterrupted(db: Queryable, t: Tables): Promise<{ revision: string; startedAt: Date }[]> {
+export async function markInterrupted(
+  db: Queryable,
+  t: Tables,
+): Promise<{ revision: string; startedAt: Date }[]> {
   const { rows } = await db.query<{ revision: string; started_at: Date }>(
     `UPDATE ${historyTable(t)} SET outcome = 'interrupted', finished_at = clock_timestamp()
       WHERE version_table = $1 AND outcome = 'running' RETURNING revision, started_at`,

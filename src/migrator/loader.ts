@@ -17,9 +17,13 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
   try {
     names = (await readdir(dir)).sort();
   } catch (err) {
-    throw new RevisorError('MigrationLoadError', `cannot read migrations directory ${dir}: ${(err as Error).message}`, {
-      dir,
-    });
+    throw new RevisorError(
+      'MigrationLoadError',
+      `cannot read migrations directory ${dir}: ${(err as Error).message}`,
+      {
+        dir,
+      },
+    );
   }
   const display = (name: string) => {
     const path = relative(process.cwd(), join(dir, name));
@@ -42,9 +46,13 @@ async function loadModule(path: string, file: string): Promise<Migration> {
     definition = mod.default;
   } catch (err) {
     if (err instanceof RevisorError) throw err;
-    throw new RevisorError('MigrationLoadError', `${file}: cannot load migration module: ${(err as Error).message}`, {
-      file,
-    });
+    throw new RevisorError(
+      'MigrationLoadError',
+      `${file}: cannot load migration module: ${(err as Error).message}`,
+      {
+        file,
+      },
+    );
   }
   return fromDefinition(definition, file);
 }
@@ -75,10 +83,14 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
       try {
         definition[direction](op);
       } catch (err) {
-        throw new RevisorError('MigrationLoadError', `${file}: ${direction}() failed to render: ${(err as Error).message}`, {
-          file,
-          revision,
-        });
+        throw new RevisorError(
+          'MigrationLoadError',
+          `${file}: ${direction}() failed to render: ${(err as Error).message}`,
+          {
+            file,
+            revision,
+          },
+        );
       }
       cached = op.statements;
       return cached;

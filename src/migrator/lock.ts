@@ -33,7 +33,12 @@ export function lockKey(database: string, schema: string, table: string): bigint
 
 export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHolder | null> {
   const unsigned = BigInt.asUintN(64, key);
-  const { rows } = await db.query<{ pid: number; application_name: string; since: Date; client_addr: string | null }>(
+  const { rows } = await db.query<{
+    pid: number;
+    application_name: string;
+    since: Date;
+    client_addr: string | null;
+  }>(
     `SELECT a.pid, a.application_name, a.backend_start AS since, a.client_addr::text AS client_addr
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
@@ -67,9 +72,10 @@ export async function acquireLock(db: Queryable, key: bigint, options: LockOptio
   let holder: LockHolder | null = null;
   for (;;) {
     if (options.signal?.aborted) throw cancelled(options.signal);
-    const { rows } = await db.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
-      String(key),
-    ]);
+    const { rows } = await db.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+      [String(key)],
+    );
     if (rows[0]?.locked) return;
     const waited = Date.now() - started;
     if (waited - lastReport >= 5000) {
@@ -100,5 +106,8 @@ export async function releaseLock(db: Queryable, key: bigint): Promise<void> {
 }
 
 function cancelled(signal: AbortSignal): RevisorError {
-  return new RevisorError('Cancelled', `stopped while waiting for the migration lock (${String(signal.reason)})`);
+  return new RevisorError(
+    'Cancelled',
+    `stopped while waiting for the migration lock (${String(signal.reason)})`,
+  );
 }

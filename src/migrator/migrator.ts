@@ -6,16 +6,10 @@ import { insertHistory, markInterrupted } from './history.js';
 import { acquireLock, type LockHolder, lockKey, releaseLock } from './lock.js';
 import { assertKnownHeads, type Plan, plan, planDowngrade, planUpgrade, type Step } from './planner.js';
 import { type DatabaseState, ensureTables, readState } from './state.js';
-import {
-  runNonTransactionalStep,
-  runStepInOpenTransaction,
-  runTransactionalStep,
-  type StepSettings,
-  writeVersionRows,
-} from './step-runner.js';
+import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
 import { resolveTarget } from './targets.js';
-import { deleteAllHeads, type Tables } from './version-sql.js';
 import type { Direction } from './version-rows.js';
+import { deleteAllHeads, type Tables } from './version-sql.js';
 
 export interface Session extends Queryable {
   end(): Promise<void>;
@@ -216,16 +210,22 @@ export class Migrator {
     }
     for (const [index, step] of planned.steps.entries()) {
       if (this.#config.signal?.aborted) {
-        const error = new RevisorError('Cancelled', `stopped before ${step.revision}: ${String(this.#config.signal.reason)}`);
+        const error = new RevisorError(
+          'Cancelled',
+          `stopped before ${step.revision}: ${String(this.#config.signal.reason)}`,
+        );
         if (all) await db.query('ROLLBACK').catch(() => undefined);
-        return { plan: planned, results: all ? rolledBack(results, notRun(index)) : [...results, ...notRun(index)], error };
+        return {
+          plan: planned,
+          results: all ? rolledBack(results, notRun(index)) : [...results, ...notRun(index)],
+          error,
+        };
       }
       this.#config.events?.stepStarted?.(step);
       const started = performance.now();
       try {
-        if (all) await runStepInOpenTransaction(db, step, settings);
-        else if (step.migration.transactional) await runTransactionalStep(db, step, settings);
-        else await runNonTransactionalStep(db, step, settings);
+        if (!step.migration.transactional) await runNonTransactionalStep(db, step, settings);
+        else await runBlockStep(db, step, settings, all ? 'savepoint' : 'transaction');
       } catch (err) {
         const error = asRevisorError(err);
         if (all) await db.query('ROLLBACK').catch(() => undefined);

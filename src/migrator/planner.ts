@@ -34,7 +34,12 @@ export function assertKnownHeads(graph: RevisionGraph, heads: readonly string[])
   }
 }
 
-function build(graph: RevisionGraph, direction: Direction, fromHeads: readonly string[], order: string[]): Plan {
+function build(
+  graph: RevisionGraph,
+  direction: Direction,
+  fromHeads: readonly string[],
+  order: string[],
+): Plan {
   let heads: readonly string[] = [...fromHeads].sort();
   const steps = order.map((revision) => {
     const { heads: after, changes } = transition(graph, heads, revision, direction);
@@ -49,7 +54,12 @@ function build(graph: RevisionGraph, direction: Direction, fromHeads: readonly s
     heads = after;
     return step;
   });
-  return Object.freeze({ direction, fromHeads: [...fromHeads].sort(), toHeads: heads, steps: Object.freeze(steps) });
+  return Object.freeze({
+    direction,
+    fromHeads: [...fromHeads].sort(),
+    toHeads: heads,
+    steps: Object.freeze(steps),
+  });
 }
 
 /** Everything below or at the target that is not yet applied, parents first. */

@@ -36,7 +36,8 @@ export function parseRevisionList(value: string, file: string, line: number): st
   if (value === '' || value === 'None' || value === 'null') return [];
   const ids = value.split(',').map((id) => id.trim());
   for (const id of ids) {
-    if (!revisionIdPattern.test(id)) fail(file, line, `malformed revision id ${JSON.stringify(id)} in down_revision`);
+    if (!revisionIdPattern.test(id))
+      fail(file, line, `malformed revision id ${JSON.stringify(id)} in down_revision`);
   }
   if (new Set(ids).size !== ids.length) fail(file, line, 'down_revision names the same revision twice');
   return ids;
@@ -51,11 +52,13 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     const lineNo = index + 1;
     if (raw === '') continue;
     if (raw === '-- migrate:upgrade') break;
-    if (raw === '-- migrate:downgrade') fail(file, lineNo, '-- migrate:downgrade comes before -- migrate:upgrade');
+    if (raw === '-- migrate:downgrade')
+      fail(file, lineNo, '-- migrate:downgrade comes before -- migrate:upgrade');
     const match = /^--\s*([a-z_]+)\s*:\s*(.*)$/.exec(raw);
     if (!match) fail(file, lineNo, `malformed header line ${JSON.stringify(raw)} (expected "-- key: value")`);
     const [, key, value] = match as unknown as [string, string, string];
-    if (!headerKeys.has(key)) fail(file, lineNo, `unknown header "${key}" (known: ${[...headerKeys].join(', ')})`);
+    if (!headerKeys.has(key))
+      fail(file, lineNo, `unknown header "${key}" (known: ${[...headerKeys].join(', ')})`);
     if (header.has(key)) fail(file, lineNo, `header "${key}" appears twice`);
     header.set(key, { value: value.trim(), line: lineNo });
   }
@@ -64,19 +67,25 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
   const downgradeAt = lines.findIndex((l, i) => i > upgradeAt && l.trim() === '-- migrate:downgrade');
   if (downgradeAt === -1) fail(file, lines.length, 'missing section "-- migrate:downgrade"');
   const stray = lines.findIndex((l, i) => i > downgradeAt && /^--\s*migrate:/.test(l.trim()));
-  if (stray !== -1) fail(file, stray + 1, `unexpected section marker ${JSON.stringify(lines[stray]!.trim())}`);
+  if (stray !== -1)
+    fail(file, stray + 1, `unexpected section marker ${JSON.stringify(lines[stray]!.trim())}`);
 
   const revision = header.get('revision');
   if (!revision) fail(file, 1, 'missing header "-- revision: <id>"');
   if (!revisionIdPattern.test(revision.value)) {
-    fail(file, revision.line, `malformed revision id ${JSON.stringify(revision.value)} (1-32 letters, digits or _)`);
+    fail(
+      file,
+      revision.line,
+      `malformed revision id ${JSON.stringify(revision.value)} (1-32 letters, digits or _)`,
+    );
   }
   const down = header.get('down_revision');
   if (!down) fail(file, 1, 'missing header "-- down_revision: <id>|None"');
   let transactional = true;
   const tx = header.get('transactional');
   if (tx) {
-    if (tx.value !== 'true' && tx.value !== 'false') fail(file, tx.line, 'transactional must be true or false');
+    if (tx.value !== 'true' && tx.value !== 'false')
+      fail(file, tx.line, 'transactional must be true or false');
     transactional = tx.value === 'true';
   }
   const toStatements = (from: number, to: number): Statement[] =>

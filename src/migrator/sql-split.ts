@@ -103,5 +103,10 @@ export function splitSql(text: string, firstLine = 1): SplitStatement[] {
 }
 
 function isOnlyComments(sql: string): boolean {
-  return sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().length === 0;
+  return (
+    sql
+      .replace(/--[^\n]*/g, '')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .trim().length === 0
+  );
 }

@@ -1,5 +1,12 @@
 import { pgCode, type Queryable, sqlState } from './db.js';
-import { createHistoryTable, createSchemaIfMissing, createVersionTable, selectAppliedChecksums, selectHeads, type Tables } from './version-sql.js';
+import {
+  createHistoryTable,
+  createSchemaIfMissing,
+  createVersionTable,
+  selectAppliedChecksums,
+  selectHeads,
+  type Tables,
+} from './version-sql.js';
 
 export interface DatabaseState {
   /** The version table's rows; empty when the table does not exist yet. */
@@ -26,7 +33,10 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
   const checksums =
     heads.length === 0
       ? []
-      : await rowsOrNothing<{ revision: string; checksum: string | null }>(db, selectAppliedChecksums(tables));
+      : await rowsOrNothing<{ revision: string; checksum: string | null }>(
+          db,
+          selectAppliedChecksums(tables),
+        );
   return {
     heads: heads.map((r) => r.version_num).sort(),
     checksums: new Map(checksums.filter((r) => r.checksum !== null).map((r) => [r.revision, r.checksum!])),
@@ -40,7 +50,10 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
  */
 export async function ensureTables(db: Queryable, tables: Tables): Promise<void> {
   const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [tables.schema]);
-  const statements = [...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []), createVersionTable(tables)];
+  const statements = [
+    ...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []),
+    createVersionTable(tables),
+  ];
   for (const statement of [...statements, ...createHistoryTable(tables)]) {
     await db.query(statement.sql, statement.params);
   }

@@ -5,6 +5,7 @@ import { stepFailure } from './failure.js';
 import { finishHistory, insertHistory } from './history.js';
 import type { Statement } from './ops/statement.js';
 import type { Step } from './planner.js';
+import { batch, stepFinish, stepPrelude } from './step-sql.js';
 import { rowChangeStatement, type Tables } from './version-sql.js';
 
 export interface StepSettings {
@@ -24,55 +25,104 @@ export interface StepSettings {
 export const statementsOf = (step: Step): readonly Statement[] =>
   step.direction === 'upgrade' ? step.migration.upgrade() : step.migration.downgrade();
 
-const timeouts = (lockTimeoutMs: number, statementTimeoutMs: number, local: boolean): Statement => ({
-  sql: "SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)",
-  params: [`${lockTimeoutMs}ms`, `${statementTimeoutMs}ms`, local],
-});
+type Block = 'transaction' | 'savepoint';
+const rollbackOf = (block: Block) => (block === 'transaction' ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT revisor_step');
+const commitOf = (block: Block) => (block === 'transaction' ? 'COMMIT' : 'RELEASE SAVEPOINT revisor_step');
 
-/** The step's DDL, its version-row changes and its history row, in the current transaction. */
-async function runInTransaction(db: Queryable, step: Step, settings: StepSettings, lockTimeoutMs: number, startedAt: Date) {
-  const t = timeouts(lockTimeoutMs, settings.statementTimeoutMs, true);
-  await db.query(t.sql, t.params);
-  await runStatements(db, step, statementsOf(step));
-  await writeVersionRows(db, step, settings.tables);
-  await insertHistory(db, settings.tables, {
+const rawError = Symbol('pg error');
+const withRaw = (error: RevisorError, raw: unknown) => Object.assign(error, { [rawError]: raw });
+const isLockTimeout = (err: unknown) =>
+  pgCode((err as Record<symbol, unknown>)[rawError] ?? err) === sqlState.lockNotAvailable;
+
+/** A batched run failed; which statement it was is worked out after the rollback. */
+class BatchFailure {
+  constructor(
+    readonly error: unknown,
+    readonly offsets: readonly number[],
+  ) {}
+}
+
+async function runStatements(db: Queryable, step: Step, statements: readonly Statement[]): Promise<void> {
+  for (const statement of statements) {
+    try {
+      await db.query(statement.sql, statement.params);
+    } catch (err) {
+      throw withRaw(stepFailure(step, statement, err), err);
+    }
+  }
+}
+
+/**
+ * The step inside an open block: statements without parameters go in one round trip
+ * with the block's prelude; the version rows and history row go in a second.
+ */
+async function runInBlock(db: Queryable, step: Step, settings: StepSettings, block: Block, lockTimeoutMs: number, startedAt: Date) {
+  const statements = statementsOf(step);
+  const prelude = stepPrelude(block, lockTimeoutMs, settings.statementTimeoutMs);
+  if (statements.every((s) => !s.params?.length)) {
+    const { sql, offsets } = batch(prelude, statements);
+    try {
+      await db.query(sql);
+    } catch (err) {
+      throw new BatchFailure(err, offsets);
+    }
+  } else {
+    await db.query(prelude);
+    await runStatements(db, step, statements);
+  }
+  const finish = stepFinish(settings.tables, step.changes, {
     revision: step.revision,
     direction: step.direction,
-    checksum: checksum(statementsOf(step)),
+    checksum: checksum(statements),
     startedAt,
     executedBy: settings.executedBy,
     outcome: 'applied',
     headsAfter: step.headsAfter,
   });
+  const { rows } = await db.query<Record<string, number>>(finish.sql, finish.params);
+  step.changes.forEach((change, i) => {
+    if (change.kind !== 'insert' && rows[0]?.[`c${i}`] !== 1) throw versionTableChanged(step, change, rows[0]?.[`c${i}`]);
+  });
 }
 
-async function runStatements(db: Queryable, step: Step, statements: readonly Statement[]) {
-  for (const statement of statements) {
-    try {
-      await db.query(statement.sql, statement.params);
-    } catch (err) {
-      throw Object.assign(stepFailure(step, statement, err), { [rawError]: err });
-    }
-  }
+function versionTableChanged(step: Step, change: Step['changes'][number], found: unknown): RevisorError {
+  const row = change.kind === 'update' ? change.from : change.kind === 'delete' ? change.revision : '';
+  return new RevisorError(
+    'MigrationFailed',
+    `the version table changed under the ${step.direction} of ${step.revision}: expected one row ${row}, found ${found ?? 0}; ` +
+      'was it edited by hand? Check it with "revisor current" and fix it with "revisor stamp"',
+    { revision: step.revision },
+  );
 }
 
-const rawError = Symbol('pg error');
-const isLockTimeout = (err: unknown) =>
-  pgCode((err as Record<symbol, unknown>)[rawError] ?? err) === sqlState.lockNotAvailable;
-
-export async function writeVersionRows(db: Queryable, step: Step, tables: Tables): Promise<void> {
-  for (const change of step.changes) {
-    const statement = rowChangeStatement(tables, change);
-    const { rowCount } = await db.query(statement.sql, statement.params);
-    if (change.kind !== 'insert' && rowCount !== 1) {
-      throw new RevisorError(
-        'MigrationFailed',
-        `the version table changed under the ${step.direction} of ${step.revision}: expected one row for ` +
-          `${change.kind === 'update' ? change.from : change.revision}, found ${rowCount}; was it edited by hand?`,
-        { revision: step.revision },
-      );
-    }
+/**
+ * Names the failing statement of a batch: from PostgreSQL's error position when it gives
+ * one, else by running the statements one at a time in a block that is rolled back.
+ */
+async function attribute(db: Queryable, step: Step, settings: StepSettings, block: Block, failure: BatchFailure) {
+  const statements = statementsOf(step);
+  const err = failure.error;
+  const position = Number((err as { position?: string }).position);
+  if (Number.isInteger(position) && position > 0) {
+    const index = failure.offsets.findLastIndex((offset) => offset < position);
+    if (index !== -1) return withRaw(stepFailure(step, statements[index]!, err, position - failure.offsets[index]!), err);
+    return withRaw(stepFailure(step, null, err), err);
   }
+  if (statements.length === 1) return withRaw(stepFailure(step, statements[0]!, err), err);
+  if (!pgCode(err) || pgCode(err) === sqlState.lockNotAvailable) return withRaw(stepFailure(step, null, err), err);
+  try {
+    await db.query(stepPrelude(block, settings.lockTimeoutMs, settings.statementTimeoutMs));
+    for (const statement of statements) {
+      try {
+        await db.query(statement.sql);
+      } catch (again) {
+        return withRaw(stepFailure(step, statement, pgCode(again) === pgCode(err) ? again : err), err);
+      }
+    }
+  } finally {
+    await db.query(rollbackOf(block)).catch(() => undefined);
+  }
+  return withRaw(stepFailure(step, null, err), err);
 }
 
 /** Retries `attempt` with a doubled lock_timeout after a pause, while it fails on a table lock. */
@@ -90,34 +140,27 @@ async function withLockRetries(step: Step, settings: StepSettings, attempt: (loc
   }
 }
 
-/** A transactional step in a transaction of its own. */
-export async function runTransactionalStep(db: Queryable, step: Step, settings: StepSettings): Promise<void> {
+/** A transactional step in a block of its own: a transaction, or a savepoint of the run's transaction. */
+export async function runBlockStep(db: Queryable, step: Step, settings: StepSettings, block: Block): Promise<void> {
   const startedAt = new Date();
   await withLockRetries(step, settings, async (lockTimeoutMs) => {
-    await db.query('BEGIN');
     try {
-      await runInTransaction(db, step, settings, lockTimeoutMs, startedAt);
-      await db.query('COMMIT');
+      await runInBlock(db, step, settings, block, lockTimeoutMs, startedAt);
+      await db.query(commitOf(block));
     } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
+      await db.query(rollbackOf(block)).catch(() => undefined);
+      if (err instanceof BatchFailure) throw await attribute(db, step, settings, block, err);
       throw err;
     }
   });
 }
 
-/** A step inside the run's single transaction, isolated by a savepoint so it can be retried. */
-export async function runStepInOpenTransaction(db: Queryable, step: Step, settings: StepSettings): Promise<void> {
-  const startedAt = new Date();
-  await withLockRetries(step, settings, async (lockTimeoutMs) => {
-    await db.query('SAVEPOINT revisor_step');
-    try {
-      await runInTransaction(db, step, settings, lockTimeoutMs, startedAt);
-      await db.query('RELEASE SAVEPOINT revisor_step');
-    } catch (err) {
-      await db.query('ROLLBACK TO SAVEPOINT revisor_step').catch(() => undefined);
-      throw err;
-    }
-  });
+export async function writeVersionRows(db: Queryable, step: Step, tables: Tables): Promise<void> {
+  for (const change of step.changes) {
+    const statement = rowChangeStatement(tables, change);
+    const { rowCount } = await db.query(statement.sql, statement.params);
+    if (change.kind !== 'insert' && rowCount !== 1) throw versionTableChanged(step, change, rowCount);
+  }
 }
 
 /**
@@ -139,8 +182,10 @@ export async function runNonTransactionalStep(db: Queryable, step: Step, setting
   try {
     for (const statement of statements) {
       await withLockRetries(step, settings, async (lockTimeoutMs) => {
-        const t = timeouts(lockTimeoutMs, settings.statementTimeoutMs, false);
-        await db.query(t.sql, t.params);
+        await db.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", [
+          `${lockTimeoutMs}ms`,
+          `${settings.statementTimeoutMs}ms`,
+        ]);
         await runStatements(db, step, [statement]);
       });
     }

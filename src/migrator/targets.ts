@@ -13,9 +13,13 @@ export function resolveRevision(graph: RevisionGraph, text: string): string {
   const candidates = [...graph.ids()].filter((id) => id.startsWith(text)).sort();
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
-    throw new RevisorError('RevisionNotFound', `no revision matches "${text}"; run "revisor history" to list them`, {
-      target: text,
-    });
+    throw new RevisorError(
+      'RevisionNotFound',
+      `no revision matches "${text}"; run "revisor history" to list them`,
+      {
+        target: text,
+      },
+    );
   }
   throw new RevisorError(
     'AmbiguousRevision',
@@ -26,7 +30,8 @@ export function resolveRevision(graph: RevisionGraph, text: string): string {
 
 export function singleHead(graph: RevisionGraph): string {
   if (graph.heads.length === 1) return graph.heads[0]!;
-  if (graph.heads.length === 0) throw new RevisorError('RevisionNotFound', 'the migrations directory has no revisions');
+  if (graph.heads.length === 0)
+    throw new RevisorError('RevisionNotFound', 'the migrations directory has no revisions');
   throw new RevisorError(
     'MultipleHeads',
     `there are several heads (${graph.heads.join(', ')}); name one, use "heads" for all, or merge them with "revisor merge"`,
@@ -41,9 +46,13 @@ function walk(graph: RevisionGraph, start: string | null, steps: number, label: 
     if (steps > 0) {
       const next = current.length === 0 ? graph.bases : graph.children(current[0]!);
       if (next.length === 0) {
-        throw new RevisorError('InvalidTarget', `${label}: only ${i} revision(s) above ${current[0] ?? 'base'}`, {
-          target: label,
-        });
+        throw new RevisorError(
+          'InvalidTarget',
+          `${label}: only ${i} revision(s) above ${current[0] ?? 'base'}`,
+          {
+            target: label,
+          },
+        );
       }
       if (next.length > 1) {
         throw new RevisorError(
@@ -94,10 +103,12 @@ export function resolveTarget(graph: RevisionGraph, text: string, currentHeads: 
       }
       start = currentHeads[0] ?? null;
     } else {
-      start = anchor === 'head' ? singleHead(graph) : anchor === 'base' ? null : resolveRevision(graph, anchor);
+      start =
+        anchor === 'head' ? singleHead(graph) : anchor === 'base' ? null : resolveRevision(graph, anchor);
     }
     return walk(graph, start, steps, spec);
   }
-  if (spec === '') throw new RevisorError('InvalidTarget', 'empty target; use head, heads, base or a revision id');
+  if (spec === '')
+    throw new RevisorError('InvalidTarget', 'empty target; use head, heads, base or a revision id');
   return [resolveRevision(graph, spec)];
 }

@@ -67,7 +67,10 @@ export function rowChangeStatement(t: Tables, change: RowChange): Statement {
     case 'delete':
       return { sql: `DELETE FROM ${table} WHERE version_num = $1`, params: [change.revision] };
     case 'update':
-      return { sql: `UPDATE ${table} SET version_num = $1 WHERE version_num = $2`, params: [change.to, change.from] };
+      return {
+        sql: `UPDATE ${table} SET version_num = $1 WHERE version_num = $2`,
+        params: [change.to, change.from],
+      };
   }
 }
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
+import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 async function waitFor(db: pg.Client, query: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -13,14 +13,21 @@ async function waitFor(db: pg.Client, query: string, timeoutMs = 20_000): Promis
   throw new Error(`timed out waiting for: ${query}`);
 }
 
-const sleeping = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active') AS ok";
+const sleepingQuery = "FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()";
+const sleeping = `SELECT EXISTS (SELECT 1 ${sleepingQuery} AND state = 'active') AS ok`;
+const notSleeping = `SELECT NOT EXISTS (SELECT 1 ${sleepingQuery}) AS ok`;
 
 describe('a process killed mid-chain', () => {
   it('leaves a transactional step unapplied and the next run finishes', async () => {
     const url = await createTestDatabase();
     const dir = await writeChain({
       '1.sql': sqlMigration('one', null, 'CREATE TABLE one (id int);', 'DROP TABLE one;'),
-      '2.sql': sqlMigration('two', 'one', 'CREATE TABLE two (id int);\nSELECT pg_sleep(30);', 'DROP TABLE two;'),
+      '2.sql': sqlMigration(
+        'two',
+        'one',
+        'CREATE TABLE two (id int);\nSELECT pg_sleep(30);',
+        'DROP TABLE two;',
+      ),
       '3.sql': sqlMigration('three', 'two', 'CREATE TABLE three (id int);', 'DROP TABLE three;'),
     });
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
@@ -31,12 +38,15 @@ describe('a process killed mid-chain', () => {
     expect((await run.done).signal).toBe('SIGKILL');
 
     // The server rolls back the open transaction when the connection drops.
-    await waitFor(db, "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%') AS ok");
+    await waitFor(db, notSleeping);
     expect(await versionRows(db)).toEqual(['one']);
     expect(await tableNames(db)).toEqual(['alembic_version', 'one', 'revisor_history']);
 
     await import('node:fs/promises').then((fs) =>
-      fs.writeFile(`${dir}/2.sql`, sqlMigration('two', 'one', 'CREATE TABLE two (id int);', 'DROP TABLE two;')),
+      fs.writeFile(
+        `${dir}/2.sql`,
+        sqlMigration('two', 'one', 'CREATE TABLE two (id int);', 'DROP TABLE two;'),
+      ),
     );
     const rerun = await runCli(['upgrade'], env);
     expect(rerun.code).toBe(0);
@@ -59,10 +69,10 @@ describe('a process killed mid-chain', () => {
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
     const db = await connect(url);
     const run = startCli(['upgrade'], env);
-    await waitFor(db, sleeping.replace("'SELECT pg_sleep(30)%'", "'SELECT pg_sleep(30) WHERE%'"));
+    await waitFor(db, sleeping);
     run.child.kill('SIGKILL');
     await run.done;
-    await waitFor(db, "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%') AS ok");
+    await waitFor(db, notSleeping);
 
     // A non-transactional step's earlier statements stay; the version row does not move.
     expect(await versionRows(db)).toEqual(['one']);

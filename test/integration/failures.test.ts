@@ -1,8 +1,8 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { linearChain, runCli, sqlMigration, writeChain } from '../support/cli.js';
+import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 describe('failures leave the database consistent and say what happened', () => {
   it('a failing migration leaves schema and version untouched and names the statement', async () => {
@@ -103,7 +103,9 @@ describe('failures leave the database consistent and say what happened', () => {
   });
 
   it('reports the migration file and line of a load error', async () => {
-    const dir = await writeChain({ 'x.sql': '-- revision: abc\n-- down_revision: zzz\n-- migrate:upgrade\n-- migrate:downgrade\n' });
+    const dir = await writeChain({
+      'x.sql': '-- revision: abc\n-- down_revision: zzz\n-- migrate:upgrade\n-- migrate:downgrade\n',
+    });
     const result = await runCli(['heads', '--migrations', dir]);
     expect(result.code).toBe(10);
     expect(result.stderr).toMatch(/x\.sql:2: revision abc has unknown down_revision zzz/);

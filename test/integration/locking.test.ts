@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lockKey } from '../../src/migrator/lock.js';
-import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { linearChain, runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
+import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 async function holdMigrationLock(url: string) {
   const holder = await connect(url);
@@ -9,7 +9,11 @@ async function holdMigrationLock(url: string) {
   const { rows } = await holder.query('SELECT current_database() AS db, pg_backend_pid() AS pid');
   const key = lockKey(rows[0].db, 'public', 'alembic_version');
   await holder.query('SELECT pg_advisory_lock($1::bigint)', [String(key)]);
-  return { holder, pid: rows[0].pid as number, release: () => holder.query('SELECT pg_advisory_unlock_all()') };
+  return {
+    holder,
+    pid: rows[0].pid as number,
+    release: () => holder.query('SELECT pg_advisory_unlock_all()'),
+  };
 }
 
 describe('the migration lock', () => {
@@ -18,7 +22,10 @@ describe('the migration lock', () => {
     const dir = await writeChain(linearChain(2));
     const { pid } = await holdMigrationLock(url);
     const started = Date.now();
-    const result = await runCli(['upgrade', '--lock-wait', '1500ms'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir });
+    const result = await runCli(['upgrade', '--lock-wait', '1500ms'], {
+      DATABASE_URL: url,
+      REVISOR_MIGRATIONS: dir,
+    });
     expect(result.code).toBe(21);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(result.stderr).toContain('[LockTimeout]');
@@ -27,7 +34,9 @@ describe('the migration lock', () => {
     const db = await connect(url);
     expect(await tableNames(db)).toEqual([]);
     // The waiter left nothing behind: no session of its own still open.
-    const { rows } = await db.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'revisor%'");
+    const { rows } = await db.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'revisor%'",
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -59,7 +68,9 @@ describe('the migration lock', () => {
     const url = await createTestDatabase();
     const dir = await writeChain(linearChain(5));
     const runs = await Promise.all(
-      Array.from({ length: 20 }, () => runCli(['upgrade', 'head'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir })),
+      Array.from({ length: 20 }, () =>
+        runCli(['upgrade', 'head'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir }),
+      ),
     );
     expect(runs.map((r) => r.code)).toEqual(Array(20).fill(0));
     const db = await connect(url);
@@ -79,17 +90,25 @@ describe('the migration lock', () => {
         'CREATE TABLE big (id int, v int);\nINSERT INTO big SELECT g, g FROM generate_series(1, 50000) g;\nSELECT pg_sleep(1);',
         'DROP TABLE big;',
       ),
-      '2.sql': sqlMigration('idx', 'tbl', 'CREATE INDEX CONCURRENTLY big_v ON big (v);', 'DROP INDEX CONCURRENTLY big_v;', {
-        transactional: false,
-      }),
+      '2.sql': sqlMigration(
+        'idx',
+        'tbl',
+        'CREATE INDEX CONCURRENTLY big_v ON big (v);',
+        'DROP INDEX CONCURRENTLY big_v;',
+        {
+          transactional: false,
+        },
+      ),
     });
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir, REVISOR_LOCK_WAIT: '60s' };
-    const runs = await Promise.all([runCli(['upgrade'], env), runCli(['upgrade'], env), runCli(['upgrade'], env)]);
+    const runs = await Promise.all([
+      runCli(['upgrade'], env),
+      runCli(['upgrade'], env),
+      runCli(['upgrade'], env),
+    ]);
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
     const db = await connect(url);
-    const { rows } = await db.query(
-      "SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_v'::regclass",
-    );
+    const { rows } = await db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_v'::regclass");
     expect(rows).toEqual([{ indisvalid: true }]);
     expect(await versionRows(db)).toEqual(['idx']);
   });
@@ -98,7 +117,12 @@ describe('the migration lock', () => {
     const url = await createTestDatabase();
     const dir = await writeChain({
       '1.sql': sqlMigration('tbl', null, 'CREATE TABLE busy (id int);', 'DROP TABLE busy;'),
-      '2.sql': sqlMigration('alter', 'tbl', 'ALTER TABLE busy ADD COLUMN note text;', 'ALTER TABLE busy DROP COLUMN note;'),
+      '2.sql': sqlMigration(
+        'alter',
+        'tbl',
+        'ALTER TABLE busy ADD COLUMN note text;',
+        'ALTER TABLE busy DROP COLUMN note;',
+      ),
     });
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
     expect((await runCli(['upgrade', 'tbl'], env)).code).toBe(0);
@@ -118,7 +142,12 @@ describe('the migration lock', () => {
     const url = await createTestDatabase();
     const dir = await writeChain({
       '1.sql': sqlMigration('tbl', null, 'CREATE TABLE busy (id int);', 'DROP TABLE busy;'),
-      '2.sql': sqlMigration('alter', 'tbl', 'ALTER TABLE busy ADD COLUMN note text;', 'ALTER TABLE busy DROP COLUMN note;'),
+      '2.sql': sqlMigration(
+        'alter',
+        'tbl',
+        'ALTER TABLE busy ADD COLUMN note text;',
+        'ALTER TABLE busy DROP COLUMN note;',
+      ),
     });
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
     expect((await runCli(['upgrade', 'tbl'], env)).code).toBe(0);

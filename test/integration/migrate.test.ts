@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { linearChain, runCli, writeChain } from '../support/cli.js';
+import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 describe('revisor upgrade/downgrade/stamp on a real database', () => {
   it('walks a chain with absolute and relative targets', async () => {

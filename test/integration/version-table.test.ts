@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { runCli, sqlMigration, writeChain } from '../support/cli.js';
+import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 // r -> x1 ; r -> y1 ; (x1, y1) -> m
 const branchedChain = () =>
@@ -62,7 +62,12 @@ describe('the version table follows Alembic', () => {
         WHERE a.attrelid = 'alembic_version'::regclass AND a.attnum > 0`,
     );
     expect(rows).toEqual([
-      { attname: 'version_num', type: 'character varying(32)', attnotnull: true, conname: 'alembic_version_pkc' },
+      {
+        attname: 'version_num',
+        type: 'character varying(32)',
+        attnotnull: true,
+        conname: 'alembic_version_pkc',
+      },
     ]);
 
     const up = await runCli(['upgrade', 'head'], env);
@@ -73,10 +78,20 @@ describe('the version table follows Alembic', () => {
 
   it('keeps the version table and history where configured', async () => {
     const url = await createTestDatabase();
-    const dir = await writeChain({ 'a.sql': sqlMigration('a1', null, 'CREATE TABLE a (id int);', 'DROP TABLE a;') });
+    const dir = await writeChain({
+      'a.sql': sqlMigration('a1', null, 'CREATE TABLE a (id int);', 'DROP TABLE a;'),
+    });
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
     const result = await runCli(
-      ['upgrade', '--version-schema', 'ops', '--version-table', 'app_version', '--history-table', 'app_history'],
+      [
+        'upgrade',
+        '--version-schema',
+        'ops',
+        '--version-table',
+        'app_version',
+        '--history-table',
+        'app_history',
+      ],
       env,
     );
     expect(result.code).toBe(0);

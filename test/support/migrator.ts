@@ -5,7 +5,11 @@ import { sessionFactory } from '../../src/migrator/pg-session.js';
 import { defaultTables } from '../../src/migrator/version-sql.js';
 
 /** An in-process Migrator on `url` and a migrations directory, with fast test settings. */
-export async function migratorFor(url: string, dir: string, overrides: Partial<MigratorConfig> = {}): Promise<Migrator> {
+export async function migratorFor(
+  url: string,
+  dir: string,
+  overrides: Partial<MigratorConfig> = {},
+): Promise<Migrator> {
   return new Migrator({
     graph: RevisionGraph.build(await loadMigrations(dir)),
     connect: sessionFactory({ url, applicationName: 'revisor test', connectTimeoutMs: 5000 }),

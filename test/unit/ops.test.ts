@@ -37,7 +37,10 @@ describe('createTable', () => {
         column('organization_id', sa.UUID()),
         column('email', sa.String(255), { nullable: false }),
         column('role', sa.String(50), { nullable: false, serverDefault: 'user' }),
-        column('created_at', sa.DateTime({ timezone: true }), { nullable: false, serverDefault: sql('now()') }),
+        column('created_at', sa.DateTime({ timezone: true }), {
+          nullable: false,
+          serverDefault: sql('now()'),
+        }),
         check("role IN ('admin', 'user', 'viewer')", { name: 'ck_users_chk_role' }),
         foreignKey(['organization_id'], 'organizations', ['id'], { ondelete: 'CASCADE' }),
         primaryKey(['id']),
@@ -63,7 +66,11 @@ describe('createTable', () => {
 
   it('names column-level primary keys and unique columns by the convention', () => {
     const [statement] = render((op) =>
-      op.createTable('t', column('id', sa.BigInteger(), { primaryKey: true }), column('code', sa.Text(), { unique: true })),
+      op.createTable(
+        't',
+        column('id', sa.BigInteger(), { primaryKey: true }),
+        column('code', sa.Text(), { unique: true }),
+      ),
     );
     expect(statement).toContain('id bigint NOT NULL');
     expect(statement).toContain('CONSTRAINT pk_t PRIMARY KEY (id)');
@@ -119,7 +126,10 @@ describe('column and table alterations', () => {
       render((op) => {
         op.addColumn('sessions', column('max_retries', sa.Integer(), { serverDefault: 3, nullable: false }));
         op.dropColumn('sessions', 'max_retries');
-        op.alterColumn('sessions', 'timeout_seconds', { type: sa.BigInteger(), using: 'timeout_seconds::bigint' });
+        op.alterColumn('sessions', 'timeout_seconds', {
+          type: sa.BigInteger(),
+          using: 'timeout_seconds::bigint',
+        });
         op.alterColumn('sessions', 'name', { nullable: false, serverDefault: null, newName: 'title' });
         op.renameTable('sessions', 'agent_sessions');
         op.dropTable('agent_sessions', { ifExists: true, cascade: true });
@@ -225,7 +235,10 @@ describe('schema objects and data', () => {
         sql: 'INSERT INTO plans (name, quota) VALUES ($1, $2), ($3, DEFAULT)',
         params: ["x'); DROP TABLE users; --", 5, 'b'],
       },
-      { sql: 'UPDATE sessions SET status = $1 WHERE status = $2 AND deleted_at IS NULL', params: ['archived', 'old'] },
+      {
+        sql: 'UPDATE sessions SET status = $1 WHERE status = $2 AND deleted_at IS NULL',
+        params: ['archived', 'old'],
+      },
       { sql: 'DELETE FROM sessions WHERE id = $1', params: [7] },
       { sql: 'UPDATE t SET a = $1', params: [1] },
     ]);

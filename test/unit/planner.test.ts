@@ -11,7 +11,8 @@ const linear = () => graphOf(['a1'], ['a2', 'a1'], ['a3', 'a2']);
 const branched = () => graphOf(['r'], ['x1', 'r'], ['x2', 'x1'], ['y1', 'r']);
 const merged = () => graphOf(['r'], ['x1', 'r'], ['x2', 'x1'], ['y1', 'r'], ['m', 'x2', 'y1'], ['z', 'm']);
 
-const steps = (p: ReturnType<typeof plan>) => p.steps.map((s) => `${s.direction === 'upgrade' ? '+' : '-'}${s.revision}`);
+const steps = (p: ReturnType<typeof plan>) =>
+  p.steps.map((s) => `${s.direction === 'upgrade' ? '+' : '-'}${s.revision}`);
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

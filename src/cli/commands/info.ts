@@ -3,7 +3,7 @@ import { RevisorError } from '../../migrator/errors.js';
 import type { RevisionGraph } from '../../migrator/graph.js';
 import { readHistory } from '../../migrator/history.js';
 import { inline } from '../../migrator/ops/statement.js';
-import { resolveTarget, resolveRevision } from '../../migrator/targets.js';
+import { resolveRevision, resolveTarget } from '../../migrator/targets.js';
 import { type Context, connector, createMigrator, loadGraph, tablesFrom } from '../context.js';
 import { label, print, printJson } from '../output.js';
 
@@ -25,7 +25,8 @@ export async function current(ctx: Context): Promise<number> {
   const migrator = await createMigrator(ctx);
   try {
     const heads = await migrator.current();
-    if (ctx.json) printJson({ heads, atHead: heads.length > 0 && heads.every((h) => migrator.graph.heads.includes(h)) });
+    if (ctx.json)
+      printJson({ heads, atHead: heads.length > 0 && heads.every((h) => migrator.graph.heads.includes(h)) });
     else for (const h of heads) print(label(migrator.graph, h));
     return 0;
   } finally {
@@ -45,7 +46,8 @@ function inRange(graph: RevisionGraph, range: string | undefined): string[] {
   let ids = graph.ordered();
   if (range) {
     const [start, end, extra] = range.split(':');
-    if (extra !== undefined || end === undefined) throw new RevisorError('Usage', '-r takes start:end, e.g. base:head');
+    if (extra !== undefined || end === undefined)
+      throw new RevisorError('Usage', '-r takes start:end, e.g. base:head');
     if (start) {
       const from = resolveTarget(graph, start, []);
       const above = graph.descendants(from);
@@ -96,7 +98,9 @@ async function auditHistory(ctx: Context): Promise<number> {
     else
       for (const r of rows) {
         const took = r.durationMs === null ? '' : ` in ${r.durationMs.toFixed(1)}ms`;
-        print(`${r.startedAt}  ${r.direction.padEnd(9)} ${r.revision}  ${r.outcome}${took}  by ${r.executedBy}`);
+        print(
+          `${r.startedAt}  ${r.direction.padEnd(9)} ${r.revision}  ${r.outcome}${took}  by ${r.executedBy}`,
+        );
       }
     return 0;
   } finally {
@@ -114,7 +118,12 @@ export async function show(ctx: Context): Promise<number> {
     const up = m.upgrade();
     const down = m.downgrade();
     if (ctx.json) {
-      printJson({ ...describe(graph, id), checksum: checksum(up), upgrade: up.map(inline), downgrade: down.map(inline) });
+      printJson({
+        ...describe(graph, id),
+        checksum: checksum(up),
+        upgrade: up.map(inline),
+        downgrade: down.map(inline),
+      });
       continue;
     }
     print(`Rev: ${label(graph, id)}`);

@@ -16,8 +16,12 @@ function report(ctx: Context, result: RunResult, verb: string): number {
       ...(result.error ? { error: errorJson(result.error) } : {}),
     });
   } else if (!result.error) {
-    if (applied.length === 0) print(`nothing to do: the database is at ${headsText(result.plan?.toHeads ?? [])}`);
-    else print(`${verb} ${applied.length} revision(s); the database is now at ${headsText(result.plan!.toHeads)}`);
+    if (applied.length === 0)
+      print(`nothing to do: the database is at ${headsText(result.plan?.toHeads ?? [])}`);
+    else
+      print(
+        `${verb} ${applied.length} revision(s); the database is now at ${headsText(result.plan!.toHeads)}`,
+      );
   }
   return result.error ? reportError(result.error) : 0;
 }

@@ -4,8 +4,8 @@ import { inline } from '../../migrator/ops/statement.js';
 import { type Plan, plan } from '../../migrator/planner.js';
 import { statementsOf } from '../../migrator/step-runner.js';
 import { resolveTarget } from '../../migrator/targets.js';
-import { createVersionTable, rowChangeStatement, type Tables } from '../../migrator/version-sql.js';
 import type { Direction } from '../../migrator/version-rows.js';
+import { createVersionTable, rowChangeStatement, type Tables } from '../../migrator/version-sql.js';
 import { type Context, loadGraph, tablesFrom } from '../context.js';
 import { headsText, print } from '../output.js';
 
@@ -16,11 +16,15 @@ import { headsText, print } from '../output.js';
 export function renderOffline(plan: Plan, tables: Tables, allInOne: boolean): string {
   const out: string[] = [];
   out.push(`-- revisor: ${plan.direction} ${headsText(plan.fromHeads)} -> ${headsText(plan.toHeads)}`);
-  if (plan.direction === 'upgrade' && plan.fromHeads.length === 0) out.push(`${createVersionTable(tables).sql};`);
+  if (plan.direction === 'upgrade' && plan.fromHeads.length === 0)
+    out.push(`${createVersionTable(tables).sql};`);
   if (allInOne) out.push('BEGIN;');
   for (const step of plan.steps) {
     const m = step.migration;
-    out.push('', `-- ${step.direction} ${headsText(step.headsBefore)} -> ${headsText(step.headsAfter)}: ${m.message} (${m.source})`);
+    out.push(
+      '',
+      `-- ${step.direction} ${headsText(step.headsBefore)} -> ${headsText(step.headsAfter)}: ${m.message} (${m.source})`,
+    );
     const own = m.transactional && !allInOne;
     if (!m.transactional) out.push('-- non-transactional: run outside a transaction block');
     if (own) out.push('BEGIN;');
@@ -40,7 +44,10 @@ function fromHeads(graph: RevisionGraph, text: string): string[] {
 export async function offlineSql(ctx: Context): Promise<number> {
   const [direction, range, extra] = ctx.positionals;
   if ((direction !== 'upgrade' && direction !== 'downgrade') || !range || extra) {
-    throw new RevisorError('Usage', 'sql takes upgrade|downgrade and a target or from:to, e.g. "sql upgrade base:head"');
+    throw new RevisorError(
+      'Usage',
+      'sql takes upgrade|downgrade and a target or from:to, e.g. "sql upgrade base:head"',
+    );
   }
   const graph = await loadGraph(ctx.values);
   const parts = range.split(':');

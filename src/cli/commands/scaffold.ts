@@ -5,9 +5,9 @@ import { RevisorError } from '../../migrator/errors.js';
 import { RevisionGraph } from '../../migrator/graph.js';
 import { loadMigrations } from '../../migrator/loader.js';
 import { resolveTarget } from '../../migrator/targets.js';
+import { str, type Values } from '../args.js';
 import type { Context } from '../context.js';
 import { print, printJson } from '../output.js';
-import { str, type Values } from '../args.js';
 
 /** `revision` and `merge` write into --migrations, or ./migrations (never into the build). */
 const targetDir = (values: Values) => resolve(str(values, 'migrations') ?? 'migrations');
@@ -49,7 +49,11 @@ export function renderTemplate(
     ].join('\n');
   }
   const down =
-    downRevisions.length === 0 ? 'null' : downRevisions.length === 1 ? `'${downRevisions[0]}'` : JSON.stringify(downRevisions).replaceAll('"', "'");
+    downRevisions.length === 0
+      ? 'null'
+      : downRevisions.length === 1
+        ? `'${downRevisions[0]}'`
+        : JSON.stringify(downRevisions).replaceAll('"', "'");
   return `import { defineMigration } from 'revisor';
 
 export default defineMigration({
@@ -71,7 +75,9 @@ async function write(ctx: Context, downRevisions: readonly string[], message: st
   const kind = ctx.values['sql'] ? 'sql' : 'ts';
   const path = join(dir, `${fileStem(now, revision, message)}.${kind}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(path, renderTemplate(kind, { revision, downRevisions, message, createDate }), { flag: 'wx' });
+  await writeFile(path, renderTemplate(kind, { revision, downRevisions, message, createDate }), {
+    flag: 'wx',
+  });
   if (ctx.json) printJson({ revision, downRevisions, path });
   else print(`Generating ${path} ... done`);
   return 0;

@@ -1,4 +1,10 @@
-import { type Constraint, type ForeignKeyOptions, foreignKey, nameConstraint, renderConstraintBody } from './elements.js';
+import {
+  type Constraint,
+  type ForeignKeyOptions,
+  foreignKey,
+  nameConstraint,
+  renderConstraintBody,
+} from './elements.js';
 import { ident, qualified, type Statement } from './statement.js';
 
 export interface AddConstraintOptions {
@@ -24,10 +30,14 @@ export function createForeignKey(
   options: ForeignKeyOptions & AddConstraintOptions = {},
 ): Statement {
   const { schema, notValid, ...fk } = options;
-  return addConstraint(table, foreignKey(columns, referent, referentColumns, { ...fk, ...(name ? { name } : {}) }), {
-    schema,
-    notValid,
-  });
+  return addConstraint(
+    table,
+    foreignKey(columns, referent, referentColumns, { ...fk, ...(name ? { name } : {}) }),
+    {
+      schema,
+      notValid,
+    },
+  );
 }
 
 export function createUniqueConstraint(
@@ -64,9 +74,15 @@ export function dropConstraint(
 ): Statement {
   const exists = options.ifExists ? 'IF EXISTS ' : '';
   const cascade = options.cascade ? ' CASCADE' : '';
-  return { sql: `ALTER TABLE ${qualified(table, options.schema)} DROP CONSTRAINT ${exists}${ident(name)}${cascade}` };
+  return {
+    sql: `ALTER TABLE ${qualified(table, options.schema)} DROP CONSTRAINT ${exists}${ident(name)}${cascade}`,
+  };
 }
 
-export function validateConstraint(name: string, table: string, options: { schema?: string } = {}): Statement {
+export function validateConstraint(
+  name: string,
+  table: string,
+  options: { schema?: string } = {},
+): Statement {
   return { sql: `ALTER TABLE ${qualified(table, options.schema)} VALIDATE CONSTRAINT ${ident(name)}` };
 }

@@ -9,7 +9,8 @@ function whereClause(where: Where, params: unknown[]): string {
     params.push(value);
     return `${ident(col)} = $${params.length}`;
   });
-  if (terms.length === 0) throw new TypeError('a data migration needs a WHERE condition; pass sql via execute() for all rows');
+  if (terms.length === 0)
+    throw new TypeError('a data migration needs a WHERE condition; pass sql via execute() for all rows');
   return ` WHERE ${terms.join(' AND ')}`;
 }
 

@@ -74,7 +74,9 @@ export function foreignKey(
   options: ForeignKeyOptions = {},
 ): ForeignKey {
   if (columns.length !== referentColumns.length) {
-    throw new TypeError(`foreign key on (${columns.join(', ')}) names ${referentColumns.length} referred columns`);
+    throw new TypeError(
+      `foreign key on (${columns.join(', ')}) names ${referentColumns.length} referred columns`,
+    );
   }
   return { kind: 'foreignKey', columns, referent, referentColumns, ...options };
 }
@@ -114,7 +116,11 @@ export function renderColumn(col: Column): string {
 }
 
 /** Gives every constraint its name (the convention's when none is given). */
-export function nameConstraint(table: string, constraint: Constraint, taken: Set<string> = new Set()): string {
+export function nameConstraint(
+  table: string,
+  constraint: Constraint,
+  taken: Set<string> = new Set(),
+): string {
   let name = constraint.name;
   if (name === undefined) {
     switch (constraint.kind) {

@@ -29,9 +29,15 @@ export function dropExtension(name: string, options: DropOptions = {}): Statemen
   return { sql: `DROP EXTENSION ${exists(options)}${ident(name)}${cascade(options)}` };
 }
 
-export function createEnum(name: string, values: readonly string[], options: { schema?: string } = {}): Statement {
+export function createEnum(
+  name: string,
+  values: readonly string[],
+  options: { schema?: string } = {},
+): Statement {
   if (values.length === 0) throw new TypeError(`enum ${name} needs at least one value`);
-  return { sql: `CREATE TYPE ${qualified(name, options.schema)} AS ENUM (${values.map(literal).join(', ')})` };
+  return {
+    sql: `CREATE TYPE ${qualified(name, options.schema)} AS ENUM (${values.map(literal).join(', ')})`,
+  };
 }
 
 export function dropEnum(name: string, options: DropOptions & { schema?: string } = {}): Statement {

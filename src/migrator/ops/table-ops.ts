@@ -16,7 +16,11 @@ export interface TableOptions {
   ifNotExists?: boolean;
 }
 
-export function createTable(name: string, elements: readonly TableElement[], options: TableOptions = {}): Statement {
+export function createTable(
+  name: string,
+  elements: readonly TableElement[],
+  options: TableOptions = {},
+): Statement {
   const columns = elements.filter((e): e is Column => e.kind === 'column');
   if (columns.length === 0) throw new TypeError(`createTable(${name}) needs at least one column`);
   const constraints: Constraint[] = elements.filter((e): e is Constraint => e.kind !== 'column');
@@ -33,10 +37,14 @@ export function createTable(name: string, elements: readonly TableElement[], opt
   const taken = new Set<string>();
   const lines = [
     ...columns.map(renderColumn),
-    ...constraints.map((c) => `CONSTRAINT ${ident(nameConstraint(name, c, taken))} ${renderConstraintBody(c)}`),
+    ...constraints.map(
+      (c) => `CONSTRAINT ${ident(nameConstraint(name, c, taken))} ${renderConstraintBody(c)}`,
+    ),
   ];
   const exists = options.ifNotExists ? 'IF NOT EXISTS ' : '';
-  return { sql: `CREATE TABLE ${exists}${qualified(name, options.schema)} (\n    ${lines.join(',\n    ')}\n)` };
+  return {
+    sql: `CREATE TABLE ${exists}${qualified(name, options.schema)} (\n    ${lines.join(',\n    ')}\n)`,
+  };
 }
 
 export interface DropOptions {
@@ -56,7 +64,11 @@ export function renameTable(from: string, to: string, options: { schema?: string
   return { sql: `ALTER TABLE ${qualified(from, options.schema)} RENAME TO ${ident(to)}` };
 }
 
-export function addColumn(table: string, col: Column, options: { schema?: string; ifNotExists?: boolean } = {}): Statement {
+export function addColumn(
+  table: string,
+  col: Column,
+  options: { schema?: string; ifNotExists?: boolean } = {},
+): Statement {
   const exists = options.ifNotExists ? 'IF NOT EXISTS ' : '';
   let sql = `ALTER TABLE ${qualified(table, options.schema)} ADD COLUMN ${exists}${renderColumn(col)}`;
   if (col.options.primaryKey) sql += ' PRIMARY KEY';
@@ -87,7 +99,9 @@ export function alterColumn(table: string, name: string, options: AlterColumnOpt
   const col = ident(name);
   const actions: string[] = [];
   if (options.type) {
-    actions.push(`ALTER COLUMN ${col} TYPE ${options.type.sql}${options.using ? ` USING ${options.using}` : ''}`);
+    actions.push(
+      `ALTER COLUMN ${col} TYPE ${options.type.sql}${options.using ? ` USING ${options.using}` : ''}`,
+    );
   }
   if (options.nullable !== undefined) {
     actions.push(`ALTER COLUMN ${col} ${options.nullable ? 'DROP' : 'SET'} NOT NULL`);

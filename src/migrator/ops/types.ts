@@ -14,7 +14,8 @@ function positiveInt(value: number, what: string): number {
 
 export const sa = {
   UUID: () => type('uuid'),
-  String: (length?: number) => type(length === undefined ? 'varchar' : `varchar(${positiveInt(length, 'length')})`),
+  String: (length?: number) =>
+    type(length === undefined ? 'varchar' : `varchar(${positiveInt(length, 'length')})`),
   Text: () => type('text'),
   Integer: () => type('integer'),
   BigInteger: () => type('bigint'),

@@ -1,0 +1,132 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
+
+/**
+ * npm run bench [-- N]: revisor against psql on the same SQL, on the same server, in
+ * the same run. Prints medians and ratios; it asserts nothing (that is the tests' job).
+ */
+const migrations = Number(process.argv[2] ?? process.env['BENCH_MIGRATIONS'] ?? 200);
+const applyRuns = Number(process.env['BENCH_APPLY_RUNS'] ?? 5);
+const noopRuns = Number(process.env['BENCH_NOOP_RUNS'] ?? 20);
+const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
+const timeBin = '/usr/bin/time';
+
+const psql = spawnSync('psql', ['--version']).status === 0 ? 'psql' : null;
+if (!psql) {
+  process.stderr.write('bench: psql is needed for the floor (apt-get install postgresql-client)\n');
+  process.exit(3);
+}
+
+function upgradeSql(i: number): string {
+  const lines = [
+    `CREATE TABLE bench_${i} (id bigint PRIMARY KEY, name text NOT NULL, payload jsonb, created_at timestamptz NOT NULL DEFAULT now());`,
+    `CREATE INDEX ix_bench_${i}_name ON bench_${i} (name);`,
+  ];
+  if (i > 1) lines.push(`ALTER TABLE bench_${i - 1} ADD COLUMN next_id bigint REFERENCES bench_${i} (id);`);
+  return lines.join('\n');
+}
+
+async function generateChain(dir: string): Promise<string> {
+  const all: string[] = [];
+  for (let i = 1; i <= migrations; i++) {
+    const id = `b${String(i).padStart(5, '0')}`;
+    const down = i === 1 ? 'None' : `b${String(i - 1).padStart(5, '0')}`;
+    const body = upgradeSql(i);
+    all.push(body);
+    await writeFile(
+      join(dir, `${id}.sql`),
+      `-- revision: ${id}\n-- down_revision: ${down}\n-- message: bench ${i}\n-- migrate:upgrade\n${body}\n-- migrate:downgrade\nDROP TABLE bench_${i} CASCADE;\n`,
+    );
+  }
+  const file = join(dir, '..', 'all.sql');
+  await writeFile(file, `${all.join('\n')}\n`);
+  return file;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+/** Wall time in ms and peak RSS in KiB (GNU time) of one command. */
+function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; rssKiB: number | null } {
+  const useTime = existsSync(timeBin);
+  const started = process.hrtime.bigint();
+  const result = useTime
+    ? spawnSync(timeBin, ['-f', '%M', cmd, ...args], { env, encoding: 'utf8' })
+    : spawnSync(cmd, args, { env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${result.stderr}`);
+  const rss = useTime ? Number(result.stderr.trim().split('\n').at(-1)) : Number.NaN;
+  return { ms, rssKiB: Number.isFinite(rss) ? rss : null };
+}
+
+const work = await mkdtemp(join(tmpdir(), 'revisor-bench-'));
+await chmod(work, 0o755);
+const chainDir = join(work, 'chain');
+await import('node:fs/promises').then((fs) => fs.mkdir(chainDir));
+const sqlFile = await generateChain(chainDir);
+const server = await startEmbedded(join(work, 'pg'));
+const admin = new pg.Client({ connectionString: server.url });
+await admin.connect();
+let dbCounter = 0;
+async function freshDb(): Promise<string> {
+  const name = `bench_${dbCounter++}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  return server.urlFor(name);
+}
+
+try {
+  const env = { ...process.env, REVISOR_MIGRATIONS: chainDir, REVISOR_LOG_LEVEL: 'warn' };
+  const node = process.execPath;
+  // Warm the compile cache and the OS page cache once.
+  execFileSync(node, [bin, 'heads'], { env });
+
+  const floor: number[] = [];
+  const perMigration: number[] = [];
+  const allInOne: number[] = [];
+  for (let run = 0; run < applyRuns; run++) {
+    floor.push(measure(psql, ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, await freshDb()], env).ms);
+    perMigration.push(measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: await freshDb() }).ms);
+    allInOne.push(
+      measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], { ...env, DATABASE_URL: await freshDb() }).ms,
+    );
+  }
+
+  const atHead = await freshDb();
+  execFileSync(node, [bin, 'upgrade', 'head'], { env: { ...env, DATABASE_URL: atHead } });
+  const select1: number[] = [];
+  const noop: number[] = [];
+  const noopRss: number[] = [];
+  for (let run = 0; run < noopRuns; run++) {
+    select1.push(measure(psql, ['-q', '-X', '-c', 'select 1', atHead], env).ms);
+    const m = measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: atHead });
+    noop.push(m.ms);
+    if (m.rssKiB !== null) noopRss.push(m.rssKiB);
+  }
+
+  const f = median(floor);
+  const row = (name: string, ms: number, target: string) =>
+    `${name.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms   ${(ms / f).toFixed(2)}x psql -1 -f   (target ${target})`;
+  const lines = [
+    `revisor bench: ${migrations} migrations, ${applyRuns} apply runs, ${noopRuns} no-op runs, PostgreSQL at 127.0.0.1:${server.port}`,
+    `${'psql -1 -f (floor)'.padEnd(44)} ${f.toFixed(1).padStart(9)} ms`,
+    row('revisor upgrade head (transaction per step)', median(perMigration), '<= 1.5x'),
+    row('revisor upgrade head --transaction-mode all', median(allInOne), '<= 1.15x'),
+    '',
+    `${"psql -c 'select 1'".padEnd(44)} ${median(select1).toFixed(1).padStart(9)} ms`,
+    `${'revisor upgrade head (no-op, at head)'.padEnd(44)} ${median(noop).toFixed(1).padStart(9)} ms   ${(median(noop) / median(select1)).toFixed(2)}x psql -c 'select 1'   (target <= 2x)`,
+    `${'  peak RSS of the no-op run'.padEnd(44)} ${noopRss.length ? `${(median(noopRss) / 1024).toFixed(1).padStart(9)} MiB` : '      n/a (no /usr/bin/time)'}   (target <= 60 MiB)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  await admin.end();
+  await stopEmbedded(server.dir, { remove: true });
+  await rm(work, { recursive: true, force: true });
+}
