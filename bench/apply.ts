@@ -92,10 +92,15 @@ try {
   const perMigration: number[] = [];
   const allInOne: number[] = [];
   for (let run = 0; run < applyRuns; run++) {
-    floor.push(measure(psql, ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, await freshDb()], env).ms);
+    floor.push(
+      measure(psql, ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, await freshDb()], env).ms,
+    );
     perMigration.push(measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: await freshDb() }).ms);
     allInOne.push(
-      measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], { ...env, DATABASE_URL: await freshDb() }).ms,
+      measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], {
+        ...env,
+        DATABASE_URL: await freshDb(),
+      }).ms,
     );
   }
 

@@ -1,4 +1,4 @@
-import { check, column, defineMigration, foreignKey, primaryKey, sa, sql, unique } from '../src/index.js';
+import { check, column, defineMigration, foreignKey, primaryKey, sa, sql, unique } from '../src/authoring.js';
 
 /*
  * The application's core tables. Where the design names a column group without its

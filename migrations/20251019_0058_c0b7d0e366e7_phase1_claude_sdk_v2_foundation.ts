@@ -1,4 +1,4 @@
-import { check, column, defineMigration, foreignKey, primaryKey, sa, sql } from '../src/index.js';
+import { check, column, defineMigration, foreignKey, primaryKey, sa, sql } from '../src/authoring.js';
 
 const now = sql('now()');
 const created = () =>

@@ -1,10 +1,8 @@
+export * from './authoring.js';
 export { type ErrorCode, errorCodes, RevisorError } from './migrator/errors.js';
 export { RevisionGraph } from './migrator/graph.js';
 export { embeddedMigrationsDir, loadMigrations } from './migrator/loader.js';
-export { defineMigration, type Migration, type MigrationDefinition } from './migrator/migration.js';
+export type { Migration } from './migrator/migration.js';
 export { Migrator, type MigratorConfig, type RunResult, type StepResult } from './migrator/migrator.js';
-export { check, column, foreignKey, primaryKey, unique } from './migrator/ops/elements.js';
 export { Op } from './migrator/ops/op.js';
-export { sql } from './migrator/ops/statement.js';
-export { type ColumnType, sa } from './migrator/ops/types.js';
 export { type Plan, plan, planDowngrade, planUpgrade, type Step } from './migrator/planner.js';

@@ -1,7 +1,7 @@
 import { errorCodes, isRevisorError, RevisorError } from '../migrator/errors.js';
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
-import { createLogger } from './logger.js';
+import { createLogger, parseLevel } from './logger.js';
 import { errorJson, printJson, reportError } from './output.js';
 
 interface Command {
@@ -132,7 +132,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       process.stdout.write(`${helpText(command.usage, command.summary, command.options)}\n`);
       return 0;
     }
-    const logger = await createLogger((values['log-level'] as string | undefined) ?? 'info', env);
+    let level: ReturnType<typeof parseLevel>;
+    try {
+      level = parseLevel((values['log-level'] as string | undefined) ?? 'info');
+    } catch (err) {
+      throw new RevisorError('Usage', (err as Error).message);
+    }
+    const logger = createLogger(level, env);
     const handler = await command.run();
     return await handler({
       values,

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RevisorError } from './errors.js';
@@ -25,14 +26,14 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
       },
     );
   }
-  const display = (name: string) => {
-    const path = relative(process.cwd(), join(dir, name));
-    return path.startsWith('..') ? join(dir, name) : path;
-  };
+  // Paths in messages are relative to where revisor runs, when that is shorter.
+  const relativeDir = relative(process.cwd(), dir);
+  const shownDir = relativeDir.startsWith('..') ? dir : relativeDir;
+  const display = (name: string) => (shownDir ? `${shownDir}/${name}` : name);
+  // Small files read synchronously: hundreds of async opens cost more than they save.
   const loads = names.map(async (name): Promise<Migration | null> => {
-    const path = join(dir, name);
-    if (name.endsWith('.sql')) return parseSqlMigration(await readFile(path, 'utf8'), display(name));
-    if (moduleFile.test(name)) return loadModule(path, display(name));
+    if (name.endsWith('.sql')) return parseSqlMigration(readFileSync(join(dir, name), 'utf8'), display(name));
+    if (moduleFile.test(name)) return loadModule(join(dir, name), display(name));
     return null;
   });
   return (await Promise.all(loads)).filter((m): m is Migration => m !== null);

@@ -21,7 +21,9 @@ export function splitSql(text: string, firstLine = 1): SplitStatement[] {
 
   const flush = (end: number) => {
     const sql = text.slice(startLine === null ? start : startIndex, end).trim();
-    if (sql.length > 0 && !isOnlyComments(sql)) statements.push({ sql, line: startLine ?? line });
+    const commentFirst = sql.startsWith('--') || sql.startsWith('/*');
+    if (sql.length > 0 && !(commentFirst && isOnlyComments(sql)))
+      statements.push({ sql, line: startLine ?? line });
     startLine = null;
   };
 
@@ -33,7 +35,7 @@ export function splitSql(text: string, firstLine = 1): SplitStatement[] {
       i++;
       continue;
     }
-    if (/\s/.test(ch)) {
+    if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\f' || ch === '\v') {
       i++;
       continue;
     }

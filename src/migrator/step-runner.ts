@@ -26,8 +26,11 @@ export const statementsOf = (step: Step): readonly Statement[] =>
   step.direction === 'upgrade' ? step.migration.upgrade() : step.migration.downgrade();
 
 type Block = 'transaction' | 'savepoint';
-const rollbackOf = (block: Block) => (block === 'transaction' ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT revisor_step');
-const commitOf = (block: Block) => (block === 'transaction' ? 'COMMIT' : 'RELEASE SAVEPOINT revisor_step');
+const rollbackOf = (block: Block) =>
+  block === 'transaction' ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT revisor_step';
+// A step's savepoint is not released: RELEASE would cost a round trip per step and free
+// nothing (a released subtransaction stays part of the transaction); the run's COMMIT ends them all.
+const commitOf = (block: Block) => (block === 'transaction' ? 'COMMIT' : null);
 
 const rawError = Symbol('pg error');
 const withRaw = (error: RevisorError, raw: unknown) => Object.assign(error, { [rawError]: raw });
@@ -56,7 +59,14 @@ async function runStatements(db: Queryable, step: Step, statements: readonly Sta
  * The step inside an open block: statements without parameters go in one round trip
  * with the block's prelude; the version rows and history row go in a second.
  */
-async function runInBlock(db: Queryable, step: Step, settings: StepSettings, block: Block, lockTimeoutMs: number, startedAt: Date) {
+async function runInBlock(
+  db: Queryable,
+  step: Step,
+  settings: StepSettings,
+  block: Block,
+  lockTimeoutMs: number,
+  startedAt: Date,
+) {
   const statements = statementsOf(step);
   const prelude = stepPrelude(block, lockTimeoutMs, settings.statementTimeoutMs);
   if (statements.every((s) => !s.params?.length)) {
@@ -81,7 +91,8 @@ async function runInBlock(db: Queryable, step: Step, settings: StepSettings, blo
   });
   const { rows } = await db.query<Record<string, number>>(finish.sql, finish.params);
   step.changes.forEach((change, i) => {
-    if (change.kind !== 'insert' && rows[0]?.[`c${i}`] !== 1) throw versionTableChanged(step, change, rows[0]?.[`c${i}`]);
+    if (change.kind !== 'insert' && rows[0]?.[`c${i}`] !== 1)
+      throw versionTableChanged(step, change, rows[0]?.[`c${i}`]);
   });
 }
 
@@ -99,17 +110,25 @@ function versionTableChanged(step: Step, change: Step['changes'][number], found:
  * Names the failing statement of a batch: from PostgreSQL's error position when it gives
  * one, else by running the statements one at a time in a block that is rolled back.
  */
-async function attribute(db: Queryable, step: Step, settings: StepSettings, block: Block, failure: BatchFailure) {
+async function attribute(
+  db: Queryable,
+  step: Step,
+  settings: StepSettings,
+  block: Block,
+  failure: BatchFailure,
+) {
   const statements = statementsOf(step);
   const err = failure.error;
   const position = Number((err as { position?: string }).position);
   if (Number.isInteger(position) && position > 0) {
     const index = failure.offsets.findLastIndex((offset) => offset < position);
-    if (index !== -1) return withRaw(stepFailure(step, statements[index]!, err, position - failure.offsets[index]!), err);
+    if (index !== -1)
+      return withRaw(stepFailure(step, statements[index]!, err, position - failure.offsets[index]!), err);
     return withRaw(stepFailure(step, null, err), err);
   }
   if (statements.length === 1) return withRaw(stepFailure(step, statements[0]!, err), err);
-  if (!pgCode(err) || pgCode(err) === sqlState.lockNotAvailable) return withRaw(stepFailure(step, null, err), err);
+  if (!pgCode(err) || pgCode(err) === sqlState.lockNotAvailable)
+    return withRaw(stepFailure(step, null, err), err);
   try {
     await db.query(stepPrelude(block, settings.lockTimeoutMs, settings.statementTimeoutMs));
     for (const statement of statements) {
@@ -126,7 +145,11 @@ async function attribute(db: Queryable, step: Step, settings: StepSettings, bloc
 }
 
 /** Retries `attempt` with a doubled lock_timeout after a pause, while it fails on a table lock. */
-async function withLockRetries(step: Step, settings: StepSettings, attempt: (lockTimeoutMs: number) => Promise<void>) {
+async function withLockRetries(
+  step: Step,
+  settings: StepSettings,
+  attempt: (lockTimeoutMs: number) => Promise<void>,
+) {
   let lockTimeout = settings.lockTimeoutMs;
   for (let tryNo = 0; ; tryNo++) {
     try {
@@ -141,12 +164,18 @@ async function withLockRetries(step: Step, settings: StepSettings, attempt: (loc
 }
 
 /** A transactional step in a block of its own: a transaction, or a savepoint of the run's transaction. */
-export async function runBlockStep(db: Queryable, step: Step, settings: StepSettings, block: Block): Promise<void> {
+export async function runBlockStep(
+  db: Queryable,
+  step: Step,
+  settings: StepSettings,
+  block: Block,
+): Promise<void> {
   const startedAt = new Date();
   await withLockRetries(step, settings, async (lockTimeoutMs) => {
     try {
       await runInBlock(db, step, settings, block, lockTimeoutMs, startedAt);
-      await db.query(commitOf(block));
+      const commit = commitOf(block);
+      if (commit) await db.query(commit);
     } catch (err) {
       await db.query(rollbackOf(block)).catch(() => undefined);
       if (err instanceof BatchFailure) throw await attribute(db, step, settings, block, err);
@@ -168,7 +197,11 @@ export async function writeVersionRows(db: Queryable, step: Step, tables: Tables
  * (a lock timeout retries only that statement), then the version rows and the history
  * row's outcome together. A crash leaves the 'running' row as the visible trace.
  */
-export async function runNonTransactionalStep(db: Queryable, step: Step, settings: StepSettings): Promise<void> {
+export async function runNonTransactionalStep(
+  db: Queryable,
+  step: Step,
+  settings: StepSettings,
+): Promise<void> {
   const statements = statementsOf(step);
   const id = await insertHistory(db, settings.tables, {
     revision: step.revision,
@@ -182,10 +215,10 @@ export async function runNonTransactionalStep(db: Queryable, step: Step, setting
   try {
     for (const statement of statements) {
       await withLockRetries(step, settings, async (lockTimeoutMs) => {
-        await db.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", [
-          `${lockTimeoutMs}ms`,
-          `${settings.statementTimeoutMs}ms`,
-        ]);
+        await db.query(
+          "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+          [`${lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
+        );
         await runStatements(db, step, [statement]);
       });
     }
@@ -195,7 +228,9 @@ export async function runNonTransactionalStep(db: Queryable, step: Step, setting
     await db.query('COMMIT');
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
-    await finishHistory(db, settings.tables, id, 'failed', null, (err as Error).message).catch(() => undefined);
+    await finishHistory(db, settings.tables, id, 'failed', null, (err as Error).message).catch(
+      () => undefined,
+    );
     throw err;
   } finally {
     await db

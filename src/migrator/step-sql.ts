@@ -1,13 +1,17 @@
-import { historyInsert, type HistoryEntry } from './history.js';
+import { type HistoryEntry, historyInsert } from './history.js';
 import type { Statement } from './ops/statement.js';
-import { rowChangeStatement, type Tables } from './version-sql.js';
 import type { RowChange } from './version-rows.js';
+import { rowChangeStatement, type Tables } from './version-sql.js';
 
 /**
  * How a transactional step opens: the transaction (or savepoint) and its timeouts in
  * one round trip. The timeouts are integers this code formats, not input text.
  */
-export function stepPrelude(kind: 'transaction' | 'savepoint', lockTimeoutMs: number, statementTimeoutMs: number): string {
+export function stepPrelude(
+  kind: 'transaction' | 'savepoint',
+  lockTimeoutMs: number,
+  statementTimeoutMs: number,
+): string {
   const ms = (n: number) => String(Math.max(0, Math.trunc(n)));
   const open = kind === 'transaction' ? 'BEGIN' : 'SAVEPOINT revisor_step';
   return `${open}; SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}; SET LOCAL statement_timeout = ${ms(statementTimeoutMs)}`;
@@ -35,7 +39,10 @@ export function stepFinish(t: Tables, changes: readonly RowChange[], entry: Hist
   params.push(...(history.params ?? []));
   ctes.push(`h AS (${history.sql})`);
   const counts = changes.map((_, i) => `(SELECT count(*) FROM c${i})::int AS c${i}`);
-  return { sql: `WITH ${ctes.join(', ')} SELECT ${[...counts, '(SELECT id FROM h) AS id'].join(', ')}`, params };
+  return {
+    sql: `WITH ${ctes.join(', ')} SELECT ${[...counts, '(SELECT id FROM h) AS id'].join(', ')}`,
+    params,
+  };
 }
 
 /** Statements joined for one simple-protocol round trip, with where each one starts. */
