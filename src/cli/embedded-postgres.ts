@@ -122,7 +122,16 @@ export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
     const credentialsFile = join(dataDir, 'revisor-credentials.json');
     if (!(await exists(join(dataDir, 'PG_VERSION')))) {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
-      if (ids) await chown(dataDir, ids.uid, ids.gid);
+      if (ids) {
+        await chown(dataDir, ids.uid, ids.gid);
+        if (spawnSync('test', ['-w', dataDir], spawnOptions).status !== 0) {
+          throw new RevisorError(
+            'ConnectionFailed',
+            `PostgreSQL runs as the postgres user, which cannot reach ${dataDir} (a parent directory is private); ` +
+              'set REVISOR_EMBEDDED_DIR to a directory it can reach, e.g. /tmp/revisor-postgres',
+          );
+        }
+      }
       const credentials: Credentials = {
         port: await freePort(),
         user: 'postgres',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RevisorError } from '../../migrator/errors.js';
@@ -84,7 +85,10 @@ async function write(ctx: Context, downRevisions: readonly string[], message: st
 }
 
 async function graphOf(values: Values): Promise<RevisionGraph> {
-  return RevisionGraph.build(await loadMigrations(targetDir(values)).catch(() => []));
+  const dir = targetDir(values);
+  // The first revision of a project may create the directory; any other load error stands.
+  if (!existsSync(dir)) return RevisionGraph.build([]);
+  return RevisionGraph.build(await loadMigrations(dir));
 }
 
 export async function revision(ctx: Context): Promise<number> {

@@ -1,0 +1,116 @@
+import { chmod, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, sqlMigration, writeChain } from '../support/cli.js';
+import { connect, tableNames, versionRows } from '../support/db.js';
+
+describe('revision, merge, history and show', () => {
+  it('creates revisions named by the template, then a merge of two heads', async () => {
+    const dir = await writeChain({});
+    const first = await runCli([
+      'revision',
+      '-m',
+      'Create widgets!',
+      '--sql',
+      '--rev-id',
+      'aaa111',
+      '--migrations',
+      dir,
+    ]);
+    expect(first.code).toBe(0);
+    const second = await runCli([
+      'revision',
+      '-m',
+      'add gadgets',
+      '--sql',
+      '--rev-id',
+      'bbb222',
+      '--migrations',
+      dir,
+    ]);
+    expect(second.code).toBe(0);
+    const branch = await runCli([
+      'revision',
+      '-m',
+      'side',
+      '--sql',
+      '--head',
+      'aaa111',
+      '--rev-id',
+      'ccc333',
+      '--migrations',
+      dir,
+    ]);
+    expect(branch.code).toBe(0);
+    const files = (await readdir(dir)).sort();
+    expect(files).toHaveLength(3);
+    expect(files[0]).toMatch(/^\d{8}_\d{4}_aaa111_create_widgets\.sql$/);
+    expect(files.find((f) => f.includes('ccc333'))).toMatch(/_ccc333_side\.sql$/);
+    expect(await readFile(join(dir, files.find((f) => f.includes('bbb222'))!), 'utf8')).toContain(
+      '-- down_revision: aaa111',
+    );
+
+    const blocked = await runCli(['revision', '-m', 'more', '--migrations', dir]);
+    expect(blocked.code).toBe(13);
+    expect(blocked.stderr).toContain('several heads (bbb222, ccc333)');
+
+    const merged = await runCli([
+      'merge',
+      '-m',
+      'merge heads',
+      'heads',
+      '--sql',
+      '--rev-id',
+      'ddd444',
+      '--migrations',
+      dir,
+      '--json',
+    ]);
+    expect(merged.code).toBe(0);
+    expect(JSON.parse(merged.stdout).downRevisions).toEqual(['bbb222', 'ccc333']);
+
+    const heads = await runCli(['heads', '--migrations', dir]);
+    expect(heads.stdout.trim()).toBe('ddd444 (head) (mergepoint)');
+    const history = await runCli(['history', '--migrations', dir, '-r', 'bbb222:']);
+    expect(history.stdout.trim().split('\n')).toEqual([
+      'bbb222, ccc333 -> ddd444 (head) (mergepoint), merge heads',
+      'aaa111 -> bbb222, add gadgets',
+    ]);
+  });
+
+  it('shows a revision with its SQL and checksum', async () => {
+    const dir = await writeChain({
+      'a.sql': sqlMigration(
+        'abc123',
+        null,
+        'CREATE TABLE w (id int);\nINSERT INTO w VALUES (1);',
+        'DROP TABLE w;',
+      ),
+    });
+    const shown = await runCli(['show', 'abc', '--migrations', dir]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('Rev: abc123 (head) (base)');
+    expect(shown.stdout).toMatch(/Checksum: [0-9a-f]{64}/);
+    expect(shown.stdout).toContain('-- upgrade\nCREATE TABLE w (id int);\nINSERT INTO w VALUES (1);');
+    expect(shown.stdout).toContain('-- downgrade\nDROP TABLE w;');
+  });
+
+  it('applies the embedded chain on the embedded PostgreSQL when no database is configured', async () => {
+    const parent = await writeChain({});
+    await chmod(parent, 0o755);
+    const dataDir = join(parent, 'pg');
+    const env = { REVISOR_EMBEDDED_DIR: dataDir };
+    const up = await runCli(['upgrade'], env);
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain('the database is now at c0b7d0e366e7');
+    const current = await runCli(['current'], env);
+    expect(current.stdout.trim()).toBe('c0b7d0e366e7 (head)');
+    const { stopEmbedded, startEmbedded } = await import('../../src/cli/embedded-postgres.js');
+    const server = await startEmbedded(dataDir);
+    const db = await connect(server.url);
+    expect(await versionRows(db)).toEqual(['c0b7d0e366e7']);
+    expect(await tableNames(db)).toContain('session_templates');
+    await db.end();
+    await stopEmbedded(dataDir, { remove: true });
+  });
+});
