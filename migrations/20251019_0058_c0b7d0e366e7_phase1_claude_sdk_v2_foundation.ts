@@ -25,6 +25,13 @@ export default defineMigration({
   downRevision: '567cc0f251e5',
   message: 'phase1 claude sdk v2 foundation',
   createDate: '2025-10-19 00:58:00',
+  lintWaivers: {
+    'add-check-validated':
+      "sessions.permission_mode is added in this revision with DEFAULT 'default', which the check accepts: the scan cannot fail",
+    'add-foreign-key-validated':
+      'sessions.archive_id and messages.parent_message_id are added in this revision, so every row is NULL and the ' +
+      'validation has nothing to check',
+  },
   upgrade(op) {
     op.createTable(
       'working_directory_archives',

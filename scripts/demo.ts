@@ -5,7 +5,8 @@ import { defaultEmbeddedDir, startEmbedded } from '../src/cli/embedded-postgres.
 
 /**
  * npm run demo: the embedded chain on the embedded PostgreSQL, in a fresh database,
- * through the real CLI: upgrade, history, current, one step down and up again.
+ * through the real CLI: upgrade, history, current, one step down and up again, then the
+ * chain's check (the up/down/up staircase on a scratch database) and lint.
  */
 const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
 const server = await startEmbedded(defaultEmbeddedDir());
@@ -34,3 +35,5 @@ revisor('current');
 revisor('upgrade', 'head');
 revisor('history', '--audit');
 revisor('upgrade', 'head');
+revisor('check');
+revisor('lint');

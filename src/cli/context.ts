@@ -1,4 +1,4 @@
-import { executedBy, hasConnectionConfig } from '../migrator/connection.js';
+import { type ConnectionOptions, executedBy, hasConnectionConfig } from '../migrator/connection.js';
 import { RevisorError } from '../migrator/errors.js';
 import { RevisionGraph } from '../migrator/graph.js';
 import { embeddedMigrationsDir, loadMigrations } from '../migrator/loader.js';
@@ -35,8 +35,8 @@ export async function loadGraph(values: Values): Promise<RevisionGraph> {
   return RevisionGraph.build(await loadMigrations(migrationsDir(values)));
 }
 
-/** A session opener for the configured database, or the embedded PostgreSQL when none is. */
-export async function connector(ctx: Context): Promise<() => Promise<Session>> {
+/** Where to connect: the configured database, or the embedded PostgreSQL when none is. */
+export async function resolveConnection(ctx: Context): Promise<ConnectionOptions> {
   let url = str(ctx.values, 'database-url');
   if (!hasConnectionConfig({ ...(url ? { url } : {}) }, ctx.env)) {
     const { startEmbedded, defaultEmbeddedDir } = await import('./embedded-postgres.js');
@@ -48,23 +48,26 @@ export async function connector(ctx: Context): Promise<() => Promise<Session>> {
     url = server.url;
   }
   const sslCaFile = str(ctx.values, 'ssl-ca');
-  return sessionFactory({
+  return {
     ...(url ? { url } : {}),
     ...(sslCaFile ? { sslCaFile } : {}),
     applicationName: `revisor ${ctx.command}`.slice(0, 63),
     connectTimeoutMs: duration(str(ctx.values, 'connect-timeout'), 'connect-timeout', 10_000),
-  });
+  };
 }
 
-export async function createMigrator(ctx: Context, graph?: RevisionGraph): Promise<Migrator> {
-  const { values, logger } = ctx;
+export async function connector(ctx: Context): Promise<() => Promise<Session>> {
+  return sessionFactory(await resolveConnection(ctx));
+}
+
+/** Migrator settings from the command line and environment. */
+export function migratorSettings(ctx: Context) {
+  const { values } = ctx;
   const mode = str(values, 'transaction-mode') ?? 'per-migration';
   if (mode !== 'per-migration' && mode !== 'all') {
     throw new RevisorError('Usage', `--transaction-mode is per-migration or all, got "${mode}"`);
   }
-  return new Migrator({
-    graph: graph ?? (await loadGraph(values)),
-    connect: await connector(ctx),
+  return {
     tables: tablesFrom(values),
     executedBy: executedBy(ctx.env),
     lockWaitMs: duration(str(values, 'lock-wait'), 'lock-wait', 300_000),
@@ -75,6 +78,19 @@ export async function createMigrator(ctx: Context, graph?: RevisionGraph): Promi
     transactionMode: mode,
     allowChecksumMismatch: values['allow-checksum-mismatch'] === true,
     signal: ctx.signal,
+  } as const;
+}
+
+export async function createMigrator(
+  ctx: Context,
+  graph?: RevisionGraph,
+  connect?: () => Promise<Session>,
+): Promise<Migrator> {
+  const { logger } = ctx;
+  return new Migrator({
+    ...migratorSettings(ctx),
+    graph: graph ?? (await loadGraph(ctx.values)),
+    connect: connect ?? (await connector(ctx)),
     events: {
       lockWaiting: (holder, waitedMs) =>
         logger.warn(

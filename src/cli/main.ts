@@ -71,6 +71,18 @@ const commands: Record<string, Command> = {
     options: {},
     run: async () => (await import('./commands/offline-sql.js')).offlineSql,
   },
+  check: {
+    usage: 'revisor check [--heads <rev,rev>]',
+    summary: 'Check the chain: heads, downgrades, and the up/down/up staircase on a scratch database.',
+    options: { heads: { type: 'string', help: 'the heads the chain must have (default: exactly one)' } },
+    run: async () => (await import('./commands/check.js')).check,
+  },
+  lint: {
+    usage: 'revisor lint',
+    summary: "Lint each revision's upgrade SQL for operations that lock or break production.",
+    options: {},
+    run: async () => (await import('./commands/check.js')).lint,
+  },
   revision: {
     usage: 'revisor revision -m "message" [--sql] [--head <rev>] [--rev-id <id>]',
     summary: 'Create a migration file YYYYMMDD_HHMM_<rev>_<slug> in --migrations (default ./migrations).',

@@ -10,6 +10,8 @@ export interface ConnectionOptions {
   readonly sslCaFile?: string;
   readonly applicationName: string;
   readonly connectTimeoutMs: number;
+  /** Another database on the same server (revisor check's scratch database). */
+  readonly database?: string;
 }
 
 /** A URL with its password replaced, for logs and messages. */
@@ -50,7 +52,15 @@ export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv 
         `the database URL must start with postgres:// or postgresql://, got ${redactUrl(options.url)}`,
       );
     }
-    config.connectionString = options.url;
+    if (options.database) {
+      const url = new URL(options.url);
+      url.pathname = `/${encodeURIComponent(options.database)}`;
+      config.connectionString = url.toString();
+    } else {
+      config.connectionString = options.url;
+    }
+  } else if (options.database) {
+    config.database = options.database;
   }
   const caFile = options.sslCaFile ?? env['PGSSLROOTCERT'];
   if (caFile) {

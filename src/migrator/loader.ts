@@ -105,6 +105,7 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
     message: typeof message === 'string' ? message : '',
     createDate: definition.createDate ?? null,
     transactional: definition.transactional ?? true,
+    lintWaivers: definition.lintWaivers ?? {},
     source: file,
     upgrade,
     downgrade,

@@ -9,6 +9,8 @@ export interface MigrationDefinition {
   createDate?: string;
   /** false: the statements run outside a transaction (e.g. CREATE INDEX CONCURRENTLY). */
   transactional?: boolean;
+  /** Lint rules this revision knowingly breaks, each with the reason (revisor lint). */
+  lintWaivers?: Readonly<Record<string, string>>;
   upgrade(op: Op): void;
   downgrade(op: Op): void;
 }
@@ -24,6 +26,8 @@ export interface Migration {
   readonly message: string;
   readonly createDate: string | null;
   readonly transactional: boolean;
+  /** Waived lint rule → the written reason. */
+  readonly lintWaivers: Readonly<Record<string, string>>;
   /** Where it came from, for error messages: a path, or `<embedded>/name`. */
   readonly source: string;
   /** Rendered lazily: only the steps that run (and checksum checks) need the SQL. */

@@ -4,7 +4,15 @@ import { RevisorError } from './errors.js';
 import type { RevisionGraph } from './graph.js';
 import { insertHistory, markInterrupted } from './history.js';
 import { acquireLock, type LockHolder, lockKey, releaseLock } from './lock.js';
-import { assertKnownHeads, type Plan, plan, planDowngrade, planUpgrade, type Step } from './planner.js';
+import {
+  assertKnownHeads,
+  type Plan,
+  plan,
+  planDowngrade,
+  planUpgrade,
+  type Step,
+  singleStepPlan,
+} from './planner.js';
 import { type DatabaseState, ensureTables, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
 import { resolveTarget } from './targets.js';
@@ -265,6 +273,15 @@ export class Migrator {
       headsAfter: null,
       error: error.message,
     }).catch(() => undefined);
+  }
+
+  /** Runs exactly one revision up or down, under the lock (revisor check's staircase). */
+  step(revision: string, direction: Direction): Promise<RunResult> {
+    return this.#locked(async (db) => {
+      await ensureTables(db, this.#config.tables);
+      const { heads } = await readState(db, this.#config.tables);
+      return this.#execute(db, singleStepPlan(this.graph, heads, revision, direction));
+    });
   }
 
   /**

@@ -106,3 +106,27 @@ export function plan(
     ? planUpgrade(graph, currentHeads, target)
     : planDowngrade(graph, currentHeads, target);
 }
+
+/** Exactly one revision up or down from the current heads (revisor check's staircase). */
+export function singleStepPlan(
+  graph: RevisionGraph,
+  currentHeads: readonly string[],
+  revision: string,
+  direction: Direction,
+): Plan {
+  assertKnownHeads(graph, currentHeads);
+  const applied = graph.ancestors(currentHeads);
+  const migration = graph.get(revision);
+  const ok =
+    direction === 'upgrade'
+      ? !applied.has(revision) && migration.downRevisions.every((d) => applied.has(d))
+      : currentHeads.includes(revision);
+  if (!ok) {
+    throw new RevisorError(
+      'InvalidTarget',
+      `cannot ${direction} exactly ${revision} from ${currentHeads.join(', ') || 'base'}`,
+      { revision, current: currentHeads },
+    );
+  }
+  return build(graph, direction, currentHeads, [revision]);
+}

@@ -10,12 +10,20 @@ import { splitSql } from './sql-split.js';
  *   -- message: add widgets
  *   -- transactional: false           (optional, default true)
  *   -- create_date: 2025-10-18 02:30  (optional)
+ *   -- lint_waive: <rule>: <reason>   (optional, repeatable)
  *   -- migrate:upgrade
  *   …
  *   -- migrate:downgrade
  *   …
  */
-const headerKeys = new Set(['revision', 'down_revision', 'message', 'transactional', 'create_date']);
+const headerKeys = new Set([
+  'revision',
+  'down_revision',
+  'message',
+  'transactional',
+  'create_date',
+  'lint_waive',
+]);
 export const revisionIdPattern = /^[A-Za-z0-9_]{1,32}$/;
 
 export interface HeaderLines {
@@ -46,6 +54,7 @@ export function parseRevisionList(value: string, file: string, line: number): st
 export function parseSqlMigration(text: string, file: string): SqlMigration {
   const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
   const header = new Map<string, { value: string; line: number }>();
+  const waivers: Record<string, string> = {};
   let index = 0;
   for (; index < lines.length; index++) {
     const raw = lines[index]!.trim();
@@ -59,6 +68,12 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     const [, key, value] = match as unknown as [string, string, string];
     if (!headerKeys.has(key))
       fail(file, lineNo, `unknown header "${key}" (known: ${[...headerKeys].join(', ')})`);
+    if (key === 'lint_waive') {
+      const waiver = /^([a-z0-9-]+)\s*:\s*(\S.*)$/.exec(value.trim());
+      if (!waiver) fail(file, lineNo, 'lint_waive takes "<rule>: <reason>"');
+      waivers[waiver[1]!] = waiver[2]!;
+      continue;
+    }
     if (header.has(key)) fail(file, lineNo, `header "${key}" appears twice`);
     header.set(key, { value: value.trim(), line: lineNo });
   }
@@ -98,6 +113,7 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     message: header.get('message')?.value ?? '',
     createDate: header.get('create_date')?.value ?? null,
     transactional,
+    lintWaivers: waivers,
     source: file,
     headerLines: { revision: revision.line, downRevision: down.line },
     upgrade: () => upgrade,

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { staircase, staticChecks } from '../../migrator/check/staircase.js';
+import { RevisorError } from '../../migrator/errors.js';
+import { lintGraph } from '../../migrator/lint/lint.js';
+import { ident } from '../../migrator/ops/statement.js';
+import { sessionFactory } from '../../migrator/pg-session.js';
+import { str } from '../args.js';
+import { type Context, createMigrator, loadGraph, resolveConnection, tablesFrom } from '../context.js';
+import { print, printJson, reportError } from '../output.js';
+
+/**
+ * pytest-alembic's checks, built in: the heads, a downgrade for every revision, and the
+ * staircase on a scratch database created beside --database-url (or in the embedded
+ * PostgreSQL) and dropped afterwards.
+ */
+export async function check(ctx: Context): Promise<number> {
+  const graph = await loadGraph(ctx.values);
+  const declared = str(ctx.values, 'heads')
+    ?.split(',')
+    .map((h) => h.trim());
+  const issues = staticChecks(graph, declared);
+  if (issues.length === 0) {
+    const connection = await resolveConnection(ctx);
+    const admin = await sessionFactory(connection)();
+    const scratch = `revisor_check_${randomBytes(5).toString('hex')}`;
+    try {
+      await admin.query(`CREATE DATABASE ${ident(scratch)}`);
+    } catch (err) {
+      await admin.end();
+      throw new RevisorError(
+        'ConnectionFailed',
+        `cannot create the scratch database: ${(err as Error).message}; the role needs CREATEDB, or point --database-url at a server where it has it`,
+      );
+    }
+    try {
+      const connect = sessionFactory({ ...connection, database: scratch });
+      const migrator = await createMigrator(ctx, graph, connect);
+      const db = await connect();
+      try {
+        issues.push(
+          ...(await staircase(graph, migrator, db, tablesFrom(ctx.values), (revision) =>
+            ctx.logger.info({ revision }, `staircase: ${revision} up, down, up`),
+          )),
+        );
+      } finally {
+        await db.end();
+        await migrator.close();
+      }
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(scratch)} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+    }
+  }
+  if (ctx.json) printJson({ revisions: graph.size, heads: graph.heads, issues });
+  else if (issues.length === 0) {
+    print(
+      `check: ${graph.size} revision(s), head ${graph.heads.join(', ')}: every step upgrades, downgrades cleanly, upgrades again`,
+    );
+  } else {
+    for (const issue of issues) {
+      print(`check: ${issue.message}`);
+      for (const line of issue.diff ?? []) print(`    ${line}`);
+    }
+  }
+  if (issues.length === 0) return 0;
+  const revision = issues.find((i) => i.revision)?.revision;
+  return reportError(
+    new RevisorError(
+      'CheckFailed',
+      `${issues.length} problem(s)${revision ? `, first at ${revision}` : ''}; see above`,
+      {
+        issues: issues.length,
+      },
+    ),
+  );
+}
+
+export async function lint(ctx: Context): Promise<number> {
+  const graph = await loadGraph(ctx.values);
+  const findings = await lintGraph(graph);
+  const open = findings.filter((f) => f.waived === null);
+  if (ctx.json) printJson({ findings });
+  else {
+    for (const f of findings) {
+      const where = `${f.file}${f.line ? `:${f.line}` : ''}`;
+      print(`${where}: ${f.revision}: ${f.rule}${f.waived ? ' (waived)' : ''}: ${f.message}`);
+      print(`    statement: ${f.statement.split('\n')[0]}${f.statement.includes('\n') ? ' …' : ''}`);
+      print(f.waived ? `    waived: ${f.waived}` : `    advice: ${f.advice}`);
+    }
+    print(
+      `lint: ${graph.size} revision(s), ${open.length} finding(s), ${findings.length - open.length} waived`,
+    );
+  }
+  if (open.length === 0) return 0;
+  return reportError(
+    new RevisorError(
+      'LintFailed',
+      `${open.length} unwaived finding(s); fix them or waive them with a reason`,
+    ),
+  );
+}
