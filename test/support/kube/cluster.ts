@@ -1,0 +1,233 @@
+import { type ChildProcess, execFile as execFileCb, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFile = promisify(execFileCb);
+
+/**
+ * A real control plane for the end-to-end tier, envtest-style: etcd and kube-apiserver
+ * built from Go modules (npm run kube:assets), on free loopback ports, with a serving
+ * certificate the apiserver generates, static-token authentication and RBAC
+ * authorization. No kubelet or controller-manager: nothing runs pods or finalizes
+ * namespaces, which the operator's tests do not need.
+ */
+export const repoRoot = resolve(import.meta.dirname, '../../..');
+export const kubeBin = join(repoRoot, '.cache/kube/bin');
+export const binary = (name: 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm') => join(kubeBin, name);
+
+export interface Cluster {
+  readonly server: string;
+  readonly kubeconfig: string;
+  readonly adminToken: string;
+  readonly caFile: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  child: ChildProcess,
+  log: string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
+      throw new Error(`${what} exited with ${child.exitCode} before it was ready:\n${tail}`);
+    }
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} was not ready within ${timeoutMs / 1000}s (log: ${log})`);
+}
+
+const logFd = (path: string) => openSync(path, 'a');
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const killed = await Promise.race([
+    exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+  ]);
+  if (!killed) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    await exited;
+  }
+}
+
+export async function startCluster(): Promise<Cluster> {
+  for (const name of ['etcd', 'kube-apiserver', 'kubectl', 'helm'] as const) {
+    if (!existsSync(binary(name))) {
+      throw new Error(`${binary(name)} is missing: run "npm run kube:assets" (needs Go; see README)`);
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'revisor-kube-'));
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const processes: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of processes.reverse()) await stopProcess(child);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const etcdLog = join(dir, 'etcd.log');
+    const etcd = spawn(
+      binary('etcd'),
+      [
+        '--data-dir',
+        join(dir, 'etcd'),
+        '--listen-client-urls',
+        `http://127.0.0.1:${etcdPort}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${etcdPort}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-cluster',
+        `default=http://127.0.0.1:${peerPort}`,
+        '--unsafe-no-fsync',
+      ],
+      { detached: true, stdio: ['ignore', logFd(etcdLog), logFd(etcdLog)] },
+    );
+    processes.push(etcd);
+    await waitUntil(
+      'etcd',
+      async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok,
+      30_000,
+      etcd,
+      etcdLog,
+    );
+
+    const certDir = join(dir, 'certs');
+    await mkdir(certDir);
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(join(certDir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(certDir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const adminToken = randomBytes(24).toString('hex');
+    await writeFile(
+      join(dir, 'tokens.csv'),
+      `${adminToken},revisor-test-admin,revisor-test-admin,system:masters\n`,
+    );
+
+    const apiLog = join(dir, 'kube-apiserver.log');
+    const apiserver = spawn(
+      binary('kube-apiserver'),
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none',
+        `--cert-dir=${certDir}`,
+        `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        '--authorization-mode=RBAC',
+        '--service-cluster-ip-range=10.96.0.0/24',
+        `--service-account-key-file=${join(certDir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(certDir, 'sa.key')}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        '--api-audiences=https://kubernetes.default.svc',
+        '--disable-admission-plugins=ServiceAccount',
+        '--allow-privileged=true',
+        '--enable-priority-and-fairness=false',
+      ],
+      { detached: true, stdio: ['ignore', logFd(apiLog), logFd(apiLog)] },
+    );
+    processes.push(apiserver);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caFile = join(certDir, 'apiserver.crt');
+    await waitUntil(
+      'kube-apiserver',
+      async () => {
+        if (!existsSync(caFile)) return false;
+        const { stdout } = await execFile(binary('kubectl'), [
+          `--server=${server}`,
+          `--token=${adminToken}`,
+          `--certificate-authority=${caFile}`,
+          'get',
+          '--raw=/readyz',
+        ]);
+        return stdout.trim() === 'ok';
+      },
+      90_000,
+      apiserver,
+      apiLog,
+    );
+
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'test',
+            cluster: { server, 'certificate-authority-data': (await readFile(caFile)).toString('base64') },
+          },
+        ],
+        users: [{ name: 'admin', user: { token: adminToken } }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin', namespace: 'default' } }],
+        'current-context': 'test',
+      }),
+    );
+    return { server, kubeconfig, adminToken, caFile, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export async function kubectl(kubeconfig: string, args: readonly string[], input?: string): Promise<string> {
+  const child = execFile(binary('kubectl'), [`--kubeconfig=${kubeconfig}`, ...args], {
+    maxBuffer: 32 * 1024 * 1024,
+  });
+  if (input !== undefined) {
+    child.child.stdin!.end(input);
+  }
+  return (await child).stdout;
+}
+
+/** Applies every manifest in `dir` and waits until each CRD is Established. */
+export async function installCrds(kubeconfig: string, dir: string): Promise<string[]> {
+  const files = existsSync(dir) ? (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)) : [];
+  if (files.length === 0) return [];
+  await kubectl(kubeconfig, ['apply', '--server-side', ...files.flatMap((f) => ['-f', join(dir, f)])]);
+  const names = (await kubectl(kubeconfig, ['get', 'crd', '-o', 'jsonpath={.items[*].metadata.name}']))
+    .split(/\s+/)
+    .filter(Boolean);
+  await kubectl(kubeconfig, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...names.map((n) => `crd/${n}`),
+  ]);
+  return names;
+}
