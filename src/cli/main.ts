@@ -83,6 +83,49 @@ const commands: Record<string, Command> = {
     options: {},
     run: async () => (await import('./commands/check.js')).lint,
   },
+  controller: {
+    usage: 'revisor controller [--namespaces a,b] [--leader-elect] [--metrics-addr :8080]',
+    summary:
+      'Run the operator: reconcile DatabaseMigration resources (kubeconfig from KUBECONFIG or in-cluster).',
+    options: {
+      namespaces: {
+        type: 'string',
+        env: 'WATCH_NAMESPACES',
+        help: 'namespaces to watch, comma-separated (default: all)',
+      },
+      'metrics-addr': {
+        type: 'string',
+        env: 'REVISOR_METRICS_ADDR',
+        help: '/metrics, /healthz, /readyz (default :8080)',
+      },
+      'max-concurrent': {
+        type: 'string',
+        env: 'REVISOR_MAX_CONCURRENT',
+        help: 'resources reconciled at once (default 4)',
+      },
+      resync: {
+        type: 'string',
+        env: 'REVISOR_RESYNC',
+        help: 'how often a Ready resource is checked for drift (default 5m)',
+      },
+      'leader-elect': {
+        type: 'boolean',
+        env: 'REVISOR_LEADER_ELECT',
+        help: 'run behind a coordination.k8s.io Lease',
+      },
+      'leader-elect-namespace': {
+        type: 'string',
+        help: 'the Lease namespace (default POD_NAMESPACE, else default)',
+      },
+      'leader-elect-name': { type: 'string', help: 'the Lease name (default revisor-controller)' },
+      'lease-duration': { type: 'string', help: 'default 15s' },
+      'renew-deadline': { type: 'string', help: 'default 10s' },
+      'retry-period': { type: 'string', help: 'default 2s' },
+      'shutdown-grace': { type: 'string', help: 'how long SIGTERM waits for a running step (default 25s)' },
+      watchdog: { type: 'string', help: 'restart a watch silent this long (default 330s)' },
+    },
+    run: async () => (await import('./commands/controller.js')).controller,
+  },
   revision: {
     usage: 'revisor revision -m "message" [--sql] [--head <rev>] [--rev-id <id>]',
     summary: 'Create a migration file YYYYMMDD_HHMM_<rev>_<slug> in --migrations (default ./migrations).',

@@ -12,6 +12,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Another database on the same server (revisor check's scratch database). */
   readonly database?: string;
+  /** TLS as libpq's sslmode names it, with the CA's PEM text (the operator's caSecretRef). */
+  readonly tls?: { readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full'; readonly ca?: string };
 }
 
 /** A URL with its password replaced, for logs and messages. */
@@ -61,6 +63,19 @@ export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv 
     }
   } else if (options.database) {
     config.database = options.database;
+  }
+  if (options.tls) {
+    const { mode, ca } = options.tls;
+    if (mode === 'disable') config.ssl = false;
+    else if (mode === 'require') config.ssl = { rejectUnauthorized: false };
+    // verify-ca checks the chain but not the host name, as libpq does.
+    else
+      config.ssl = {
+        ...(ca ? { ca } : {}),
+        rejectUnauthorized: true,
+        ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+      };
+    return config;
   }
   const caFile = options.sslCaFile ?? env['PGSSLROOTCERT'];
   if (caFile) {

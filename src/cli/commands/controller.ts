@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import * as k8s from '@kubernetes/client-node';
+import { Controller } from '../../controller/controller.js';
+import { RevisorError } from '../../migrator/errors.js';
+import { count, duration, str } from '../args.js';
+import { type Context, migrationsDir } from '../context.js';
+
+/** revisor controller: the operator, with its kubeconfig from KUBECONFIG or the pod's service account. */
+export async function controller(ctx: Context): Promise<number> {
+  const { values, env } = ctx;
+  const kubeConfig = new k8s.KubeConfig();
+  try {
+    kubeConfig.loadFromDefault();
+  } catch (err) {
+    throw new RevisorError(
+      'Usage',
+      `no Kubernetes configuration: ${(err as Error).message}; set KUBECONFIG or run in a pod`,
+    );
+  }
+  const namespaces = (str(values, 'namespaces') ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const identity = env['POD_NAME'] ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const instance = new Controller({
+    kubeConfig,
+    namespaces: namespaces.length ? namespaces : null,
+    maxConcurrent: Math.max(1, count(str(values, 'max-concurrent'), 'max-concurrent', 4)),
+    resyncMs: duration(str(values, 'resync'), 'resync', 300_000),
+    metricsAddr: str(values, 'metrics-addr') ?? ':8080',
+    migrationsDir: migrationsDir(values),
+    connectTimeoutMs: duration(str(values, 'connect-timeout'), 'connect-timeout', 10_000),
+    shutdownGraceMs: duration(str(values, 'shutdown-grace'), 'shutdown-grace', 25_000),
+    watchdogMs: duration(str(values, 'watchdog'), 'watchdog', 330_000),
+    leaderElection: values['leader-elect']
+      ? {
+          namespace: str(values, 'leader-elect-namespace') ?? env['POD_NAMESPACE'] ?? 'default',
+          name: str(values, 'leader-elect-name') ?? 'revisor-controller',
+          identity,
+          leaseDurationMs: duration(str(values, 'lease-duration'), 'lease-duration', 15_000),
+          renewDeadlineMs: duration(str(values, 'renew-deadline'), 'renew-deadline', 10_000),
+          retryPeriodMs: duration(str(values, 'retry-period'), 'retry-period', 2_000),
+        }
+      : null,
+    logger: ctx.logger,
+  });
+  const ended = await instance.run(ctx.signal);
+  ctx.logger.info({ ended }, 'controller stopped');
+  return ended === 'lost' ? 1 : 0;
+}

@@ -1,0 +1,240 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../cli/logger.js';
+import { executedBy } from '../migrator/connection.js';
+import { RevisionGraph } from '../migrator/graph.js';
+import { loadMigrations } from '../migrator/loader.js';
+import { Migrator } from '../migrator/migrator.js';
+import { sessionFactory } from '../migrator/pg-session.js';
+import { Informer } from './informer.js';
+import {
+  KubeCluster,
+  leaseStore,
+  migrationsListWatch,
+  type ObjectMeta,
+  referencedListWatch,
+} from './kube.js';
+import { LeaderElector } from './leader.js';
+import { ControllerMetrics } from './metrics.js';
+import { reconcile } from './reconcile.js';
+import { type DatabaseMigration, keyOf, specSchema } from './resource.js';
+import { startServer } from './server.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface ControllerConfig {
+  readonly kubeConfig: k8s.KubeConfig;
+  /** null: every namespace. */
+  readonly namespaces: readonly string[] | null;
+  readonly maxConcurrent: number;
+  readonly resyncMs: number;
+  readonly metricsAddr: string;
+  readonly migrationsDir: string;
+  readonly connectTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly watchdogMs: number;
+  readonly leaderElection: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly identity: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  } | null;
+  readonly logger: Logger;
+}
+
+/** Which resources reference a Secret or ConfigMap, so a change to it re-triggers them. */
+function references(resource: DatabaseMigration): { secrets: string[]; configMaps: string[] } {
+  const parsed = specSchema.safeParse(resource.spec);
+  if (!parsed.success) return { secrets: [], configMaps: [] };
+  const db = parsed.data.database;
+  const secrets = [db.urlSecretRef?.name, db.credentialsSecretRef?.name, db.caSecretRef?.name].filter(
+    (s): s is string => !!s,
+  );
+  const configMap = parsed.data.migrations.configMapRef?.name;
+  return { secrets, configMaps: configMap ? [configMap] : [] };
+}
+
+/**
+ * The operator: informers on DatabaseMigrations (and the Secrets and ConfigMaps they
+ * name), a work queue, the reconciler, metrics and probes, behind a leader lease when
+ * asked. `run` resolves when the signal aborts (after the grace period) or the lease is lost.
+ */
+export class Controller {
+  readonly #config: ControllerConfig;
+  readonly metrics = new ControllerMetrics();
+  readonly #stopWork = new AbortController();
+  #informers: Informer<DatabaseMigration>[] = [];
+  #watchers: Informer<ObjectMeta>[] = [];
+  #queue: WorkQueue | null = null;
+  #graph: Promise<RevisionGraph> | null = null;
+
+  constructor(config: ControllerConfig) {
+    this.#config = config;
+  }
+
+  #find(key: string): DatabaseMigration | undefined {
+    for (const informer of this.#informers) {
+      const found = informer.get(key);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  #startWork(): void {
+    const { kubeConfig: kc, logger } = this.#config;
+    const cluster = new KubeCluster(kc);
+    const namespaces = this.#config.namespaces ?? [null];
+    const queue = new WorkQueue((key) => this.#reconcile(key, cluster), {
+      concurrency: this.#config.maxConcurrent,
+      baseDelayMs: 1000,
+      maxDelayMs: 300_000,
+    });
+    this.#queue = queue;
+    const informerOptions = {
+      initialBackoffMs: 500,
+      maxBackoffMs: 30_000,
+      watchdogMs: this.#config.watchdogMs,
+      onError: (err: unknown) => logger.warn({ err: String(err) }, 'watch failed; relisting after backoff'),
+    };
+    this.#informers = namespaces.map(
+      (ns) =>
+        new Informer(
+          migrationsListWatch(kc, ns),
+          (key, object, previous) => {
+            if (!object) {
+              queue.forget(key);
+              const [namespace = '', name = ''] = key.split('/');
+              this.metrics.forget(namespace, name);
+              return;
+            }
+            // Status writes do not change the generation: they must not re-trigger a reconcile.
+            if (!previous || previous.metadata.generation !== object.metadata.generation) queue.add(key);
+          },
+          informerOptions,
+        ),
+    );
+    const retrigger =
+      (kindOf: 'secrets' | 'configMaps') =>
+      (_key: string, object: ObjectMeta | null, previous: ObjectMeta | null) => {
+        const changed = object ?? previous;
+        if (!changed) return;
+        for (const informer of this.#informers) {
+          for (const resource of informer.values()) {
+            if (resource.metadata.namespace !== changed.metadata.namespace) continue;
+            if (references(resource)[kindOf].includes(changed.metadata.name ?? ''))
+              queue.add(keyOf(resource));
+          }
+        }
+      };
+    this.#watchers = namespaces.flatMap((ns) => [
+      new Informer(referencedListWatch(kc, 'secrets', ns), retrigger('secrets'), informerOptions),
+      new Informer(referencedListWatch(kc, 'configmaps', ns), retrigger('configMaps'), informerOptions),
+    ]);
+    for (const informer of [...this.#informers, ...this.#watchers]) informer.start();
+    logger.info({ namespaces: this.#config.namespaces ?? 'all' }, 'controller started');
+  }
+
+  #embeddedGraph(): Promise<RevisionGraph> {
+    this.#graph ??= loadMigrations(this.#config.migrationsDir).then((m) => RevisionGraph.build(m));
+    return this.#graph;
+  }
+
+  async #reconcile(key: string, cluster: KubeCluster): Promise<{ requeueAfterMs: number | null }> {
+    const resource = this.#find(key);
+    if (!resource) return { requeueAfterMs: null };
+    const started = performance.now();
+    const { logger } = this.#config;
+    try {
+      const result = await reconcile(resource, {
+        cluster,
+        embeddedGraph: () => this.#embeddedGraph(),
+        openMigrator: (connection, graph, spec, events) =>
+          new Migrator({
+            graph,
+            connect: sessionFactory(connection),
+            tables: {
+              schema: spec.versionTable.schema,
+              versionTable: spec.versionTable.name,
+              historyTable: 'revisor_history',
+            },
+            executedBy: executedBy(),
+            lockWaitMs: spec.lockWaitSeconds * 1000,
+            lockTimeoutMs: spec.lockTimeoutMs,
+            lockRetries: 4,
+            lockRetryPauseMs: 1000,
+            statementTimeoutMs: spec.statementTimeoutSeconds * 1000,
+            transactionMode: spec.transactionMode,
+            allowChecksumMismatch: false,
+            signal: this.#stopWork.signal,
+            events,
+          }),
+        metrics: this.metrics,
+        connectTimeoutMs: this.#config.connectTimeoutMs,
+        resyncMs: this.#config.resyncMs,
+        now: () => new Date(),
+      });
+      this.metrics.reconciles.inc({ result: result.outcome });
+      logger.info(
+        { resource: key, outcome: result.outcome, requeueAfterMs: result.requeueAfterMs },
+        'reconciled',
+      );
+      return result;
+    } catch (err) {
+      this.metrics.reconciles.inc({ result: 'error' });
+      logger.error({ resource: key, err: String(err) }, 'reconcile failed; retrying with backoff');
+      throw err;
+    } finally {
+      this.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  async #stopAll(): Promise<void> {
+    this.#stopWork.abort('shutting down');
+    const grace = new Promise<void>((r) => setTimeout(r, this.#config.shutdownGraceMs).unref());
+    await Promise.race([this.#queue?.shutDown() ?? Promise.resolve(), grace]);
+    await Promise.all([...this.#informers, ...this.#watchers].map((i) => i.stop()));
+  }
+
+  /** Runs until `signal` aborts; resolves 'lost' if the lease was lost (the caller should exit non-zero). */
+  async run(signal: AbortSignal): Promise<'stopped' | 'lost'> {
+    const { logger, leaderElection } = this.#config;
+    let started = false;
+    const server = await startServer(this.#config.metricsAddr, this.metrics.registry, {
+      healthy: () => !this.#stopWork.signal.aborted,
+      ready: () => !started || [...this.#informers, ...this.#watchers].every((i) => i.synced),
+    });
+    try {
+      if (!leaderElection) {
+        this.metrics.leader.set(1);
+        this.#startWork();
+        started = true;
+        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+        await this.#stopAll();
+        return 'stopped';
+      }
+      const elector = new LeaderElector(
+        leaseStore(this.#config.kubeConfig, leaderElection.namespace, leaderElection.name),
+        {
+          ...leaderElection,
+          onError: (err) => logger.warn({ err: String(err) }, 'lease update failed'),
+        },
+      );
+      logger.info({ identity: leaderElection.identity }, 'waiting for the leader lease');
+      const ended = await elector.run(signal, () => {
+        logger.info({ identity: leaderElection.identity }, 'became the leader');
+        this.metrics.leader.set(1);
+        this.#startWork();
+        started = true;
+      });
+      this.metrics.leader.set(0);
+      if (started) await this.#stopAll();
+      if (ended === 'stopped')
+        await elector.release().catch((err) => logger.warn({ err: String(err) }, 'lease release failed'));
+      else logger.error({}, 'lost the leader lease; stopping');
+      return ended;
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+}

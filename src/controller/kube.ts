@@ -1,0 +1,204 @@
+import * as k8s from '@kubernetes/client-node';
+import type { ListWatch } from './informer.js';
+import type { LeaseRecord, LeaseStore } from './leader.js';
+import type { ClusterPort } from './reconcile.js';
+import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
+
+/** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
+export const httpStatus = (err: unknown): number | undefined =>
+  (err as { code?: number }).code ?? (err as { statusCode?: number }).statusCode;
+
+const watchPath = (prefix: string, resource: string, namespace: string | null) =>
+  namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
+
+function watchFrom<T>(kc: k8s.KubeConfig, path: string, map: (o: unknown) => T = (o) => o as T) {
+  return async (
+    resourceVersion: string,
+    onEvent: (type: string, object: unknown) => void,
+    onDone: (err: unknown) => void,
+  ) => {
+    const controller = await new k8s.Watch(kc).watch(
+      path,
+      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+      (type, object) => onEvent(type, type === 'ERROR' || type === 'BOOKMARK' ? object : map(object)),
+      onDone,
+    );
+    return { abort: () => controller.abort() };
+  };
+}
+
+export function migrationsListWatch(
+  kc: k8s.KubeConfig,
+  namespace: string | null,
+): ListWatch<DatabaseMigration> {
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  return {
+    list: async () => {
+      const result = (
+        namespace
+          ? await api.listNamespacedCustomObject({ group, version, namespace, plural })
+          : await api.listClusterCustomObject({ group, version, plural })
+      ) as {
+        items: DatabaseMigration[];
+        metadata: { resourceVersion: string };
+      };
+      return { items: result.items, resourceVersion: result.metadata.resourceVersion };
+    },
+    watch: watchFrom(kc, watchPath(`/apis/${group}/${version}`, plural, namespace)),
+  };
+}
+
+export interface ObjectMeta {
+  metadata: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+/** Secrets or ConfigMaps, names only: the controller needs to know they changed, never to keep their data. */
+export function referencedListWatch(
+  kc: k8s.KubeConfig,
+  resource: 'secrets' | 'configmaps',
+  namespace: string | null,
+): ListWatch<ObjectMeta> {
+  const api = kc.makeApiClient(k8s.CoreV1Api);
+  const strip = (o: unknown): ObjectMeta => {
+    const m = (o as { metadata?: ObjectMeta['metadata'] }).metadata ?? {};
+    return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion } };
+  };
+  const list = async () => {
+    const result =
+      resource === 'secrets'
+        ? namespace
+          ? await api.listNamespacedSecret({ namespace })
+          : await api.listSecretForAllNamespaces()
+        : namespace
+          ? await api.listNamespacedConfigMap({ namespace })
+          : await api.listConfigMapForAllNamespaces();
+    return { items: result.items.map(strip), resourceVersion: result.metadata?.resourceVersion ?? '' };
+  };
+  return { list, watch: watchFrom(kc, watchPath('/api/v1', resource, namespace), strip) };
+}
+
+const decode = (data: Record<string, string> | undefined) =>
+  Object.fromEntries(
+    Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+
+export class KubeCluster implements ClusterPort {
+  readonly #core: k8s.CoreV1Api;
+  readonly #custom: k8s.CustomObjectsApi;
+  readonly #component: string;
+
+  constructor(kc: k8s.KubeConfig, component = 'revisor-controller') {
+    this.#core = kc.makeApiClient(k8s.CoreV1Api);
+    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#component = component;
+  }
+
+  async secret(namespace: string, name: string): Promise<Record<string, string> | null> {
+    try {
+      return decode((await this.#core.readNamespacedSecret({ name, namespace })).data);
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async configMap(namespace: string, name: string): Promise<Record<string, string> | null> {
+    try {
+      return (await this.#core.readNamespacedConfigMap({ name, namespace })).data ?? {};
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  /** PUT to /status with the resourceVersion last seen; on 409 the object is read again and the write repeated. */
+  async writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration> {
+    const { namespace, name } = resource.metadata;
+    let latest = resource;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.#custom.replaceNamespacedCustomObjectStatus({
+          group,
+          version,
+          namespace,
+          plural,
+          name,
+          body: { ...latest, status },
+        })) as DatabaseMigration;
+      } catch (err) {
+        if (httpStatus(err) !== 409 || attempt >= 10) throw err;
+        latest = (await this.#custom.getNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural,
+          name,
+        })) as DatabaseMigration;
+      }
+    }
+  }
+
+  async event(
+    resource: DatabaseMigration,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const now = new Date();
+    const { namespace, name, uid, resourceVersion } = resource.metadata;
+    await this.#core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${name}.`, namespace },
+        involvedObject: { apiVersion: `${group}/${version}`, kind, name, namespace, uid, resourceVersion },
+        reason,
+        message: message.slice(0, 1024),
+        type,
+        source: { component: this.#component },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        reportingComponent: this.#component,
+      },
+    });
+  }
+}
+
+export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string): LeaseStore {
+  const api = kc.makeApiClient(k8s.CoordinationV1Api);
+  const toRecord = (lease: k8s.V1Lease): LeaseRecord => ({
+    holderIdentity: lease.spec?.holderIdentity ?? '',
+    leaseDurationSeconds: lease.spec?.leaseDurationSeconds ?? 15,
+    acquireTime: lease.spec?.acquireTime ? new Date(lease.spec.acquireTime).toISOString() : '',
+    renewTime: lease.spec?.renewTime ? new Date(lease.spec.renewTime).toISOString() : '',
+    leaseTransitions: lease.spec?.leaseTransitions ?? 0,
+    ...(lease.metadata?.resourceVersion ? { resourceVersion: lease.metadata.resourceVersion } : {}),
+  });
+  const toLease = (record: LeaseRecord): k8s.V1Lease => ({
+    metadata: {
+      name,
+      namespace,
+      ...(record.resourceVersion ? { resourceVersion: record.resourceVersion } : {}),
+    },
+    spec: {
+      holderIdentity: record.holderIdentity,
+      leaseDurationSeconds: record.leaseDurationSeconds,
+      ...(record.acquireTime ? { acquireTime: new Date(record.acquireTime) as never } : {}),
+      renewTime: new Date(record.renewTime) as never,
+      leaseTransitions: record.leaseTransitions,
+    },
+  });
+  return {
+    get: async () => {
+      try {
+        return toRecord(await api.readNamespacedLease({ name, namespace }));
+      } catch (err) {
+        if (httpStatus(err) === 404) return null;
+        throw err;
+      }
+    },
+    create: async (record) => toRecord(await api.createNamespacedLease({ namespace, body: toLease(record) })),
+    update: async (record) =>
+      toRecord(await api.replaceNamespacedLease({ name, namespace, body: toLease(record) })),
+  };
+}

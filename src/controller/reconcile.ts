@@ -1,0 +1,318 @@
+import { checksumMismatchError, findChecksumDrift } from '../migrator/checksum.js';
+import type { ConnectionOptions } from '../migrator/connection.js';
+import { isRevisorError, RevisorError } from '../migrator/errors.js';
+import type { RevisionGraph } from '../migrator/graph.js';
+import type { Migrator, MigratorEvents } from '../migrator/migrator.js';
+import { inline } from '../migrator/ops/statement.js';
+import { assertKnownHeads, type Plan, planDowngrade, planUpgrade } from '../migrator/planner.js';
+import { statementsOf } from '../migrator/step-runner.js';
+import { resolveTarget } from '../migrator/targets.js';
+import { conditionsFor, type Drift, type Outcome } from './conditions.js';
+import type { ControllerMetrics } from './metrics.js';
+import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
+import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
+import { specSchema } from './resource.js';
+import { chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
+
+/** The cluster as the reconciler needs it: reads, one status write, Events. */
+export interface ClusterPort extends ObjectReader {
+  /** Writes status through the status subresource, refetching and retrying on conflict. */
+  writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration>;
+  event(
+    resource: DatabaseMigration,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void>;
+}
+
+export interface ReconcileDeps {
+  readonly cluster: ClusterPort;
+  readonly embeddedGraph: () => Promise<RevisionGraph>;
+  readonly openMigrator: (
+    connection: ConnectionOptions,
+    graph: RevisionGraph,
+    spec: Spec,
+    events: MigratorEvents,
+  ) => Migrator;
+  readonly metrics: ControllerMetrics;
+  readonly connectTimeoutMs: number;
+  /** How often a Ready resource is looked at again for drift. */
+  readonly resyncMs: number;
+  readonly now: () => Date;
+}
+
+export interface ReconcileResult {
+  /** null: wait for a change to the resource or what it references. */
+  readonly requeueAfterMs: number | null;
+  readonly outcome: Outcome['kind'];
+}
+
+const maxSteps = 10;
+
+function backoffMs(spec: Spec, attempts: number): number {
+  const { initialBackoffSeconds, maxBackoffSeconds } = spec.retry;
+  return Math.min(initialBackoffSeconds * 2 ** Math.max(0, attempts - 1), maxBackoffSeconds) * 1000;
+}
+
+/**
+ * One pass over one resource: read the spec, resolve the connection from Secrets, plan
+ * with the migrator, then nothing to do (Ready), or take the lock and apply step by step,
+ * writing progress to status after each step, and end Ready or Degraded. Status is
+ * written only when it changes.
+ */
+export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const { cluster, metrics } = deps;
+  const { namespace, name } = resource.metadata;
+  const generation = resource.metadata.generation ?? 0;
+  const previous: Status = resource.status ?? {};
+  let current = resource;
+  let status: Status = { ...previous };
+
+  // Writes go out one at a time, in order: a progress write still in flight can never land
+  // after the final one and leave the resource looking Progressing.
+  let writes: Promise<unknown> = Promise.resolve();
+  const write = (outcome: Outcome, changes: Partial<Status>, drift: Drift | null = null): Promise<void> => {
+    status = {
+      ...status,
+      ...changes,
+      observedGeneration: generation,
+      conditions: conditionsFor(status.conditions, outcome, drift, generation, deps.now()),
+    };
+    const snapshot = status;
+    const next = writes.then(async () => {
+      if (JSON.stringify(snapshot) !== JSON.stringify(current.status ?? {})) {
+        current = await cluster.writeStatus(current, snapshot);
+      }
+    });
+    writes = next.catch(() => undefined);
+    return next;
+  };
+  const fail = (
+    reason: ReasonName,
+    message: string,
+    changes: Partial<Status> = {},
+    drift: Drift | null = null,
+  ) => write({ kind: 'failed', reason, message }, changes, drift);
+
+  const parsed = specSchema.safeParse(resource.spec);
+  if (!parsed.success) {
+    await fail(
+      Reason.InvalidSpec,
+      `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+    return { requeueAfterMs: null, outcome: 'failed' };
+  }
+  const spec = parsed.data;
+  if (spec.suspend) {
+    await write({ kind: 'suspended', message: 'spec.suspend is true: nothing is checked or applied' }, {});
+    return { requeueAfterMs: null, outcome: 'suspended' };
+  }
+
+  const newGeneration = previous.observedGeneration !== generation;
+  const attempts = newGeneration ? 0 : (previous.attempts ?? 0);
+  const retryLater = async (
+    reason: ReturnType<typeof reasonFor>,
+    message: string,
+    changes: Partial<Status> = {},
+  ) => {
+    const tries = attempts + 1;
+    const exhausted = spec.retry.maxAttempts > 0 && tries >= spec.retry.maxAttempts;
+    const transient = isTransient(reason) && !exhausted;
+    const suffix = transient
+      ? `; retrying in ${backoffMs(spec, tries) / 1000}s (attempt ${tries})`
+      : exhausted
+        ? `; gave up after ${tries} attempts: change the spec to try again`
+        : '; fix the cause and change the spec (or what it references) to try again';
+    await fail(exhausted ? Reason.RetriesExhausted : reason, `${message}${suffix}`, {
+      ...changes,
+      attempts: tries,
+    });
+    await cluster.event(current, 'Warning', reason, message).catch(() => undefined);
+    return { requeueAfterMs: transient ? backoffMs(spec, tries) : null, outcome: 'failed' as const };
+  };
+
+  let connection: ConnectionOptions;
+  let graph: RevisionGraph;
+  try {
+    connection = await connectionFor(spec, namespace, cluster, {
+      applicationName: `revisor controller ${namespace}/${name}`.slice(0, 63),
+      connectTimeoutMs: deps.connectTimeoutMs,
+    });
+    graph = (await chainFor(spec, namespace, cluster)) ?? (await deps.embeddedGraph());
+  } catch (err) {
+    if (err instanceof SourceError) return retryLater(err.reason, err.message);
+    if (isRevisorError(err)) return retryLater(reasonFor(err.code), err.message);
+    throw err;
+  }
+
+  const progress: StepRecord[] = [...(previous.steps ?? [])];
+  let waitingReported = false;
+  let onStep: MigratorEvents['stepFinished'];
+  const events: MigratorEvents = {
+    stepFinished: (step, result) => onStep?.(step, result),
+    lockWaiting: (holder) => {
+      if (waitingReported) return;
+      waitingReported = true;
+      const message = `waiting for the migration lock held by pid ${holder?.pid ?? '?'} (${holder?.applicationName ?? 'unknown'})`;
+      void write({ kind: 'progressing', reason: Reason.WaitingForLock, message }, {}).catch(() => undefined);
+      void cluster.event(current, 'Normal', Reason.WaitingForLock, message).catch(() => undefined);
+    },
+    lockAcquired: (waitedMs) => metrics.lockWait.observe(waitedMs / 1000),
+  };
+  const migrator = deps.openMigrator(connection, graph, spec, events);
+  try {
+    let heads: readonly string[];
+    let checksums: ReadonlyMap<string, string>;
+    try {
+      ({ heads, checksums } = await migrator.state());
+      assertKnownHeads(graph, heads);
+    } catch (err) {
+      if (!isRevisorError(err)) throw err;
+      return retryLater(reasonFor(err.code), err.message);
+    }
+    const currentRevision = heads.join(',');
+    let target: readonly string[];
+    try {
+      target = resolveTarget(graph, spec.targetRevision, heads);
+    } catch (err) {
+      if (!isRevisorError(err)) throw err;
+      return retryLater(reasonFor(err.code), err.message, { currentRevision });
+    }
+    const targetRevision = target.join(',');
+    const base = { currentRevision, targetRevision };
+
+    const checksumDrift = findChecksumDrift(graph, graph.ancestors(heads), checksums);
+    metrics.drift.set({ namespace, name }, checksumDrift.length > 0 ? 1 : 0);
+    if (checksumDrift.length > 0) {
+      const message = checksumMismatchError(checksumDrift).message;
+      await fail(Reason.ChecksumMismatch, message, base, { reason: Reason.ChecksumMismatch, message });
+      await cluster.event(current, 'Warning', Reason.ChecksumMismatch, message).catch(() => undefined);
+      return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
+    }
+    const wasReady = previous.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (
+      !newGeneration &&
+      wasReady &&
+      previous.currentRevision !== undefined &&
+      previous.currentRevision !== currentRevision
+    ) {
+      const message =
+        `the database moved to ${currentRevision || 'base'} outside the operator (it was left at ${previous.currentRevision || 'base'}); ` +
+        'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
+      metrics.drift.set({ namespace, name }, 1);
+      await fail(Reason.OutOfBandChange, message, base, { reason: Reason.OutOfBandChange, message });
+      await cluster.event(current, 'Warning', Reason.OutOfBandChange, message).catch(() => undefined);
+      return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
+    }
+
+    const applied = graph.ancestors(heads);
+    const keep = graph.ancestors(target);
+    const up = target.some((t) => !applied.has(t));
+    const down = !up && [...applied].some((a) => !keep.has(a));
+    if (down && !spec.allowDowngrade) {
+      const message = `target ${spec.targetRevision} (${targetRevision || 'base'}) is below the current revision ${currentRevision}; set allowDowngrade: true to revert, nothing was touched`;
+      await fail(Reason.DowngradeNotAllowed, message, base);
+      await cluster.event(current, 'Warning', Reason.DowngradeNotAllowed, message).catch(() => undefined);
+      return { requeueAfterMs: null, outcome: 'failed' };
+    }
+    const planned: Plan = down ? planDowngrade(graph, heads, target) : planUpgrade(graph, heads, target);
+    const pendingRevisions = planned.steps.map((s) => s.revision);
+    metrics.pending.set({ namespace, name }, pendingRevisions.length);
+    metrics.currentRevision(namespace, name, currentRevision);
+
+    if (spec.dryRun) {
+      const plan = planned.steps.map((s) => ({
+        revision: s.revision,
+        direction: s.direction,
+        sql: statementsOf(s)
+          .map((st) => `${inline(st)};`)
+          .join('\n'),
+      }));
+      const message = pendingRevisions.length
+        ? `dry run: ${pendingRevisions.length} step(s) would run (${planned.direction}); see status.plan`
+        : 'dry run: the database is at the target';
+      await write({ kind: 'dry-run', message }, { ...base, pendingRevisions, plan });
+      return { requeueAfterMs: null, outcome: 'dry-run' };
+    }
+    if (planned.steps.length === 0) {
+      await write(
+        { kind: 'ready', message: `the database is at ${currentRevision || 'base'}` },
+        { ...base, pendingRevisions: [], plan: [], attempts: 0 },
+      );
+      metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
+      return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
+    }
+
+    const startMessage = `${planned.direction} ${currentRevision || 'base'} -> ${targetRevision || 'base'}: ${pendingRevisions.length} step(s)`;
+    await write(
+      { kind: 'progressing', reason: Reason.Migrating, message: startMessage },
+      { ...base, pendingRevisions, plan: [] },
+    );
+    await cluster.event(current, 'Normal', 'Started', startMessage).catch(() => undefined);
+
+    let remaining = [...pendingRevisions];
+    let lastHeads = heads;
+    onStep = (step, result) => {
+      const durationMs = Math.round(result.durationMs);
+      metrics.applied.inc({
+        namespace,
+        name,
+        direction: step.direction,
+        result: result.status === 'applied' ? 'success' : 'failure',
+      });
+      metrics.stepDuration.observe({ direction: step.direction }, result.durationMs / 1000);
+      progress.push({
+        revision: step.revision,
+        direction: step.direction,
+        outcome: result.status,
+        durationMs,
+        finishedAt: deps.now().toISOString(),
+      });
+      if (result.status !== 'applied') return;
+      remaining = remaining.filter((r) => r !== step.revision);
+      lastHeads = step.headsAfter;
+      const message = `${step.direction} ${step.revision} applied; ${remaining.length} step(s) left`;
+      void write(
+        { kind: 'progressing', reason: Reason.Migrating, message },
+        {
+          currentRevision: lastHeads.join(','),
+          pendingRevisions: remaining,
+          steps: progress.slice(-maxSteps),
+          lastAppliedRevision: step.revision,
+          lastAppliedTime: deps.now().toISOString(),
+        },
+      ).catch(() => undefined);
+    };
+    const result = down
+      ? await migrator.downgrade(spec.targetRevision)
+      : await migrator.upgrade(spec.targetRevision);
+    const after = {
+      currentRevision: lastHeads.join(','),
+      pendingRevisions: remaining,
+      steps: progress.slice(-maxSteps),
+    };
+    metrics.currentRevision(namespace, name, after.currentRevision);
+    metrics.pending.set({ namespace, name }, remaining.length);
+    if (result.error) {
+      const failed = result.results.find((r) => r.status === 'failed')?.revision;
+      return retryLater(reasonFor(result.error.code), result.error.message, {
+        ...after,
+        ...(failed ? { failedRevision: failed } : {}),
+      });
+    }
+    const doneMessage = `the database is at ${after.currentRevision || 'base'} (${pendingRevisions.length} step(s) applied)`;
+    await write(
+      { kind: 'ready', message: doneMessage },
+      { ...after, attempts: 0, failedRevision: undefined },
+    );
+    await cluster.event(current, 'Normal', Reason.Applied, doneMessage).catch(() => undefined);
+    metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
+    return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
+  } catch (err) {
+    if (isRevisorError(err)) return retryLater(reasonFor(err.code), err.message);
+    throw err instanceof Error ? err : new RevisorError('MigrationFailed', String(err));
+  } finally {
+    await migrator.close();
+  }
+}

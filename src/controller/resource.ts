@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/** DatabaseMigration, revisor.dev/v1alpha1: the spec as the controller reads it. */
+export const group = 'revisor.dev';
+export const version = 'v1alpha1';
+export const plural = 'databasemigrations';
+export const kind = 'DatabaseMigration';
+
+const secretKeyRef = (defaultKey: string) =>
+  z.object({ name: z.string().min(1), key: z.string().min(1).default(defaultKey) });
+
+export const specSchema = z
+  .object({
+    targetRevision: z.string().default('head'),
+    database: z.object({
+      urlSecretRef: secretKeyRef('url').optional(),
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(1).max(65535).default(5432),
+      name: z.string().min(1).optional(),
+      sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('require'),
+      credentialsSecretRef: z.object({ name: z.string().min(1) }).optional(),
+      caSecretRef: secretKeyRef('ca.crt').optional(),
+    }),
+    migrations: z.object({ configMapRef: z.object({ name: z.string().min(1) }).optional() }).default({}),
+    allowDowngrade: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+    suspend: z.boolean().default(false),
+    lockWaitSeconds: z.number().int().min(0).default(300),
+    lockTimeoutMs: z.number().int().min(0).default(5000),
+    statementTimeoutSeconds: z.number().int().min(0).default(0),
+    transactionMode: z.enum(['per-migration', 'all']).default('per-migration'),
+    versionTable: z
+      .object({ name: z.string().default('alembic_version'), schema: z.string().default('public') })
+      .default({
+        name: 'alembic_version',
+        schema: 'public',
+      }),
+    retry: z
+      .object({
+        initialBackoffSeconds: z.number().int().min(1).default(5),
+        maxBackoffSeconds: z.number().int().min(1).default(300),
+        maxAttempts: z.number().int().min(0).default(0),
+      })
+      .default({ initialBackoffSeconds: 5, maxBackoffSeconds: 300, maxAttempts: 0 }),
+  })
+  .refine((s) => Boolean(s.database.urlSecretRef) !== Boolean(s.database.host), {
+    message: 'spec.database needs exactly one of urlSecretRef or host',
+  })
+  .refine((s) => !s.database.host || s.database.credentialsSecretRef, {
+    message: 'spec.database.host needs credentialsSecretRef',
+  })
+  .refine((s) => s.targetRevision !== 'base' || s.allowDowngrade, {
+    message: 'targetRevision base needs allowDowngrade: true',
+  });
+
+export type Spec = z.infer<typeof specSchema>;
+
+export interface Condition {
+  type: 'Ready' | 'Progressing' | 'Degraded' | 'Drifted';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration: number;
+}
+
+export interface StepRecord {
+  revision: string;
+  direction: string;
+  outcome: string;
+  durationMs: number;
+  finishedAt: string;
+}
+
+export interface Status {
+  observedGeneration?: number;
+  currentRevision?: string;
+  targetRevision?: string;
+  pendingRevisions?: string[];
+  lastAppliedRevision?: string;
+  lastAppliedTime?: string;
+  failedRevision?: string;
+  attempts?: number;
+  steps?: StepRecord[];
+  plan?: { revision: string; direction: string; sql: string }[];
+  conditions?: Condition[];
+}
+
+export interface DatabaseMigration {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: unknown;
+  status?: Status;
+}
+
+export const keyOf = (o: { metadata: { namespace?: string; name?: string } }) =>
+  `${o.metadata.namespace}/${o.metadata.name}`;

@@ -1,0 +1,111 @@
+/**
+ * A work queue keyed by object: a key waits at most once, a key is handled by one worker
+ * at a time (re-added while running, it runs again after), at most `concurrency`
+ * handlers run, and a handler that throws is retried with exponential backoff per key.
+ */
+export interface QueueOptions {
+  readonly concurrency: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Injectable for tests. */
+  readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+}
+
+export type Handler = (key: string) => Promise<{ requeueAfterMs: number | null }>;
+
+const defaultTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return { cancel: () => clearTimeout(t) };
+};
+
+export class WorkQueue {
+  readonly #handler: Handler;
+  readonly #options: QueueOptions;
+  readonly #waiting: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #running = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #timers = new Map<string, { cancel(): void }>();
+  readonly #failures = new Map<string, number>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #shuttingDown = false;
+
+  constructor(handler: Handler, options: QueueOptions) {
+    this.#handler = handler;
+    this.#options = options;
+  }
+
+  get length(): number {
+    return this.#waiting.length;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown) return;
+    if (this.#running.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#waiting.push(key);
+    this.#pump();
+  }
+
+  /** Adds the key after `ms`; a later call for the same key replaces the earlier timer. */
+  addAfter(key: string, ms: number): void {
+    if (this.#shuttingDown) return;
+    this.#timers.get(key)?.cancel();
+    const timer = (this.#options.setTimer ?? defaultTimer)(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, ms);
+    this.#timers.set(key, timer);
+  }
+
+  /** Drops the key's timer and failure count (the object is gone). */
+  forget(key: string): void {
+    this.#timers.get(key)?.cancel();
+    this.#timers.delete(key);
+    this.#failures.delete(key);
+  }
+
+  #pump(): void {
+    while (
+      !this.#shuttingDown &&
+      this.#running.size < this.#options.concurrency &&
+      this.#waiting.length > 0
+    ) {
+      const key = this.#waiting.shift()!;
+      this.#queued.delete(key);
+      this.#running.add(key);
+      const run = this.#run(key).finally(() => {
+        this.#inFlight.delete(run);
+        this.#running.delete(key);
+        if (this.#dirty.delete(key)) this.add(key);
+        this.#pump();
+      });
+      this.#inFlight.add(run);
+    }
+  }
+
+  async #run(key: string): Promise<void> {
+    try {
+      const { requeueAfterMs } = await this.#handler(key);
+      this.#failures.delete(key);
+      if (requeueAfterMs !== null) this.addAfter(key, requeueAfterMs);
+    } catch {
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      this.addAfter(key, Math.min(this.#options.baseDelayMs * 2 ** (failures - 1), this.#options.maxDelayMs));
+    }
+  }
+
+  /** Takes no more work; resolves when the running handlers have finished. */
+  async shutDown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const timer of this.#timers.values()) timer.cancel();
+    this.#timers.clear();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}

@@ -1,0 +1,303 @@
+import { describe, expect, it } from 'vitest';
+import { runCli, sqlMigration } from '../support/cli.js';
+import {
+  applyManifest,
+  conditionOf,
+  dbm,
+  events,
+  readyWith,
+  startController,
+  urlSecret,
+  waitForStatus,
+} from '../support/controller.js';
+import { adminUrl, connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
+import { adminKubectl, testNamespace } from '../support/kube/clients.js';
+
+const head = 'c0b7d0e366e7';
+
+async function setup(spec: Record<string, unknown> = {}) {
+  const ns = await testNamespace();
+  const url = await createTestDatabase();
+  await applyManifest(ns, urlSecret('app-db', url));
+  const controller = await startController(['--namespaces', ns, '--resync', '2s']);
+  await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } }, ...spec }));
+  return { ns, url, controller };
+}
+
+function configMapChain(name: string, files: Record<string, string>) {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: files };
+}
+
+describe('the controller reconciles DatabaseMigrations on a real API server and database', () => {
+  it('takes a new resource to Ready at head, with status, Events, printer columns and metrics', async () => {
+    const { ns, url, controller } = await setup();
+    const status = await waitForStatus(ns, 'app', readyWith('Applied'));
+    expect(status.currentRevision).toBe(head);
+    expect(status.targetRevision).toBe(head);
+    expect(status.pendingRevisions).toEqual([]);
+    expect(status.lastAppliedRevision).toBe(head);
+    expect(status.observedGeneration).toBe(1);
+    expect(status.steps?.map((s) => `${s.direction}:${s.revision}:${s.outcome}`)).toEqual([
+      'upgrade:972fc63ffb69:applied',
+      'upgrade:567cc0f251e5:applied',
+      `upgrade:${head}:applied`,
+    ]);
+    expect(conditionOf(status, 'Progressing')?.status).toBe('False');
+    expect(conditionOf(status, 'Degraded')?.status).toBe('False');
+    expect(conditionOf(status, 'Drifted')?.status).toBe('False');
+    expect(await versionRows(await connect(url))).toEqual([head]);
+
+    const columns = await adminKubectl(['get', 'dbm', 'app', '-n', ns]);
+    expect(columns).toMatch(/NAME\s+TARGET\s+CURRENT\s+READY\s+REASON\s+AGE/);
+    expect(columns).toMatch(new RegExp(`app\\s+head\\s+${head}\\s+True\\s+Applied`));
+
+    const reasons = (await events(ns)).map((e) => e.reason);
+    expect(reasons).toContain('Started');
+    expect(reasons).toContain('Applied');
+
+    const metrics = await controller.metrics();
+    expect(metrics).toContain(
+      `revisor_migrations_applied_total{namespace="${ns}",name="app",direction="upgrade",result="success"} 3`,
+    );
+    expect(metrics).toContain(
+      `revisor_current_revision_info{namespace="${ns}",name="app",revision="${head}"} 1`,
+    );
+    expect(metrics).toContain(`revisor_pending_migrations{namespace="${ns}",name="app"} 0`);
+    expect(metrics).toMatch(/revisor_reconcile_total\{result="ready"\} \d+/);
+    expect(metrics).toContain('revisor_leader 1');
+    expect(metrics).toContain('process_resident_memory_bytes');
+    expect(JSON.stringify(status) + (await events(ns)).map((e) => e.message).join('\n')).not.toContain(
+      new URL(url).password,
+    );
+  });
+
+  it('refuses a target below the current revision without allowDowngrade, and applies it with', async () => {
+    const { ns, url } = await setup();
+    await waitForStatus(ns, 'app', readyWith('Applied'));
+    await applyManifest(
+      ns,
+      dbm('app', { database: { urlSecretRef: { name: 'app-db' } }, targetRevision: '567cc0f251e5' }),
+    );
+    const refused = await waitForStatus(ns, 'app', readyWith('DowngradeNotAllowed'));
+    expect(conditionOf(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'DowngradeNotAllowed' });
+    expect(conditionOf(refused, 'Ready')?.message).toContain('allowDowngrade');
+    const db = await connect(url);
+    expect(await versionRows(db)).toEqual([head]);
+
+    await applyManifest(
+      ns,
+      dbm('app', {
+        database: { urlSecretRef: { name: 'app-db' } },
+        targetRevision: '567cc0f251e5',
+        allowDowngrade: true,
+      }),
+    );
+    const applied = await waitForStatus(
+      ns,
+      'app',
+      (s, gen) => readyWith('Applied')(s) && s?.observedGeneration === gen,
+    );
+    expect(applied.currentRevision).toBe('567cc0f251e5');
+    expect(await versionRows(db)).toEqual(['567cc0f251e5']);
+  });
+
+  it('plans a dry run into status and leaves the database untouched', async () => {
+    const { ns, url } = await setup({ dryRun: true });
+    const status = await waitForStatus(ns, 'app', readyWith('DryRun'));
+    expect(status.pendingRevisions).toEqual(['972fc63ffb69', '567cc0f251e5', head]);
+    expect(status.plan?.map((p) => p.revision)).toEqual(['972fc63ffb69', '567cc0f251e5', head]);
+    expect(status.plan?.[0]?.sql).toContain('CREATE TABLE organizations');
+    expect(await tableNames(await connect(url))).toEqual([]);
+  });
+
+  it('reports a missing Secret, then goes Ready once it is created', async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    await startController(['--namespaces', ns]);
+    await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'late-db' } } }));
+    const missing = await waitForStatus(ns, 'app', readyWith('SecretNotFound'));
+    expect(conditionOf(missing, 'Ready')?.message).toContain(`Secret ${ns}/late-db does not exist`);
+    await applyManifest(ns, urlSecret('late-db', url));
+    await waitForStatus(ns, 'app', readyWith('Applied'), 30_000);
+  });
+
+  it('reports bad credentials as ConnectionFailed without leaking the password', async () => {
+    const ns = await testNamespace();
+    const bad = new URL(adminUrl());
+    bad.password = 'wrong-password-xyz';
+    await applyManifest(ns, urlSecret('app-db', bad.toString()));
+    await startController(['--namespaces', ns]);
+    await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } } }));
+    const status = await waitForStatus(ns, 'app', readyWith('ConnectionFailed'));
+    expect(conditionOf(status, 'Degraded')?.status).toBe('True');
+    expect(conditionOf(status, 'Ready')?.message).toContain('retrying in');
+    expect(JSON.stringify(status) + JSON.stringify(await events(ns))).not.toContain('wrong-password-xyz');
+  });
+
+  it('goes Degraded on a failing migration, with an Event, a metric and backoff, then Ready once the chain is fixed', async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    await applyManifest(ns, urlSecret('app-db', url));
+    const good = sqlMigration('aaa111', null, 'CREATE TABLE first (id int);', 'DROP TABLE first;');
+    await applyManifest(
+      ns,
+      configMapChain('chain', {
+        '1.sql': good,
+        '2.sql': sqlMigration(
+          'bbb222',
+          'aaa111',
+          'CREATE TABLE second (id int);\nSELECT 1/0;',
+          'DROP TABLE second;',
+        ),
+      }),
+    );
+    const controller = await startController(['--namespaces', ns]);
+    await applyManifest(
+      ns,
+      dbm('app', {
+        database: { urlSecretRef: { name: 'app-db' } },
+        migrations: { configMapRef: { name: 'chain' } },
+        retry: { initialBackoffSeconds: 1, maxBackoffSeconds: 2 },
+      }),
+    );
+    const failed = await waitForStatus(
+      ns,
+      'app',
+      (s) => readyWith('MigrationFailed')(s) && (s?.attempts ?? 0) >= 2,
+    );
+    expect(failed.failedRevision).toBe('bbb222');
+    expect(failed.currentRevision).toBe('aaa111');
+    expect(conditionOf(failed, 'Degraded')?.message).toContain('division by zero');
+    expect((await events(ns)).some((e) => e.type === 'Warning' && e.reason === 'MigrationFailed')).toBe(true);
+    expect(await controller.metrics()).toContain(
+      `revisor_migrations_applied_total{namespace="${ns}",name="app",direction="upgrade",result="failure"}`,
+    );
+    expect(await tableNames(await connect(url))).not.toContain('second');
+
+    await applyManifest(
+      ns,
+      configMapChain('chain', {
+        '1.sql': good,
+        '2.sql': sqlMigration('bbb222', 'aaa111', 'CREATE TABLE second (id int);', 'DROP TABLE second;'),
+      }),
+    );
+    const fixed = await waitForStatus(ns, 'app', readyWith('Applied'), 30_000);
+    expect(fixed.currentRevision).toBe('bbb222');
+    expect(fixed.attempts).toBe(0);
+  });
+
+  it('has invalid specs rejected by the API server', async () => {
+    const ns = await testNamespace();
+    const apply = (spec: Record<string, unknown>) =>
+      adminKubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify(dbm('bad', spec)));
+    await expect(
+      apply({ database: { urlSecretRef: { name: 'x' } }, targetRevision: 'base' }),
+    ).rejects.toThrow(/needs allowDowngrade/);
+    await expect(
+      apply({ database: { urlSecretRef: { name: 'x' } }, targetRevision: 'no spaces!' }),
+    ).rejects.toThrow(/spec\.targetRevision/);
+    await expect(apply({ database: {} })).rejects.toThrow(/exactly one of urlSecretRef or host/);
+    await expect(apply({ database: { host: 'db' } })).rejects.toThrow(/credentialsSecretRef/);
+    await expect(apply({ database: { urlSecretRef: { name: 'x' } }, lockWaitSeconds: -1 })).rejects.toThrow(
+      /lockWaitSeconds/,
+    );
+  });
+
+  it('detects a revision changed outside the operator as Drifted', async () => {
+    const { ns, url } = await setup();
+    await waitForStatus(ns, 'app', readyWith('Applied'));
+    expect((await runCli(['downgrade', '-1'], { DATABASE_URL: url })).code).toBe(0);
+    const drifted = await waitForStatus(
+      ns,
+      'app',
+      (s) => conditionOf(s, 'Drifted')?.status === 'True',
+      30_000,
+    );
+    expect(conditionOf(drifted, 'Drifted')?.reason).toBe('OutOfBandChange');
+    expect(drifted.currentRevision).toBe('567cc0f251e5');
+    expect(await versionRows(await connect(url))).toEqual(['567cc0f251e5']);
+  });
+
+  it('is not left Progressing when its status conflicts during an apply', async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    await applyManifest(ns, urlSecret('app-db', url));
+    await applyManifest(
+      ns,
+      configMapChain('chain', {
+        '1.sql': sqlMigration(
+          'aaa111',
+          null,
+          'CREATE TABLE one (id int);\nSELECT pg_sleep(1.5);',
+          'DROP TABLE one;',
+        ),
+        '2.sql': sqlMigration(
+          'bbb222',
+          'aaa111',
+          'CREATE TABLE two (id int);\nSELECT pg_sleep(1.5);',
+          'DROP TABLE two;',
+        ),
+      }),
+    );
+    await startController(['--namespaces', ns]);
+    await applyManifest(
+      ns,
+      dbm('app', {
+        database: { urlSecretRef: { name: 'app-db' } },
+        migrations: { configMapRef: { name: 'chain' } },
+      }),
+    );
+    await waitForStatus(ns, 'app', readyWith('Migrating'));
+    for (let i = 0; i < 5; i++) {
+      await adminKubectl(['label', 'dbm', 'app', '-n', ns, `touch=${i}`, '--overwrite']);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const status = await waitForStatus(ns, 'app', readyWith('Applied'), 30_000);
+    expect(status.currentRevision).toBe('bbb222');
+    expect(conditionOf(status, 'Progressing')?.status).toBe('False');
+  });
+
+  it('leaves the database consistent and no lock held when stopped by SIGTERM mid-migration', async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    await applyManifest(ns, urlSecret('app-db', url));
+    await applyManifest(
+      ns,
+      configMapChain('chain', {
+        '1.sql': sqlMigration('aaa111', null, 'CREATE TABLE one (id int);', 'DROP TABLE one;'),
+        '2.sql': sqlMigration(
+          'bbb222',
+          'aaa111',
+          'CREATE TABLE two (id int);\nSELECT pg_sleep(2);',
+          'DROP TABLE two;',
+        ),
+        '3.sql': sqlMigration('ccc333', 'bbb222', 'CREATE TABLE three (id int);', 'DROP TABLE three;'),
+      }),
+    );
+    const controller = await startController(['--namespaces', ns, '--shutdown-grace', '10s']);
+    await applyManifest(
+      ns,
+      dbm('app', {
+        database: { urlSecretRef: { name: 'app-db' } },
+        migrations: { configMapRef: { name: 'chain' } },
+      }),
+    );
+    const db = await connect(url);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const { rows } = await db.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()",
+      );
+      if (rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    controller.child.kill('SIGTERM');
+    expect(await controller.exited).toBe(0);
+    // The running step finished; the next one never started.
+    expect(await versionRows(db)).toEqual(['bbb222']);
+    expect(await tableNames(db)).toEqual(['alembic_version', 'one', 'revisor_history', 'two']);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    expect(rows[0].n).toBe(0);
+    expect(controller.logs()).toContain('controller stopped');
+  });
+});
