@@ -174,6 +174,10 @@ export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string):
     leaseTransitions: lease.spec?.leaseTransitions ?? 0,
     ...(lease.metadata?.resourceVersion ? { resourceVersion: lease.metadata.resourceVersion } : {}),
   });
+  // Lease times are MicroTime, which the API server parses with exactly six fractional
+  // digits; client-node passes this type through unserialized, and a Date would go out
+  // with toISOString's three, so the text is sent as it must be.
+  const microTime = (iso: string) => iso.replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
   const toLease = (record: LeaseRecord): k8s.V1Lease => ({
     metadata: {
       name,
@@ -183,8 +187,8 @@ export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string):
     spec: {
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
-      ...(record.acquireTime ? { acquireTime: new Date(record.acquireTime) as never } : {}),
-      renewTime: new Date(record.renewTime) as never,
+      ...(record.acquireTime ? { acquireTime: microTime(record.acquireTime) } : {}),
+      renewTime: microTime(record.renewTime),
       leaseTransitions: record.leaseTransitions,
     },
   });

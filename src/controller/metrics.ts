@@ -54,13 +54,13 @@ export class ControllerMetrics {
   });
   readonly drift = new Gauge({
     name: 'revisor_drift_detected',
-    help: '1 while the database differs from what the operator applied (revision or checksum).',
+    help: 'Whether the database differs from what the operator applied (revision or checksum): 1 or 0.',
     labelNames: ['namespace', 'name'] as const,
     registers: [this.registry],
   });
   readonly leader = new Gauge({
     name: 'revisor_leader',
-    help: '1 while this process holds the leader lease.',
+    help: 'Whether this process holds the leader lease: 1 or 0.',
     registers: [this.registry],
   });
   readonly #revisions = new Map<string, string>();

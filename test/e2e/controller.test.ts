@@ -64,7 +64,7 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     );
     expect(metrics).toContain(`revisor_pending_migrations{namespace="${ns}",name="app"} 0`);
     expect(metrics).toMatch(/revisor_reconcile_total\{result="ready"\} \d+/);
-    expect(metrics).toContain('revisor_leader 1');
+    expect(metrics).toMatch(/^revisor_leader 1$/m);
     expect(metrics).toContain('process_resident_memory_bytes');
     expect(JSON.stringify(status) + (await events(ns)).map((e) => e.message).join('\n')).not.toContain(
       new URL(url).password,
