@@ -47,6 +47,7 @@ export class Informer<T extends Meta> {
   #stopped = false;
   #synced = false;
   #handle: WatchHandle | null = null;
+  #endWatch: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   /** How many times the informer listed: the first sync, then every relist. */
@@ -76,7 +77,7 @@ export class Informer<T extends Meta> {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#handle?.abort();
+    this.#endWatch?.();
     this.#wake?.();
     await this.#loop;
   }
@@ -152,8 +153,10 @@ export class Informer<T extends Meta> {
         clearTimeout(watchdog);
         this.#handle?.abort();
         this.#handle = null;
+        this.#endWatch = null;
         resolve(result);
       };
+      this.#endWatch = () => finish({ kind: 'resume', resourceVersion });
       const arm = () => {
         clearTimeout(watchdog);
         watchdog = setTimeout(() => finish({ kind: 'resume', resourceVersion }), this.#options.watchdogMs);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { checksumMismatchError, findChecksumDrift } from '../migrator/checksum.js';
 import type { ConnectionOptions } from '../migrator/connection.js';
 import { isRevisorError, RevisorError } from '../migrator/errors.js';
@@ -50,6 +51,10 @@ export interface ReconcileResult {
 
 const maxSteps = 10;
 
+/** Equal as the API server would store them: undefined fields dropped, key order ignored. */
+const sameJson = (a: unknown, b: unknown) =>
+  isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+
 function backoffMs(spec: Spec, attempts: number): number {
   const { initialBackoffSeconds, maxBackoffSeconds } = spec.retry;
   return Math.min(initialBackoffSeconds * 2 ** Math.max(0, attempts - 1), maxBackoffSeconds) * 1000;
@@ -81,7 +86,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     };
     const snapshot = status;
     const next = writes.then(async () => {
-      if (JSON.stringify(snapshot) !== JSON.stringify(current.status ?? {})) {
+      if (!sameJson(snapshot, current.status ?? {})) {
         current = await cluster.writeStatus(current, snapshot);
       }
     });
@@ -301,11 +306,13 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
         ...(failed ? { failedRevision: failed } : {}),
       });
     }
-    const doneMessage = `the database is at ${after.currentRevision || 'base'} (${pendingRevisions.length} step(s) applied)`;
+    // The same message as a pass that finds nothing to do, so the next resync writes nothing.
+    const readyMessage = `the database is at ${after.currentRevision || 'base'}`;
     await write(
-      { kind: 'ready', message: doneMessage },
+      { kind: 'ready', message: readyMessage },
       { ...after, attempts: 0, failedRevision: undefined },
     );
+    const doneMessage = `${pendingRevisions.length} step(s) applied; ${readyMessage}`;
     await cluster.event(current, 'Normal', Reason.Applied, doneMessage).catch(() => undefined);
     metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
     return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };

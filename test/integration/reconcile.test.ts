@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { ControllerMetrics } from '../../src/controller/metrics.js';
+import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
+import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
+import { RevisionGraph } from '../../src/migrator/graph.js';
+import { embeddedMigrationsDir, loadMigrations } from '../../src/migrator/loader.js';
+import { Migrator } from '../../src/migrator/migrator.js';
+import { sessionFactory } from '../../src/migrator/pg-session.js';
+import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
+
+/** The narrow cluster interface, in memory: what the reconciler wrote is what the test reads. */
+class FakeCluster implements ClusterPort {
+  secrets = new Map<string, Record<string, string>>();
+  configMaps = new Map<string, Record<string, string>>();
+  writes: Status[] = [];
+  events: { type: string; reason: string; message: string }[] = [];
+  async secret(namespace: string, name: string) {
+    return this.secrets.get(`${namespace}/${name}`) ?? null;
+  }
+  async configMap(namespace: string, name: string) {
+    return this.configMaps.get(`${namespace}/${name}`) ?? null;
+  }
+  async writeStatus(resource: DatabaseMigration, status: Status) {
+    this.writes.push(structuredClone(status));
+    const rv = String(Number(resource.metadata.resourceVersion ?? '0') + 1);
+    return {
+      ...resource,
+      metadata: { ...resource.metadata, resourceVersion: rv },
+      status: structuredClone(status),
+    };
+  }
+  async event(_r: DatabaseMigration, type: 'Normal' | 'Warning', reason: string, message: string) {
+    this.events.push({ type, reason, message });
+  }
+}
+
+const embedded = async () => RevisionGraph.build(await loadMigrations(embeddedMigrationsDir));
+
+function deps(cluster: FakeCluster): ReconcileDeps {
+  return {
+    cluster,
+    embeddedGraph: embedded,
+    openMigrator: (connection, graph, spec, events) =>
+      new Migrator({
+        graph,
+        connect: sessionFactory(connection),
+        tables: {
+          schema: spec.versionTable.schema,
+          versionTable: spec.versionTable.name,
+          historyTable: 'revisor_history',
+        },
+        executedBy: 'reconcile-test',
+        lockWaitMs: spec.lockWaitSeconds * 1000,
+        lockTimeoutMs: spec.lockTimeoutMs,
+        lockRetries: 1,
+        lockRetryPauseMs: 10,
+        statementTimeoutMs: 0,
+        transactionMode: spec.transactionMode,
+        allowChecksumMismatch: false,
+        events,
+      }),
+    metrics: new ControllerMetrics(),
+    connectTimeoutMs: 5000,
+    resyncMs: 60_000,
+    now: () => new Date('2026-11-24T12:00:00Z'),
+  };
+}
+
+const resource = (spec: Record<string, unknown>, status?: Status, generation = 1): DatabaseMigration => ({
+  metadata: { name: 'app', namespace: 'team-a', generation, resourceVersion: '1' },
+  spec: { database: { urlSecretRef: { name: 'db', key: 'url' } }, ...spec },
+  ...(status ? { status } : {}),
+});
+
+const ready = (s: Status | undefined) => s?.conditions?.find((c) => c.type === 'Ready');
+
+describe('reconcile against a narrow cluster interface and a real database', () => {
+  it('applies to head, then a second pass changes nothing and writes nothing', async () => {
+    const url = await createTestDatabase();
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', { url });
+    const first = await reconcile(resource({}), deps(cluster));
+    expect(first).toEqual({ outcome: 'ready', requeueAfterMs: 60_000 });
+    const final = cluster.writes.at(-1)!;
+    expect(ready(final)).toMatchObject({ status: 'True', reason: 'Applied' });
+    expect(final.currentRevision).toBe('c0b7d0e366e7');
+    expect(final.steps).toHaveLength(3);
+    expect(cluster.writes[0]?.conditions?.find((c) => c.type === 'Progressing')?.status).toBe('True');
+    expect(cluster.events.map((e) => e.reason)).toEqual(['Started', 'Applied']);
+
+    const before = cluster.writes.length;
+    const second = await reconcile(resource({}, final), deps(cluster));
+    expect(second.outcome).toBe('ready');
+    expect(cluster.writes).toHaveLength(before);
+  });
+
+  it('refuses a downgrade without allowDowngrade and touches nothing', async () => {
+    const url = await createTestDatabase();
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', { url });
+    await reconcile(resource({}), deps(cluster));
+    const result = await reconcile(
+      resource({ targetRevision: '972fc63ffb69' }, cluster.writes.at(-1), 2),
+      deps(cluster),
+    );
+    expect(result).toEqual({ outcome: 'failed', requeueAfterMs: null });
+    expect(ready(cluster.writes.at(-1))).toMatchObject({ status: 'False', reason: 'DowngradeNotAllowed' });
+    expect(await versionRows(await connect(url))).toEqual(['c0b7d0e366e7']);
+  });
+
+  it('waits for a missing Secret with backoff, and names an invalid spec without retrying', async () => {
+    const cluster = new FakeCluster();
+    const missing = await reconcile(resource({ retry: { initialBackoffSeconds: 2 } }), deps(cluster));
+    expect(missing).toEqual({ outcome: 'failed', requeueAfterMs: 2000 });
+    expect(ready(cluster.writes.at(-1))).toMatchObject({ reason: 'SecretNotFound' });
+    expect(cluster.writes.at(-1)?.attempts).toBe(1);
+
+    const invalid = await reconcile(resource({ targetRevision: 'base' }), deps(cluster));
+    expect(invalid).toEqual({ outcome: 'failed', requeueAfterMs: null });
+    expect(ready(cluster.writes.at(-1))?.message).toContain('allowDowngrade');
+  });
+
+  it('puts a dry run plan in status without touching the database', async () => {
+    const url = await createTestDatabase();
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', { url });
+    const result = await reconcile(resource({ dryRun: true, targetRevision: '972fc63ffb69' }), deps(cluster));
+    expect(result.outcome).toBe('dry-run');
+    expect(cluster.writes.at(-1)?.plan?.map((p) => p.revision)).toEqual(['972fc63ffb69']);
+    expect(await tableNames(await connect(url))).toEqual([]);
+  });
+});

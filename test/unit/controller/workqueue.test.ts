@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { WorkQueue } from '../../../src/controller/workqueue.js';
+
+function manualTimers() {
+  const pending: { fn: () => void; ms: number; cancelled: boolean }[] = [];
+  return {
+    pending,
+    setTimer: (fn: () => void, ms: number) => {
+      const t = { fn, ms, cancelled: false };
+      pending.push(t);
+      return { cancel: () => void (t.cancelled = true) };
+    },
+    fire: () => {
+      for (const t of pending.splice(0)) if (!t.cancelled) t.fn();
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('WorkQueue', () => {
+  it('de-duplicates waiting keys and runs one handler per key at a time, re-running a key added meanwhile', async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let active = 0;
+    let maxActiveForA = 0;
+    const queue = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (key === 'a') {
+          active++;
+          maxActiveForA = Math.max(maxActiveForA, active);
+          await gate;
+          active--;
+        }
+        return { requeueAfterMs: null };
+      },
+      { concurrency: 1, baseDelayMs: 10, maxDelayMs: 100 },
+    );
+    queue.add('a');
+    queue.add('a');
+    queue.add('b');
+    queue.add('b');
+    await tick();
+    // a is running: adding it again marks it to run once more afterwards.
+    queue.add('a');
+    release();
+    await tick();
+    await tick();
+    await queue.shutDown();
+    expect(runs).toEqual(['a', 'b', 'a']);
+    expect(maxActiveForA).toBe(1);
+  });
+
+  it('bounds parallelism', async () => {
+    let active = 0;
+    let peak = 0;
+    const queue = new WorkQueue(
+      async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        return { requeueAfterMs: null };
+      },
+      { concurrency: 2, baseDelayMs: 10, maxDelayMs: 100 },
+    );
+    for (let i = 0; i < 10; i++) queue.add(`k${i}`);
+    await new Promise((r) => setTimeout(r, 80));
+    await queue.shutDown();
+    expect(peak).toBe(2);
+  });
+
+  it('backs off exponentially, capped, when a handler throws, and honours requeueAfterMs', async () => {
+    const timers = manualTimers();
+    let calls = 0;
+    const queue = new WorkQueue(
+      async (key) => {
+        calls++;
+        if (key === 'ok') return { requeueAfterMs: 5000 };
+        throw new Error('boom');
+      },
+      { concurrency: 1, baseDelayMs: 100, maxDelayMs: 300, setTimer: timers.setTimer },
+    );
+    queue.add('bad');
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await tick();
+      delays.push(timers.pending.at(-1)!.ms);
+      timers.fire();
+    }
+    expect(delays).toEqual([100, 200, 300, 300]);
+    queue.add('ok');
+    await tick();
+    expect(timers.pending.at(-1)!.ms).toBe(5000);
+    // The first run, four retries, then 'ok'.
+    expect(calls).toBe(6);
+    await queue.shutDown();
+  });
+});
