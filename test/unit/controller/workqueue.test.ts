@@ -8,7 +8,11 @@ function manualTimers() {
     setTimer: (fn: () => void, ms: number) => {
       const t = { fn, ms, cancelled: false };
       pending.push(t);
-      return { cancel: () => void (t.cancelled = true) };
+      return {
+        cancel: () => {
+          t.cancelled = true;
+        },
+      };
     },
     fire: () => {
       for (const t of pending.splice(0)) if (!t.cancelled) t.fn();
