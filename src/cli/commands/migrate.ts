@@ -1,10 +1,24 @@
+import { executedBy } from '../../migrator/connection.js';
 import { RevisorError } from '../../migrator/errors.js';
+import { str } from '../args.js';
 import type { RunResult } from '../../migrator/migrator.js';
 import type { Context } from '../context.js';
 import { createMigrator } from '../context.js';
 import { errorJson, headsText, print, printJson, reportError } from '../output.js';
 
-function report(ctx: Context, result: RunResult, verb: string): number {
+/** Pushes the run's metrics when --pushgateway-url is set; a push failure is logged, never fatal. */
+async function push(ctx: Context, result: RunResult): Promise<void> {
+  const url = str(ctx.values, 'pushgateway-url');
+  if (!url) return;
+  const { pushRunMetrics } = await import('../pushgateway.js');
+  const heads = result.plan && !result.error ? result.plan.toHeads : (result.plan?.fromHeads ?? []);
+  await pushRunMetrics(url, { command: ctx.command, instance: executedBy(ctx.env), result, heads }).catch((err: Error) =>
+    ctx.logger.warn({ err: err.message }, 'could not push metrics to the Pushgateway'),
+  );
+}
+
+async function report(ctx: Context, result: RunResult, verb: string): Promise<number> {
+  await push(ctx, result);
   const applied = result.results.filter((r) => r.status === 'applied');
   if (ctx.json) {
     printJson({
@@ -31,7 +45,7 @@ export async function upgrade(ctx: Context): Promise<number> {
   if (extra) throw new RevisorError('Usage', 'upgrade takes one target');
   const migrator = await createMigrator(ctx);
   try {
-    return report(ctx, await migrator.upgrade(target), 'applied');
+    return await report(ctx, await migrator.upgrade(target), 'applied');
   } finally {
     await migrator.close();
   }
@@ -44,7 +58,7 @@ export async function downgrade(ctx: Context): Promise<number> {
   }
   const migrator = await createMigrator(ctx);
   try {
-    return report(ctx, await migrator.downgrade(target), 'reverted');
+    return await report(ctx, await migrator.downgrade(target), 'reverted');
   } finally {
     await migrator.close();
   }
@@ -55,7 +69,7 @@ export async function stamp(ctx: Context): Promise<number> {
   if (!target || extra) throw new RevisorError('Usage', 'stamp needs exactly one target');
   const migrator = await createMigrator(ctx);
   try {
-    return report(ctx, await migrator.stamp(target, { purge: ctx.values['purge'] === true }), 'stamped');
+    return await report(ctx, await migrator.stamp(target, { purge: ctx.values['purge'] === true }), 'stamped');
   } finally {
     await migrator.close();
   }
