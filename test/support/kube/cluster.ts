@@ -4,7 +4,7 @@ import { existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFile = promisify(execFileCb);
@@ -16,7 +16,14 @@ const execFile = promisify(execFileCb);
  * authorization. No kubelet or controller-manager: nothing runs pods or finalizes
  * namespaces, which the operator's tests do not need.
  */
-export const repoRoot = resolve(import.meta.dirname, '../../..');
+/** The directory holding package.json: this file also runs compiled, from dist/ (the benchmarks). */
+function findRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tools'))) return dir;
+  }
+  throw new Error(`no repository root above ${from}`);
+}
+export const repoRoot = findRoot(import.meta.dirname);
 export const kubeBin = join(repoRoot, '.cache/kube/bin');
 export const binary = (name: 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm') => join(kubeBin, name);
 
