@@ -2,11 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { defaultEmbeddedDir, startEmbedded } from '../src/cli/embedded-postgres.js';
+import { operatorDemo } from './demo-operator.js';
 
 /**
  * npm run demo: the embedded chain on the embedded PostgreSQL, in a fresh database,
  * through the real CLI: upgrade, history, current, one step down and up again, then the
- * chain's check (the up/down/up staircase on a scratch database) and lint.
+ * chain's check (the up/down/up staircase on a scratch database) and lint; then, when the
+ * test cluster's binaries are built, the operator (scripts/demo-operator.ts).
  */
 const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
 const server = await startEmbedded(defaultEmbeddedDir());
@@ -37,3 +39,4 @@ revisor('history', '--audit');
 revisor('upgrade', 'head');
 revisor('check');
 revisor('lint');
+await operatorDemo(server, bin);
