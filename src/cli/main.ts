@@ -83,6 +83,16 @@ const commands: Record<string, Command> = {
     options: {},
     run: async () => (await import('./commands/check.js')).lint,
   },
+  wait: {
+    usage: 'revisor wait --revision <rev|head> [--timeout 5m] [--interval 2s]',
+    summary: 'Wait until the database has reached a revision (reads the version table only; for init containers).',
+    options: {
+      revision: { type: 'string', env: 'REVISOR_WAIT_REVISION', help: 'the revision the application needs, or head' },
+      timeout: { type: 'string', env: 'REVISOR_WAIT_TIMEOUT', help: 'give up after this long (default 5m)' },
+      interval: { type: 'string', help: 'time between checks (default 2s)' },
+    },
+    run: async () => (await import('./commands/wait.js')).wait,
+  },
   controller: {
     usage: 'revisor controller [--namespaces a,b] [--leader-elect] [--metrics-addr :8080]',
     summary:
