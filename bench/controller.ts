@@ -36,7 +36,12 @@ try {
   for (let i = 0; i < count; i++) {
     await admin.query(`CREATE DATABASE bench_${i}`);
     items.push(
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: `db-${i}` }, stringData: { url: server.urlFor(`bench_${i}`) } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `db-${i}` },
+        stringData: { url: server.urlFor(`bench_${i}`) },
+      },
       {
         apiVersion: 'revisor.dev/v1alpha1',
         kind: 'DatabaseMigration',
@@ -45,16 +50,32 @@ try {
       },
     );
   }
-  await kubectl(cluster.kubeconfig, ['apply', '-n', 'bench', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  await kubectl(
+    cluster.kubeconfig,
+    ['apply', '-n', 'bench', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  );
 
   const port = 20000 + Math.floor(Math.random() * 20000);
   const started = performance.now();
   controller = spawn(
     process.execPath,
-    [bin, 'controller', '--namespaces', 'bench', '--max-concurrent', String(concurrency), '--resync', '5s', '--metrics-addr', `127.0.0.1:${port}`],
+    [
+      bin,
+      'controller',
+      '--namespaces',
+      'bench',
+      '--max-concurrent',
+      String(concurrency),
+      '--resync',
+      '5s',
+      '--metrics-addr',
+      `127.0.0.1:${port}`,
+    ],
     { env: { ...process.env, KUBECONFIG: cluster.kubeconfig, REVISOR_LOG_LEVEL: 'warn' }, stdio: 'ignore' },
   );
-  const peakKiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${controller!.pid}/status`, 'utf8'))?.[1] ?? 0);
+  const peakKiB = () =>
+    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${controller!.pid}/status`, 'utf8'))?.[1] ?? 0);
   let ready = 0;
   while (ready < count) {
     await new Promise((r) => setTimeout(r, 500));
@@ -62,7 +83,8 @@ try {
     ready = list.items.filter((o: { status?: { conditions?: { type: string; status: string }[] } }) =>
       o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
     ).length;
-    if (performance.now() - started > 30 * 60_000) throw new Error(`only ${ready}/${count} Ready after 30 minutes`);
+    if (performance.now() - started > 30 * 60_000)
+      throw new Error(`only ${ready}/${count} Ready after 30 minutes`);
   }
   const allReadyMs = performance.now() - started;
 
@@ -70,8 +92,12 @@ try {
   const before = await scrape();
   await new Promise((r) => setTimeout(r, 12_000));
   const after = await scrape();
-  const sum = metricValue(after, 'revisor_reconcile_duration_seconds_sum') - metricValue(before, 'revisor_reconcile_duration_seconds_sum');
-  const n = metricValue(after, 'revisor_reconcile_duration_seconds_count') - metricValue(before, 'revisor_reconcile_duration_seconds_count');
+  const sum =
+    metricValue(after, 'revisor_reconcile_duration_seconds_sum') -
+    metricValue(before, 'revisor_reconcile_duration_seconds_sum');
+  const n =
+    metricValue(after, 'revisor_reconcile_duration_seconds_count') -
+    metricValue(before, 'revisor_reconcile_duration_seconds_count');
   const lines = [
     `revisor bench:controller: ${count} DatabaseMigrations, each its own database (3 revisions), --max-concurrent ${concurrency}`,
     `all Ready from controller start      ${(allReadyMs / 1000).toFixed(1)} s   (${(allReadyMs / count).toFixed(0)} ms per resource)`,

@@ -61,7 +61,11 @@ export const globalOptions = {
     help: 'run over edited applied migrations',
   },
   json: { type: 'boolean', env: 'REVISOR_JSON', help: 'machine-readable output on stdout' },
-  'pushgateway-url': { type: 'string', env: 'REVISOR_PUSHGATEWAY_URL', help: "push the run's metrics (upgrade, downgrade, stamp)" },
+  'pushgateway-url': {
+    type: 'string',
+    env: 'REVISOR_PUSHGATEWAY_URL',
+    help: "push the run's metrics (upgrade, downgrade, stamp)",
+  },
   'log-level': {
     type: 'string',
     env: 'REVISOR_LOG_LEVEL',

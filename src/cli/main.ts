@@ -85,9 +85,14 @@ const commands: Record<string, Command> = {
   },
   wait: {
     usage: 'revisor wait --revision <rev|head> [--timeout 5m] [--interval 2s]',
-    summary: 'Wait until the database has reached a revision (reads the version table only; for init containers).',
+    summary:
+      'Wait until the database has reached a revision (reads the version table only; for init containers).',
     options: {
-      revision: { type: 'string', env: 'REVISOR_WAIT_REVISION', help: 'the revision the application needs, or head' },
+      revision: {
+        type: 'string',
+        env: 'REVISOR_WAIT_REVISION',
+        help: 'the revision the application needs, or head',
+      },
       timeout: { type: 'string', env: 'REVISOR_WAIT_TIMEOUT', help: 'give up after this long (default 5m)' },
       interval: { type: 'string', help: 'time between checks (default 2s)' },
     },

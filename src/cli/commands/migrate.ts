@@ -1,7 +1,7 @@
 import { executedBy } from '../../migrator/connection.js';
 import { RevisorError } from '../../migrator/errors.js';
-import { str } from '../args.js';
 import type { RunResult } from '../../migrator/migrator.js';
+import { str } from '../args.js';
 import type { Context } from '../context.js';
 import { createMigrator } from '../context.js';
 import { errorJson, headsText, print, printJson, reportError } from '../output.js';
@@ -12,8 +12,8 @@ async function push(ctx: Context, result: RunResult): Promise<void> {
   if (!url) return;
   const { pushRunMetrics } = await import('../pushgateway.js');
   const heads = result.plan && !result.error ? result.plan.toHeads : (result.plan?.fromHeads ?? []);
-  await pushRunMetrics(url, { command: ctx.command, instance: executedBy(ctx.env), result, heads }).catch((err: Error) =>
-    ctx.logger.warn({ err: err.message }, 'could not push metrics to the Pushgateway'),
+  await pushRunMetrics(url, { command: ctx.command, instance: executedBy(ctx.env), result, heads }).catch(
+    (err: Error) => ctx.logger.warn({ err: err.message }, 'could not push metrics to the Pushgateway'),
   );
 }
 
@@ -69,7 +69,11 @@ export async function stamp(ctx: Context): Promise<number> {
   if (!target || extra) throw new RevisorError('Usage', 'stamp needs exactly one target');
   const migrator = await createMigrator(ctx);
   try {
-    return await report(ctx, await migrator.stamp(target, { purge: ctx.values['purge'] === true }), 'stamped');
+    return await report(
+      ctx,
+      await migrator.stamp(target, { purge: ctx.values['purge'] === true }),
+      'stamped',
+    );
   } finally {
     await migrator.close();
   }

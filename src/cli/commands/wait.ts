@@ -1,9 +1,9 @@
 import { isRevisorError, RevisorError } from '../../migrator/errors.js';
+import { readState } from '../../migrator/state.js';
 import { resolveRevision } from '../../migrator/targets.js';
 import { duration, str } from '../args.js';
 import { type Context, connector, loadGraph, tablesFrom } from '../context.js';
 import { print, printJson } from '../output.js';
-import { readState } from '../../migrator/state.js';
 
 /**
  * revisor wait --revision <rev>: for an application's init container. It only reads the
@@ -12,7 +12,11 @@ import { readState } from '../../migrator/state.js';
  */
 export async function wait(ctx: Context): Promise<number> {
   const wanted = str(ctx.values, 'revision');
-  if (!wanted) throw new RevisorError('Usage', 'wait needs --revision <rev> (the revision the application needs, or head)');
+  if (!wanted)
+    throw new RevisorError(
+      'Usage',
+      'wait needs --revision <rev> (the revision the application needs, or head)',
+    );
   const timeoutMs = duration(str(ctx.values, 'timeout'), 'timeout', 300_000);
   const intervalMs = duration(str(ctx.values, 'interval'), 'interval', 2_000);
   const graph = await loadGraph(ctx.values);
@@ -34,8 +38,11 @@ export async function wait(ctx: Context): Promise<number> {
           else print(`the database is at ${heads.join(', ')}, which includes ${revision}`);
           return 0;
         }
-        last = heads.length ? `the database is at ${heads.join(', ')}` : 'the database has no revision applied yet';
-        if (known.length < heads.length) last += ' (a revision this image does not know: is the image older than the database?)';
+        last = heads.length
+          ? `the database is at ${heads.join(', ')}`
+          : 'the database has no revision applied yet';
+        if (known.length < heads.length)
+          last += ' (a revision this image does not know: is the image older than the database?)';
       } finally {
         await session.end().catch(() => undefined);
       }
