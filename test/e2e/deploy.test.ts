@@ -123,10 +123,20 @@ describe('the Helm chart', () => {
     const [deployment] = (await render(release(), 'default', ['operator.replicas=2'])).filter(
       (o) => o.kind === 'Deployment',
     );
-    const pod = (deployment as unknown as { spec: { template: { spec: Record<string, any> } } }).spec.template
-      .spec;
-    const container = pod['containers'][0];
-    expect(pod['securityContext']).toMatchObject({
+    interface Container {
+      args: string[];
+      securityContext: unknown;
+      livenessProbe: { httpGet: { path: string } };
+      readinessProbe: { httpGet: { path: string } };
+      volumeMounts: unknown[];
+    }
+    const pod = (
+      deployment as unknown as {
+        spec: { template: { spec: { securityContext: unknown; containers: Container[] } } };
+      }
+    ).spec.template.spec;
+    const container = pod.containers[0]!;
+    expect(pod.securityContext).toMatchObject({
       runAsNonRoot: true,
       runAsUser: 10001,
       seccompProfile: { type: 'RuntimeDefault' },
