@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
+import { freePort, startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
 import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
 
 /**
@@ -56,7 +56,7 @@ try {
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
   );
 
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const started = performance.now();
   controller = spawn(
     process.execPath,

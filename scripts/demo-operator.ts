@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { EmbeddedServer } from '../src/cli/embedded-postgres.js';
+import { type EmbeddedServer, freePort } from '../src/cli/embedded-postgres.js';
 import { binary, installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
 
 /**
@@ -25,7 +25,7 @@ export async function operatorDemo(server: EmbeddedServer, bin: string): Promise
   await admin.query('CREATE DATABASE revisor_operator_demo');
   await admin.end();
   const cluster = await startCluster();
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const controller = spawn(
     process.execPath,
     [bin, 'controller', '--namespaces', 'demo', '--metrics-addr', `127.0.0.1:${port}`],

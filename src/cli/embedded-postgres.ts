@@ -42,7 +42,8 @@ async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the kernel picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();

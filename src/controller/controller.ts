@@ -3,8 +3,6 @@ import type { Logger } from '../cli/logger.js';
 import { executedBy } from '../migrator/connection.js';
 import { RevisionGraph } from '../migrator/graph.js';
 import { loadMigrations } from '../migrator/loader.js';
-import { Migrator } from '../migrator/migrator.js';
-import { sessionFactory } from '../migrator/pg-session.js';
 import { Informer } from './informer.js';
 import {
   KubeCluster,
@@ -18,6 +16,7 @@ import { ControllerMetrics } from './metrics.js';
 import { reconcile } from './reconcile.js';
 import { type DatabaseMigration, keyOf, specSchema } from './resource.js';
 import { startServer } from './server.js';
+import { migratorForSpec } from './spec-migrator.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface ControllerConfig {
@@ -149,24 +148,9 @@ export class Controller {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
         openMigrator: (connection, graph, spec, events) =>
-          new Migrator({
-            graph,
-            connect: sessionFactory(connection),
-            tables: {
-              schema: spec.versionTable.schema,
-              versionTable: spec.versionTable.name,
-              historyTable: 'revisor_history',
-            },
+          migratorForSpec(spec, connection, graph, events, {
             executedBy: executedBy(),
-            lockWaitMs: spec.lockWaitSeconds * 1000,
-            lockTimeoutMs: spec.lockTimeoutMs,
-            lockRetries: 4,
-            lockRetryPauseMs: 1000,
-            statementTimeoutMs: spec.statementTimeoutSeconds * 1000,
-            transactionMode: spec.transactionMode,
-            allowChecksumMismatch: false,
             signal: this.#stopWork.signal,
-            events,
           }),
         metrics: this.metrics,
         connectTimeoutMs: this.#config.connectTimeoutMs,

@@ -16,6 +16,26 @@ async function holdMigrationLock(url: string) {
   };
 }
 
+/** A database at revision tbl whose next step alters table busy, which another session has open. */
+async function busyTable() {
+  const url = await createTestDatabase();
+  const dir = await writeChain({
+    '1.sql': sqlMigration('tbl', null, 'CREATE TABLE busy (id int);', 'DROP TABLE busy;'),
+    '2.sql': sqlMigration(
+      'alter',
+      'tbl',
+      'ALTER TABLE busy ADD COLUMN note text;',
+      'ALTER TABLE busy DROP COLUMN note;',
+    ),
+  });
+  const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
+  expect((await runCli(['upgrade', 'tbl'], env)).code).toBe(0);
+  const blocker = await connect(url);
+  await blocker.query('BEGIN');
+  await blocker.query('SELECT * FROM busy');
+  return { env, blocker };
+}
+
 describe('the migration lock', () => {
   it('names the holder while waiting and times out cleanly', async () => {
     const url = await createTestDatabase();
@@ -114,21 +134,7 @@ describe('the migration lock', () => {
   });
 
   it('retries a step whose table lock timed out, and succeeds once the blocker ends', async () => {
-    const url = await createTestDatabase();
-    const dir = await writeChain({
-      '1.sql': sqlMigration('tbl', null, 'CREATE TABLE busy (id int);', 'DROP TABLE busy;'),
-      '2.sql': sqlMigration(
-        'alter',
-        'tbl',
-        'ALTER TABLE busy ADD COLUMN note text;',
-        'ALTER TABLE busy DROP COLUMN note;',
-      ),
-    });
-    const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
-    expect((await runCli(['upgrade', 'tbl'], env)).code).toBe(0);
-    const blocker = await connect(url);
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT * FROM busy');
+    const { env, blocker } = await busyTable();
     const run = startCli(['upgrade', '--lock-timeout', '200ms', '--lock-retries', '6'], env);
     await new Promise((r) => setTimeout(r, 1500));
     await blocker.query('COMMIT');
@@ -139,21 +145,7 @@ describe('the migration lock', () => {
   });
 
   it('gives up with StepLockTimeout when the blocker never ends, leaving the version unchanged', async () => {
-    const url = await createTestDatabase();
-    const dir = await writeChain({
-      '1.sql': sqlMigration('tbl', null, 'CREATE TABLE busy (id int);', 'DROP TABLE busy;'),
-      '2.sql': sqlMigration(
-        'alter',
-        'tbl',
-        'ALTER TABLE busy ADD COLUMN note text;',
-        'ALTER TABLE busy DROP COLUMN note;',
-      ),
-    });
-    const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
-    expect((await runCli(['upgrade', 'tbl'], env)).code).toBe(0);
-    const blocker = await connect(url);
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT * FROM busy');
+    const { env, blocker } = await busyTable();
     const result = await runCli(['upgrade', '--lock-timeout', '100ms', '--lock-retries', '1'], env);
     await blocker.query('ROLLBACK');
     expect(result.code).toBe(23);

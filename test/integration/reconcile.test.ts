@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
 import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
+import { migratorForSpec } from '../../src/controller/spec-migrator.js';
 import { RevisionGraph } from '../../src/migrator/graph.js';
 import { embeddedMigrationsDir, loadMigrations } from '../../src/migrator/loader.js';
-import { Migrator } from '../../src/migrator/migrator.js';
-import { sessionFactory } from '../../src/migrator/pg-session.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 /** The narrow cluster interface, in memory: what the reconciler wrote is what the test reads. */
@@ -41,24 +40,7 @@ function deps(cluster: FakeCluster): ReconcileDeps {
     cluster,
     embeddedGraph: embedded,
     openMigrator: (connection, graph, spec, events) =>
-      new Migrator({
-        graph,
-        connect: sessionFactory(connection),
-        tables: {
-          schema: spec.versionTable.schema,
-          versionTable: spec.versionTable.name,
-          historyTable: 'revisor_history',
-        },
-        executedBy: 'reconcile-test',
-        lockWaitMs: spec.lockWaitSeconds * 1000,
-        lockTimeoutMs: spec.lockTimeoutMs,
-        lockRetries: 1,
-        lockRetryPauseMs: 10,
-        statementTimeoutMs: 0,
-        transactionMode: spec.transactionMode,
-        allowChecksumMismatch: false,
-        events,
-      }),
+      migratorForSpec(spec, connection, graph, events, { executedBy: 'reconcile-test' }),
     metrics: new ControllerMetrics(),
     connectTimeoutMs: 5000,
     resyncMs: 60_000,

@@ -2,10 +2,10 @@ import { type ChildProcess, execFile as execFileCb, spawn } from 'node:child_pro
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../../src/cli/embedded-postgres.js';
 
 const execFile = promisify(execFileCb);
 
@@ -34,17 +34,6 @@ export interface Cluster {
   readonly caFile: string;
   readonly dir: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function waitUntil(

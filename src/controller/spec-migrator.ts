@@ -1,0 +1,34 @@
+import type { ConnectionOptions } from '../migrator/connection.js';
+import type { RevisionGraph } from '../migrator/graph.js';
+import { Migrator, type MigratorEvents } from '../migrator/migrator.js';
+import { sessionFactory } from '../migrator/pg-session.js';
+import type { Spec } from './resource.js';
+
+/** The migrator a DatabaseMigration's spec asks for. */
+export function migratorForSpec(
+  spec: Spec,
+  connection: ConnectionOptions,
+  graph: RevisionGraph,
+  events: MigratorEvents,
+  context: { executedBy: string; signal?: AbortSignal },
+): Migrator {
+  return new Migrator({
+    graph,
+    connect: sessionFactory(connection),
+    tables: {
+      schema: spec.versionTable.schema,
+      versionTable: spec.versionTable.name,
+      historyTable: 'revisor_history',
+    },
+    executedBy: context.executedBy,
+    lockWaitMs: spec.lockWaitSeconds * 1000,
+    lockTimeoutMs: spec.lockTimeoutMs,
+    lockRetries: 4,
+    lockRetryPauseMs: 1000,
+    statementTimeoutMs: spec.statementTimeoutSeconds * 1000,
+    transactionMode: spec.transactionMode,
+    allowChecksumMismatch: false,
+    ...(context.signal ? { signal: context.signal } : {}),
+    events,
+  });
+}
