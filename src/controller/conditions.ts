@@ -84,10 +84,3 @@ export function conditionsFor(
     return { ...d, lastTransitionTime, observedGeneration: generation };
   });
 }
-
-export function condition(
-  conditions: readonly Condition[] | undefined,
-  type: Condition['type'],
-): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}

@@ -100,5 +100,5 @@ export function hasConnectionConfig(
   options: { url?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  return Boolean(options.url || env['PGHOST'] || env['PGDATABASE'] || env['PGSERVICE']);
+  return Boolean(options.url || env['PGHOST'] || env['PGDATABASE']);
 }

@@ -15,6 +15,7 @@ import {
 } from './planner.js';
 import { type DatabaseState, ensureTables, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
+import { type AppliedStep, runFinish } from './step-sql.js';
 import { resolveTarget } from './targets.js';
 import type { Direction } from './version-rows.js';
 import { deleteAllHeads, type Tables } from './version-sql.js';
@@ -204,6 +205,7 @@ export class Migrator {
         .slice(from)
         .map((s) => ({ revision: s.revision, direction: s.direction, status: 'not-run', durationMs: 0 }));
     const all = this.#config.transactionMode === 'all';
+    const appliedInRun: AppliedStep[] = [];
     if (all) {
       const nonTx = planned.steps.filter((s) => !s.migration.transactional).map((s) => s.revision);
       if (nonTx.length > 0) {
@@ -233,7 +235,10 @@ export class Migrator {
       const started = performance.now();
       try {
         if (!step.migration.transactional) await runNonTransactionalStep(db, step, settings);
-        else await runBlockStep(db, step, settings, all ? 'savepoint' : 'transaction');
+        else {
+          const applied = await runBlockStep(db, step, settings, all ? 'savepoint' : 'transaction');
+          if (applied) appliedInRun.push(applied);
+        }
       } catch (err) {
         const error = asRevisorError(err);
         if (all) await db.query('ROLLBACK').catch(() => undefined);
@@ -257,8 +262,36 @@ export class Migrator {
       results.push(result);
       this.#config.events?.stepFinished?.(step, result);
     }
-    if (all) await db.query('COMMIT');
+    if (all) {
+      try {
+        await this.#finishRun(db, planned, appliedInRun);
+        await db.query('COMMIT');
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        return { plan: planned, results: rolledBack(results, []), error: asRevisorError(err) };
+      }
+    }
     return { plan: planned, results };
+  }
+
+  /** All-in-one mode: the net version-table change and every step's history row, before COMMIT. */
+  async #finishRun(db: Queryable, planned: Plan, applied: readonly AppliedStep[]): Promise<void> {
+    const statement = runFinish(
+      this.#config.tables,
+      planned.fromHeads,
+      planned.toHeads,
+      applied,
+      this.#config.executedBy,
+    );
+    const { rows } = await db.query<{ deleted: number }>(statement.sql, statement.params);
+    const leaving = planned.fromHeads.filter((h) => !planned.toHeads.includes(h)).length;
+    if (rows[0]?.deleted !== leaving) {
+      throw new RevisorError(
+        'MigrationFailed',
+        `the version table changed during the run: expected to replace ${leaving} row(s) of ${planned.fromHeads.join(', ')}, ` +
+          `found ${rows[0]?.deleted ?? 0}; was it edited by hand? Nothing was committed`,
+      );
+    }
   }
 
   /** The audit trail keeps failed attempts too; best effort, the connection may be gone. */

@@ -5,7 +5,7 @@ import { stepFailure } from './failure.js';
 import { finishHistory, insertHistory } from './history.js';
 import type { Statement } from './ops/statement.js';
 import type { Step } from './planner.js';
-import { batch, stepFinish, stepPrelude } from './step-sql.js';
+import { type AppliedStep, batch, stepFinish, stepPrelude } from './step-sql.js';
 import { rowChangeStatement, type Tables } from './version-sql.js';
 
 export interface StepSettings {
@@ -57,7 +57,8 @@ async function runStatements(db: Queryable, step: Step, statements: readonly Sta
 
 /**
  * The step inside an open block: statements without parameters go in one round trip
- * with the block's prelude; the version rows and history row go in a second.
+ * with the block's prelude. In a transaction of its own, the version rows and history
+ * row follow in a second; in the run's single transaction they are left to runFinish.
  */
 async function runInBlock(
   db: Queryable,
@@ -66,7 +67,7 @@ async function runInBlock(
   block: Block,
   lockTimeoutMs: number,
   startedAt: Date,
-) {
+): Promise<AppliedStep | null> {
   const statements = statementsOf(step);
   const prelude = stepPrelude(block, lockTimeoutMs, settings.statementTimeoutMs);
   if (statements.every((s) => !s.params?.length)) {
@@ -79,6 +80,17 @@ async function runInBlock(
   } else {
     await db.query(prelude);
     await runStatements(db, step, statements);
+  }
+  if (block === 'savepoint') {
+    const { revision, direction, headsAfter } = step;
+    return {
+      revision,
+      direction,
+      checksum: checksum(statements),
+      startedAt,
+      finishedAt: new Date(),
+      headsAfter,
+    };
   }
   const finish = stepFinish(settings.tables, step.changes, {
     revision: step.revision,
@@ -94,6 +106,7 @@ async function runInBlock(
     if (change.kind !== 'insert' && rows[0]?.[`c${i}`] !== 1)
       throw versionTableChanged(step, change, rows[0]?.[`c${i}`]);
   });
+  return null;
 }
 
 function versionTableChanged(step: Step, change: Step['changes'][number], found: unknown): RevisorError {
@@ -145,11 +158,11 @@ async function attribute(
 }
 
 /** Retries `attempt` with a doubled lock_timeout after a pause, while it fails on a table lock. */
-async function withLockRetries(
+async function withLockRetries<T>(
   step: Step,
   settings: StepSettings,
-  attempt: (lockTimeoutMs: number) => Promise<void>,
-) {
+  attempt: (lockTimeoutMs: number) => Promise<T>,
+): Promise<T> {
   let lockTimeout = settings.lockTimeoutMs;
   for (let tryNo = 0; ; tryNo++) {
     try {
@@ -163,19 +176,23 @@ async function withLockRetries(
   }
 }
 
-/** A transactional step in a block of its own: a transaction, or a savepoint of the run's transaction. */
+/**
+ * A transactional step in a block of its own: a transaction, or a savepoint of the run's
+ * transaction (then it returns what runFinish must record).
+ */
 export async function runBlockStep(
   db: Queryable,
   step: Step,
   settings: StepSettings,
   block: Block,
-): Promise<void> {
+): Promise<AppliedStep | null> {
   const startedAt = new Date();
-  await withLockRetries(step, settings, async (lockTimeoutMs) => {
+  return withLockRetries(step, settings, async (lockTimeoutMs) => {
     try {
-      await runInBlock(db, step, settings, block, lockTimeoutMs, startedAt);
+      const applied = await runInBlock(db, step, settings, block, lockTimeoutMs, startedAt);
       const commit = commitOf(block);
       if (commit) await db.query(commit);
+      return applied;
     } catch (err) {
       await db.query(rollbackOf(block)).catch(() => undefined);
       if (err instanceof BatchFailure) throw await attribute(db, step, settings, block, err);

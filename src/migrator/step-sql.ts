@@ -1,7 +1,8 @@
 import { type HistoryEntry, historyInsert } from './history.js';
 import type { Statement } from './ops/statement.js';
+import { qualified } from './ops/statement.js';
 import type { RowChange } from './version-rows.js';
-import { rowChangeStatement, type Tables } from './version-sql.js';
+import { historyTable, rowChangeStatement, type Tables } from './version-sql.js';
 
 /**
  * How a transactional step opens: the transaction (or savepoint) and its timeouts in
@@ -55,4 +56,56 @@ export function batch(prefix: string, statements: readonly Statement[]): { sql: 
     sql += s.sql;
   }
   return { sql, offsets };
+}
+
+/** A step applied inside the run's single transaction, recorded when the run finishes. */
+export interface AppliedStep {
+  readonly revision: string;
+  readonly direction: 'upgrade' | 'downgrade';
+  readonly checksum: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly headsAfter: readonly string[];
+}
+
+/**
+ * The end of an all-in-one run as one statement: the version table goes from the run's
+ * first heads to its last (rows leaving are deleted, and counted so a table edited by
+ * hand is noticed; rows arriving are inserted) and every step gets its history row.
+ * Nobody sees the intermediate rows of a single transaction, so only the net change is
+ * written.
+ */
+export function runFinish(
+  t: Tables,
+  fromHeads: readonly string[],
+  toHeads: readonly string[],
+  steps: readonly AppliedStep[],
+  executedBy: string,
+): Statement {
+  const leaving = fromHeads.filter((h) => !toHeads.includes(h));
+  const arriving = toHeads.filter((h) => !fromHeads.includes(h));
+  const table = qualified(t.versionTable, t.schema);
+  return {
+    sql:
+      `WITH d AS (DELETE FROM ${table} WHERE version_num = ANY ($1::varchar[]) RETURNING 1), ` +
+      `i AS (INSERT INTO ${table} (version_num) SELECT unnest($2::varchar[]) RETURNING 1), ` +
+      `h AS (INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
+      'duration_ms, executed_by, outcome, heads_after) ' +
+      "SELECT $3, r, d, c, s, f, extract(epoch FROM f - s) * 1000, $4, 'applied', ha " +
+      'FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[]) AS x(r, d, c, s, f, ha) ' +
+      'RETURNING 1) ' +
+      'SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM h)::int AS recorded',
+    params: [
+      leaving,
+      arriving,
+      t.versionTable,
+      executedBy,
+      steps.map((s) => s.revision),
+      steps.map((s) => s.direction),
+      steps.map((s) => s.checksum),
+      steps.map((s) => s.startedAt),
+      steps.map((s) => s.finishedAt),
+      steps.map((s) => s.headsAfter.join(',')),
+    ],
+  };
 }

@@ -47,6 +47,30 @@ describe('revisor upgrade/downgrade/stamp on a real database', () => {
     expect(rows.every((r) => r.has_checksum && r.timed && r.executed_by)).toBe(true);
   });
 
+  it('applies a run in one transaction in all-in-one mode, with a history row per step', async () => {
+    const url = await createTestDatabase();
+    const dir = await writeChain(linearChain(4));
+    const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
+    const db = await connect(url);
+    expect((await runCli(['upgrade', 'rev1'], env)).code).toBe(0);
+    expect((await runCli(['upgrade', '--transaction-mode', 'all'], env)).code).toBe(0);
+    expect(await versionRows(db)).toEqual(['rev4']);
+    const { rows } = await db.query(
+      `SELECT revision, heads_after, duration_ms >= 0 AS timed, checksum IS NOT NULL AS summed
+         FROM revisor_history WHERE direction = 'upgrade' ORDER BY id`,
+    );
+    expect(rows.map((r) => `${r.revision}:${r.heads_after}`)).toEqual([
+      'rev1:rev1',
+      'rev2:rev2',
+      'rev3:rev3',
+      'rev4:rev4',
+    ]);
+    expect(rows.every((r) => r.timed && r.summed)).toBe(true);
+    expect((await runCli(['downgrade', 'base', '--transaction-mode', 'all'], env)).code).toBe(0);
+    expect(await versionRows(db)).toEqual([]);
+    expect(await tableNames(db)).toEqual(['alembic_version', 'revisor_history']);
+  });
+
   it('stamps without running migrations, and reports JSON', async () => {
     const url = await createTestDatabase();
     const dir = await writeChain(linearChain(3));
