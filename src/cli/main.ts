@@ -167,7 +167,14 @@ const commands: Record<string, Command> = {
 function usage(): string {
   const lines = ['usage: revisor <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push('', 'Run "revisor <command> --help" for its options.', '', 'exit codes:');
+  lines.push(
+    '',
+    'Run "revisor <command> --help" for its options.',
+    '',
+    'exit codes:',
+    '    0  done (or nothing to do)',
+    '    1  unexpected error',
+  );
   for (const [code, exit] of Object.entries(errorCodes)) lines.push(`  ${String(exit).padStart(3)}  ${code}`);
   return lines.join('\n');
 }
