@@ -1,9 +1,10 @@
 import { defineConfig } from 'rolldown';
 
 // The CLI as a few chunks instead of ~60 modules: resolving and loading them was most of
-// the no-op run's time. The output sits two levels below dist/ (dist/cli/revisor/), as
-// src/migrator/loader.ts sits below the root, so its '../../migrations' still finds
-// dist/migrations.
+// the no-op run's time. Everything the migrate path needs (the migrator, pg, the CLI
+// plumbing) is one chunk; other commands load theirs on use. The output sits two levels
+// below dist/ (dist/cli/revisor/), as src/migrator/loader.ts sits below the root, so its
+// '../../migrations' still finds dist/migrations.
 export default defineConfig({
   input: { main: 'src/cli/main.ts' },
   platform: 'node',
@@ -13,5 +14,13 @@ export default defineConfig({
     format: 'esm',
     entryFileNames: '[name].js',
     chunkFileNames: '[name]-[hash].js',
+    codeSplitting: {
+      groups: [
+        {
+          name: 'core',
+          test: /(src\/migrator\/|src\/cli\/(context|args|output|logger|commands\/migrate)|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
+        },
+      ],
+    },
   },
 });
