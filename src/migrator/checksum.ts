@@ -3,6 +3,11 @@ import { RevisorError } from './errors.js';
 import type { RevisionGraph } from './graph.js';
 import type { Statement } from './ops/statement.js';
 
+/** sha256 of a SQL file's section text, as written. */
+export function checksumText(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /** sha256 of the statements and their parameters, as run. */
 export function checksum(statements: readonly Statement[]): string {
   const hash = createHash('sha256');
@@ -31,7 +36,7 @@ export function findChecksumDrift(
   for (const revision of applied) {
     const was = recorded.get(revision);
     if (was === undefined || !graph.has(revision)) continue;
-    const now = checksum(graph.get(revision).upgrade());
+    const now = graph.get(revision).checksum('upgrade');
     if (now !== was) drift.push({ revision, recorded: was, current: now });
   }
   return drift.sort((a, b) => a.revision.localeCompare(b.revision));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checksum } from './checksum.js';
 import { RevisorError } from './errors.js';
 import type { Migration, MigrationDefinition } from './migration.js';
 import { Op } from './ops/op.js';
@@ -110,5 +111,6 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
     upgrade,
     downgrade,
     hasDowngrade: () => downgrade().length > 0,
+    checksum: (direction) => checksum(direction === 'upgrade' ? upgrade() : downgrade()),
   };
 }

@@ -35,4 +35,10 @@ export interface Migration {
   downgrade(): readonly Statement[];
   /** True when the downgrade renders at least one statement. */
   hasDowngrade(): boolean;
+  /**
+   * sha256 of what a direction runs, recorded in the history table and compared on later
+   * upgrades: the rendered statements of a module, the section text of a SQL file (so
+   * checking an applied chain does not have to split every file).
+   */
+  checksum(direction: 'upgrade' | 'downgrade'): string;
 }

@@ -1,4 +1,4 @@
-import { checksum, checksumMismatchError, findChecksumDrift } from './checksum.js';
+import { checksumMismatchError, findChecksumDrift } from './checksum.js';
 import type { Queryable } from './db.js';
 import { RevisorError } from './errors.js';
 import type { RevisionGraph } from './graph.js';
@@ -339,7 +339,7 @@ export class Migrator {
           await insertHistory(db, tables, {
             revision: step.revision,
             direction: 'stamp',
-            checksum: step.direction === 'upgrade' ? checksum(step.migration.upgrade()) : null,
+            checksum: step.direction === 'upgrade' ? step.migration.checksum('upgrade') : null,
             startedAt: new Date(),
             executedBy: this.#config.executedBy,
             outcome: 'applied',

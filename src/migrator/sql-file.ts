@@ -1,3 +1,4 @@
+import { checksumText } from './checksum.js';
 import { RevisorError } from './errors.js';
 import type { Migration } from './migration.js';
 import type { Statement } from './ops/statement.js';
@@ -103,10 +104,20 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
       fail(file, tx.line, 'transactional must be true or false');
     transactional = tx.value === 'true';
   }
-  const toStatements = (from: number, to: number): Statement[] =>
-    splitSql(lines.slice(from + 1, to).join('\n'), from + 2);
-  const upgrade = toStatements(upgradeAt, downgradeAt);
-  const downgrade = toStatements(downgradeAt, lines.length);
+  // Split on first use: checking an applied chain needs only the checksums of the texts.
+  const section = (from: number, to: number) => {
+    const text = lines.slice(from + 1, to).join('\n');
+    let statements: Statement[] | undefined;
+    return {
+      statements: (): Statement[] => {
+        statements ??= splitSql(text, from + 2);
+        return statements;
+      },
+      checksum: () => checksumText(text.trim()),
+    };
+  };
+  const upgrade = section(upgradeAt, downgradeAt);
+  const downgrade = section(downgradeAt, lines.length);
   return {
     revision: revision.value,
     downRevisions: parseRevisionList(down.value, file, down.line),
@@ -116,8 +127,9 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     lintWaivers: waivers,
     source: file,
     headerLines: { revision: revision.line, downRevision: down.line },
-    upgrade: () => upgrade,
-    downgrade: () => downgrade,
-    hasDowngrade: () => downgrade.length > 0,
+    upgrade: upgrade.statements,
+    downgrade: downgrade.statements,
+    hasDowngrade: () => downgrade.statements().length > 0,
+    checksum: (direction) => (direction === 'upgrade' ? upgrade : downgrade).checksum(),
   };
 }

@@ -1,4 +1,3 @@
-import { checksum } from './checksum.js';
 import { pgCode, type Queryable, sleep, sqlState } from './db.js';
 import { RevisorError } from './errors.js';
 import { stepFailure } from './failure.js';
@@ -86,7 +85,7 @@ async function runInBlock(
     return {
       revision,
       direction,
-      checksum: checksum(statements),
+      checksum: step.migration.checksum(step.direction),
       startedAt,
       finishedAt: new Date(),
       headsAfter,
@@ -95,7 +94,7 @@ async function runInBlock(
   const finish = stepFinish(settings.tables, step.changes, {
     revision: step.revision,
     direction: step.direction,
-    checksum: checksum(statements),
+    checksum: step.migration.checksum(step.direction),
     startedAt,
     executedBy: settings.executedBy,
     outcome: 'applied',
@@ -223,7 +222,7 @@ export async function runNonTransactionalStep(
   const id = await insertHistory(db, settings.tables, {
     revision: step.revision,
     direction: step.direction,
-    checksum: checksum(statements),
+    checksum: step.migration.checksum(step.direction),
     startedAt: new Date(),
     executedBy: settings.executedBy,
     outcome: 'running',

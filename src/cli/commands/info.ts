@@ -1,4 +1,3 @@
-import { checksum } from '../../migrator/checksum.js';
 import { RevisorError } from '../../migrator/errors.js';
 import type { RevisionGraph } from '../../migrator/graph.js';
 import { readHistory } from '../../migrator/history.js';
@@ -120,7 +119,7 @@ export async function show(ctx: Context): Promise<number> {
     if (ctx.json) {
       printJson({
         ...describe(graph, id),
-        checksum: checksum(up),
+        checksum: m.checksum('upgrade'),
         upgrade: up.map(inline),
         downgrade: down.map(inline),
       });
@@ -132,7 +131,7 @@ export async function show(ctx: Context): Promise<number> {
     if (m.createDate) print(`Create Date: ${m.createDate}`);
     print(`Path: ${m.source}`);
     print(`Transactional: ${m.transactional}`);
-    print(`Checksum: ${checksum(up)}`);
+    print(`Checksum: ${m.checksum('upgrade')}`);
     print('\n-- upgrade');
     for (const s of up) print(`${inline(s)};`);
     print('\n-- downgrade');
