@@ -106,9 +106,12 @@ try {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
+  // Each step on its own: one failing must not leave the others' processes running.
   controller?.kill('SIGTERM');
-  await admin.end();
-  await cluster.stop();
-  await stopEmbedded(server.dir, { remove: true });
+  await admin.end().catch(() => undefined);
+  await cluster.stop().catch((err) => process.stderr.write(`bench: stopping the cluster: ${err}\n`));
+  await stopEmbedded(server.dir, { remove: true }).catch((err) =>
+    process.stderr.write(`bench: stopping PostgreSQL: ${err}\n`),
+  );
   await rm(work, { recursive: true, force: true });
 }

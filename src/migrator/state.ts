@@ -54,7 +54,6 @@ export async function ensureTables(db: Queryable, tables: Tables): Promise<void>
     ...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []),
     createVersionTable(tables),
   ];
-  for (const statement of [...statements, ...createHistoryTable(tables)]) {
-    await db.query(statement.sql, statement.params);
-  }
+  // None takes parameters: one round trip for all of them.
+  await db.query([...statements, ...createHistoryTable(tables)].map((s) => s.sql).join(';\n'));
 }

@@ -1,14 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { repoRoot } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
 
 describe('the container image layout', () => {
   it('runs from the staged runtime layout as a non-root user that can write nothing but its temp dir', async () => {
     const work = await mkdtemp(join(tmpdir(), 'revisor-image-'));
+    onTestFinished(() => rm(work, { recursive: true, force: true }));
     await chmod(work, 0o755);
     const app = join(work, 'app');
     const staged = spawnSync('bash', [join(repoRoot, 'scripts/stage-image.sh'), app], { encoding: 'utf8' });

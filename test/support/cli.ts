@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { onTestFinished } from 'vitest';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/revisor.js');
@@ -45,6 +46,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
 /** A migrations directory in a temp folder; files are `name -> text`. */
 export async function writeChain(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'revisor-chain-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }

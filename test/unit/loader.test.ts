@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { isRevisorError } from '../../src/migrator/errors.js';
 import { RevisionGraph } from '../../src/migrator/graph.js';
 import { loadMigrations } from '../../src/migrator/loader.js';
@@ -12,6 +12,7 @@ const sqlFile = (rev: string, down: string, body = 'CREATE TABLE t (id int);', e
 
 async function dirWith(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'revisor-load-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }
