@@ -15,54 +15,51 @@ export interface Drift {
 }
 
 type Desired = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+type Status3 = readonly [
+  ready: Condition['status'],
+  progressing: Condition['status'],
+  degraded: Condition['status'],
+];
 
-function desired(outcome: Outcome, drift: Drift | null): Desired[] {
-  const c = (type: Desired['type'], status: Desired['status'], reason: string, message: string): Desired => ({
-    type,
-    status,
-    reason,
-    message,
-  });
-  const drifted = drift
-    ? c('Drifted', 'True', drift.reason, drift.message)
-    : c('Drifted', 'False', Reason.NoDrift, 'the database matches what the operator applied');
+/** Ready, Progressing and Degraded for each kind of outcome. */
+const statuses: Record<Outcome['kind'], Status3> = {
+  ready: ['True', 'False', 'False'],
+  progressing: ['False', 'True', 'False'],
+  failed: ['False', 'False', 'True'],
+  'dry-run': ['False', 'False', 'False'],
+  suspended: ['False', 'False', 'False'],
+};
+
+function reasonOf(outcome: Outcome): string {
   switch (outcome.kind) {
     case 'ready':
-      return [
-        c('Ready', 'True', Reason.Applied, outcome.message),
-        c('Progressing', 'False', Reason.Applied, outcome.message),
-        c('Degraded', 'False', Reason.Applied, outcome.message),
-        drifted,
-      ];
-    case 'progressing':
-      return [
-        c('Ready', 'False', outcome.reason, outcome.message),
-        c('Progressing', 'True', outcome.reason, outcome.message),
-        c('Degraded', 'False', outcome.reason, outcome.message),
-        drifted,
-      ];
-    case 'failed':
-      return [
-        c('Ready', 'False', outcome.reason, outcome.message),
-        c('Progressing', 'False', outcome.reason, outcome.message),
-        c('Degraded', 'True', outcome.reason, outcome.message),
-        drifted,
-      ];
+      return Reason.Applied;
     case 'dry-run':
-      return [
-        c('Ready', 'False', Reason.DryRun, outcome.message),
-        c('Progressing', 'False', Reason.DryRun, outcome.message),
-        c('Degraded', 'False', Reason.DryRun, outcome.message),
-        drifted,
-      ];
+      return Reason.DryRun;
     case 'suspended':
-      return [
-        c('Ready', 'False', Reason.Suspended, outcome.message),
-        c('Progressing', 'False', Reason.Suspended, outcome.message),
-        c('Degraded', 'False', Reason.Suspended, outcome.message),
-        drifted,
-      ];
+      return Reason.Suspended;
+    default:
+      return outcome.reason;
   }
+}
+
+function desired(outcome: Outcome, drift: Drift | null): Desired[] {
+  const [ready, progressing, degraded] = statuses[outcome.kind];
+  const reason = reasonOf(outcome);
+  const { message } = outcome;
+  return [
+    { type: 'Ready', status: ready, reason, message },
+    { type: 'Progressing', status: progressing, reason, message },
+    { type: 'Degraded', status: degraded, reason, message },
+    drift
+      ? { type: 'Drifted', status: 'True', reason: drift.reason, message: drift.message }
+      : {
+          type: 'Drifted',
+          status: 'False',
+          reason: Reason.NoDrift,
+          message: 'the database matches what the operator applied',
+        },
+  ];
 }
 
 /**
