@@ -15,7 +15,7 @@ import {
 } from './planner.js';
 import { type DatabaseState, ensureTables, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
-import { type AppliedStep, runFinish } from './step-sql.js';
+import { type AppliedStep, runFinish, stepPrelude } from './step-sql.js';
 import { resolveTarget } from './targets.js';
 import type { Direction } from './version-rows.js';
 import { deleteAllHeads, type Tables } from './version-sql.js';
@@ -216,7 +216,7 @@ export class Migrator {
         );
         return { plan: planned, results: notRun(0), error };
       }
-      await db.query('BEGIN');
+      await db.query(stepPrelude('transaction', settings.lockTimeoutMs, settings.statementTimeoutMs));
     }
     for (const [index, step] of planned.steps.entries()) {
       if (this.#config.signal?.aborted) {

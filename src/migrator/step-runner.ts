@@ -4,7 +4,7 @@ import { stepFailure } from './failure.js';
 import { finishHistory, insertHistory } from './history.js';
 import type { Statement } from './ops/statement.js';
 import type { Step } from './planner.js';
-import { type AppliedStep, batch, stepFinish, stepPrelude } from './step-sql.js';
+import { type AppliedStep, batch, stepEpilogue, stepFinish, stepPrelude } from './step-sql.js';
 import { rowChangeStatement, type Tables } from './version-sql.js';
 
 export interface StepSettings {
@@ -68,9 +68,10 @@ async function runInBlock(
   startedAt: Date,
 ): Promise<AppliedStep | null> {
   const statements = statementsOf(step);
-  const prelude = stepPrelude(block, lockTimeoutMs, settings.statementTimeoutMs);
+  const prelude = stepPrelude(block, lockTimeoutMs, settings.statementTimeoutMs, settings.lockTimeoutMs);
+  const epilogue = stepEpilogue(block, lockTimeoutMs, settings.lockTimeoutMs);
   if (statements.every((s) => !s.params?.length)) {
-    const { sql, offsets } = batch(prelude, statements);
+    const { sql, offsets } = batch(prelude, statements, epilogue);
     try {
       await db.query(sql);
     } catch (err) {
@@ -79,6 +80,7 @@ async function runInBlock(
   } else {
     await db.query(prelude);
     await runStatements(db, step, statements);
+    if (epilogue) await db.query(epilogue);
   }
   if (block === 'savepoint') {
     const { revision, direction, headsAfter } = step;

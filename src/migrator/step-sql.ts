@@ -4,18 +4,36 @@ import { qualified } from './ops/statement.js';
 import type { RowChange } from './version-rows.js';
 import { historyTable, rowChangeStatement, type Tables } from './version-sql.js';
 
+const ms = (n: number) => String(Math.max(0, Math.trunc(n)));
+
 /**
- * How a transactional step opens: the transaction (or savepoint) and its timeouts in
- * one round trip. The timeouts are integers this code formats, not input text.
+ * How a transactional step opens: its transaction and timeouts, in one round trip. The
+ * timeouts are integers this code formats, not input text. Inside the run's single
+ * transaction (a savepoint per step) the timeouts were set once at BEGIN; only a retry
+ * with a longer lock_timeout sets it, and `stepEpilogue` puts it back.
  */
 export function stepPrelude(
   kind: 'transaction' | 'savepoint',
   lockTimeoutMs: number,
   statementTimeoutMs: number,
+  baseLockTimeoutMs: number = lockTimeoutMs,
 ): string {
-  const ms = (n: number) => String(Math.max(0, Math.trunc(n)));
-  const open = kind === 'transaction' ? 'BEGIN' : 'SAVEPOINT revisor_step';
-  return `${open}; SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}; SET LOCAL statement_timeout = ${ms(statementTimeoutMs)}`;
+  if (kind === 'transaction') {
+    return `BEGIN; SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}; SET LOCAL statement_timeout = ${ms(statementTimeoutMs)}`;
+  }
+  const retry = lockTimeoutMs !== baseLockTimeoutMs ? `; SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}` : '';
+  return `SAVEPOINT revisor_step${retry}`;
+}
+
+/** What a retried savepoint step runs after its statements: the run's own lock_timeout again. */
+export function stepEpilogue(
+  kind: 'transaction' | 'savepoint',
+  lockTimeoutMs: number,
+  baseLockTimeoutMs: number,
+): string | null {
+  return kind === 'savepoint' && lockTimeoutMs !== baseLockTimeoutMs
+    ? `SET LOCAL lock_timeout = ${ms(baseLockTimeoutMs)}`
+    : null;
 }
 
 /** Renumbers $n placeholders by `offset`, so statements can share one parameter list. */
@@ -47,7 +65,11 @@ export function stepFinish(t: Tables, changes: readonly RowChange[], entry: Hist
 }
 
 /** Statements joined for one simple-protocol round trip, with where each one starts. */
-export function batch(prefix: string, statements: readonly Statement[]): { sql: string; offsets: number[] } {
+export function batch(
+  prefix: string,
+  statements: readonly Statement[],
+  suffix: string | null = null,
+): { sql: string; offsets: number[] } {
   let sql = prefix;
   const offsets: number[] = [];
   for (const s of statements) {
@@ -55,6 +77,7 @@ export function batch(prefix: string, statements: readonly Statement[]): { sql: 
     offsets.push(sql.length);
     sql += s.sql;
   }
+  if (suffix) sql += `;\n${suffix}`;
   return { sql, offsets };
 }
 

@@ -144,6 +144,20 @@ describe('the migration lock', () => {
     expect(await versionRows(blocker)).toEqual(['alter']);
   });
 
+  it('retries inside the single transaction of all-in-one mode too', async () => {
+    const { env, blocker } = await busyTable();
+    const run = startCli(
+      ['upgrade', '--transaction-mode', 'all', '--lock-timeout', '200ms', '--lock-retries', '6'],
+      env,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    await blocker.query('COMMIT');
+    const result = await run.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('a table lock timed out; retrying the step');
+    expect(await versionRows(blocker)).toEqual(['alter']);
+  });
+
   it('gives up with StepLockTimeout when the blocker never ends, leaving the version unchanged', async () => {
     const { env, blocker } = await busyTable();
     const result = await runCli(['upgrade', '--lock-timeout', '100ms', '--lock-retries', '1'], env);
