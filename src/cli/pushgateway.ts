@@ -9,6 +9,7 @@ export async function pushRunMetrics(
   run: { command: string; instance: string; result: RunResult; heads: readonly string[] },
 ): Promise<void> {
   const { Counter, Gauge, Histogram, Pushgateway, Registry } = await import('prom-client');
+  const { lockWaitBuckets, stepDurationBuckets } = await import('../controller/metrics.js');
   const registry = new Registry();
   const applied = new Counter({
     name: 'revisor_migrations_applied_total',
@@ -20,13 +21,13 @@ export async function pushRunMetrics(
     name: 'revisor_migration_duration_seconds',
     help: 'Duration of one migration step.',
     labelNames: ['direction'] as const,
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    buckets: stepDurationBuckets,
     registers: [registry],
   });
   const lockWait = new Histogram({
     name: 'revisor_lock_wait_seconds',
     help: 'Time spent waiting for the migration advisory lock.',
-    buckets: [0.001, 0.01, 0.1, 1, 5, 30, 120, 600],
+    buckets: lockWaitBuckets,
     registers: [registry],
   });
   const revision = new Gauge({

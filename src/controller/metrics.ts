@@ -1,5 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Buckets shared with the CLI's Pushgateway metrics, so both series aggregate together. */
+export const stepDurationBuckets = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800];
+export const lockWaitBuckets = [0.001, 0.01, 0.1, 1, 5, 30, 120, 600];
+
 /** The controller's Prometheus metrics, on a registry of its own (no module-global state). */
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -13,13 +17,13 @@ export class ControllerMetrics {
     name: 'revisor_migration_duration_seconds',
     help: 'Duration of one migration step.',
     labelNames: ['direction'] as const,
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    buckets: stepDurationBuckets,
     registers: [this.registry],
   });
   readonly lockWait = new Histogram({
     name: 'revisor_lock_wait_seconds',
     help: 'Time spent waiting for the migration advisory lock.',
-    buckets: [0.001, 0.01, 0.1, 1, 5, 30, 120, 600],
+    buckets: lockWaitBuckets,
     registers: [this.registry],
   });
   readonly pending = new Gauge({

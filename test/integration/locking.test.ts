@@ -133,30 +133,20 @@ describe('the migration lock', () => {
     expect(await versionRows(db)).toEqual(['idx']);
   });
 
-  it('retries a step whose table lock timed out, and succeeds once the blocker ends', async () => {
-    const { env, blocker } = await busyTable();
-    const run = startCli(['upgrade', '--lock-timeout', '200ms', '--lock-retries', '6'], env);
-    await new Promise((r) => setTimeout(r, 1500));
-    await blocker.query('COMMIT');
-    const result = await run.done;
-    expect(result.code).toBe(0);
-    expect(result.stderr).toContain('a table lock timed out; retrying the step');
-    expect(await versionRows(blocker)).toEqual(['alter']);
-  });
-
-  it('retries inside the single transaction of all-in-one mode too', async () => {
-    const { env, blocker } = await busyTable();
-    const run = startCli(
-      ['upgrade', '--transaction-mode', 'all', '--lock-timeout', '200ms', '--lock-retries', '6'],
-      env,
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    await blocker.query('COMMIT');
-    const result = await run.done;
-    expect(result.code).toBe(0);
-    expect(result.stderr).toContain('a table lock timed out; retrying the step');
-    expect(await versionRows(blocker)).toEqual(['alter']);
-  });
+  it.each(['per-migration', 'all'])(
+    'retries a step whose table lock timed out (%s mode), and succeeds once the blocker ends',
+    async (mode) => {
+      const { env, blocker } = await busyTable();
+      const args = ['upgrade', '--transaction-mode', mode, '--lock-timeout', '200ms', '--lock-retries', '6'];
+      const run = startCli(args, env);
+      await new Promise((r) => setTimeout(r, 1500));
+      await blocker.query('COMMIT');
+      const result = await run.done;
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('a table lock timed out; retrying the step');
+      expect(await versionRows(blocker)).toEqual(['alter']);
+    },
+  );
 
   it('gives up with StepLockTimeout when the blocker never ends, leaving the version unchanged', async () => {
     const { env, blocker } = await busyTable();
