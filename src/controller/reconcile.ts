@@ -5,7 +5,7 @@ import { isRevisorError, RevisorError } from '../migrator/errors.js';
 import type { RevisionGraph } from '../migrator/graph.js';
 import type { Migrator, MigratorEvents } from '../migrator/migrator.js';
 import { inline } from '../migrator/ops/statement.js';
-import { assertKnownHeads, type Plan, planDowngrade, planUpgrade } from '../migrator/planner.js';
+import { assertKnownHeads, type Plan, planToward } from '../migrator/planner.js';
 import { statementsOf } from '../migrator/step-runner.js';
 import { resolveTarget } from '../migrator/targets.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
@@ -211,17 +211,14 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
     }
 
-    const applied = graph.ancestors(heads);
-    const keep = graph.ancestors(target);
-    const up = target.some((t) => !applied.has(t));
-    const down = !up && [...applied].some((a) => !keep.has(a));
+    const planned: Plan = planToward(graph, heads, target);
+    const down = planned.direction === 'downgrade' && planned.steps.length > 0;
     if (down && !spec.allowDowngrade) {
       const message = `target ${spec.targetRevision} (${targetRevision || 'base'}) is below the current revision ${currentRevision}; set allowDowngrade: true to revert, nothing was touched`;
       await fail(Reason.DowngradeNotAllowed, message, base);
       await cluster.event(current, 'Warning', Reason.DowngradeNotAllowed, message).catch(() => undefined);
       return { requeueAfterMs: null, outcome: 'failed' };
     }
-    const planned: Plan = down ? planDowngrade(graph, heads, target) : planUpgrade(graph, heads, target);
     const pendingRevisions = planned.steps.map((s) => s.revision);
     metrics.pending.set({ namespace, name }, pendingRevisions.length);
     metrics.currentRevision(namespace, name, currentRevision);

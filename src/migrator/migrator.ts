@@ -4,15 +4,7 @@ import { RevisorError } from './errors.js';
 import type { RevisionGraph } from './graph.js';
 import { insertHistory, markInterrupted } from './history.js';
 import { acquireLock, type LockHolder, lockKey, releaseLock } from './lock.js';
-import {
-  assertKnownHeads,
-  type Plan,
-  plan,
-  planDowngrade,
-  planUpgrade,
-  type Step,
-  singleStepPlan,
-} from './planner.js';
+import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from './planner.js';
 import { type DatabaseState, ensureTables, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
 import { type AppliedStep, runFinish, stepPrelude } from './step-sql.js';
@@ -327,10 +319,7 @@ export class Migrator {
       await ensureTables(db, tables);
       const heads = options.purge ? [] : (await readState(db, tables)).heads;
       const resolved = resolveTarget(this.graph, target, heads);
-      const applied = this.graph.ancestors(heads);
-      const stampPlan = resolved.every((t) => applied.has(t))
-        ? planDowngrade(this.graph, heads, resolved)
-        : planUpgrade(this.graph, heads, resolved);
+      const stampPlan = planToward(this.graph, heads, resolved);
       await db.query('BEGIN');
       try {
         if (options.purge) await db.query(deleteAllHeads(tables).sql);

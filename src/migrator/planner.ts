@@ -94,6 +94,18 @@ export function planDowngrade(graph: RevisionGraph, currentHeads: readonly strin
   return build(graph, 'downgrade', currentHeads, order);
 }
 
+/**
+ * The plan that brings the database to `target` whichever way it lies: upward while any
+ * target revision is unapplied, else downward (an empty plan when it is there already).
+ * For declarative callers, stamp and the operator, which are given a state, not a verb.
+ */
+export function planToward(graph: RevisionGraph, currentHeads: readonly string[], target: Target): Plan {
+  const applied = graph.ancestors(currentHeads);
+  return target.every((t) => applied.has(t))
+    ? planDowngrade(graph, currentHeads, target)
+    : planUpgrade(graph, currentHeads, target);
+}
+
 export function plan(
   graph: RevisionGraph,
   currentHeads: readonly string[],
