@@ -15,12 +15,28 @@ import { adminKubectl, testNamespace } from '../support/kube/clients.js';
 
 const head = 'c0b7d0e366e7';
 
-async function setup(spec: Record<string, unknown> = {}) {
+/**
+ * A namespace and a database of this test's own, the Secret naming it, a controller
+ * watching the namespace, and DatabaseMigration "app"; with `chain`, its migrations come
+ * from ConfigMap "chain".
+ */
+async function setup(
+  options: { spec?: Record<string, unknown>; chain?: Record<string, string>; controllerArgs?: string[] } = {},
+) {
   const ns = await testNamespace();
   const url = await createTestDatabase();
   await applyManifest(ns, urlSecret('app-db', url));
-  const controller = await startController(['--namespaces', ns, '--resync', '2s']);
-  await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } }, ...spec }));
+  if (options.chain) await applyManifest(ns, configMapChain('chain', options.chain));
+  const controller = await startController([
+    '--namespaces',
+    ns,
+    ...(options.controllerArgs ?? ['--resync', '2s']),
+  ]);
+  const migrations = options.chain ? { migrations: { configMapRef: { name: 'chain' } } } : {};
+  await applyManifest(
+    ns,
+    dbm('app', { database: { urlSecretRef: { name: 'app-db' } }, ...migrations, ...options.spec }),
+  );
   return { ns, url, controller };
 }
 
@@ -102,7 +118,7 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
   });
 
   it('plans a dry run into status and leaves the database untouched', async () => {
-    const { ns, url } = await setup({ dryRun: true });
+    const { ns, url } = await setup({ spec: { dryRun: true } });
     const status = await waitForStatus(ns, 'app', readyWith('DryRun'));
     expect(status.pendingRevisions).toEqual(['972fc63ffb69', '567cc0f251e5', head]);
     expect(status.plan?.map((p) => p.revision)).toEqual(['972fc63ffb69', '567cc0f251e5', head]);
@@ -135,13 +151,9 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
   });
 
   it('goes Degraded on a failing migration, with an Event, a metric and backoff, then Ready once the chain is fixed', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    await applyManifest(ns, urlSecret('app-db', url));
     const good = sqlMigration('aaa111', null, 'CREATE TABLE first (id int);', 'DROP TABLE first;');
-    await applyManifest(
-      ns,
-      configMapChain('chain', {
+    const { ns, url, controller } = await setup({
+      chain: {
         '1.sql': good,
         '2.sql': sqlMigration(
           'bbb222',
@@ -149,17 +161,10 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
           'CREATE TABLE second (id int);\nSELECT 1/0;',
           'DROP TABLE second;',
         ),
-      }),
-    );
-    const controller = await startController(['--namespaces', ns]);
-    await applyManifest(
-      ns,
-      dbm('app', {
-        database: { urlSecretRef: { name: 'app-db' } },
-        migrations: { configMapRef: { name: 'chain' } },
-        retry: { initialBackoffSeconds: 1, maxBackoffSeconds: 2 },
-      }),
-    );
+      },
+      spec: { retry: { initialBackoffSeconds: 1, maxBackoffSeconds: 2 } },
+      controllerArgs: [],
+    });
     const failed = await waitForStatus(
       ns,
       'app',
@@ -219,12 +224,8 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
   });
 
   it('is not left Progressing when its status conflicts during an apply', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    await applyManifest(ns, urlSecret('app-db', url));
-    await applyManifest(
-      ns,
-      configMapChain('chain', {
+    const { ns } = await setup({
+      chain: {
         '1.sql': sqlMigration(
           'aaa111',
           null,
@@ -237,16 +238,9 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
           'CREATE TABLE two (id int);\nSELECT pg_sleep(1.5);',
           'DROP TABLE two;',
         ),
-      }),
-    );
-    await startController(['--namespaces', ns]);
-    await applyManifest(
-      ns,
-      dbm('app', {
-        database: { urlSecretRef: { name: 'app-db' } },
-        migrations: { configMapRef: { name: 'chain' } },
-      }),
-    );
+      },
+      controllerArgs: [],
+    });
     await waitForStatus(ns, 'app', readyWith('Migrating'));
     for (let i = 0; i < 5; i++) {
       await adminKubectl(['label', 'dbm', 'app', '-n', ns, `touch=${i}`, '--overwrite']);
@@ -258,12 +252,8 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
   });
 
   it('leaves the database consistent and no lock held when stopped by SIGTERM mid-migration', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    await applyManifest(ns, urlSecret('app-db', url));
-    await applyManifest(
-      ns,
-      configMapChain('chain', {
+    const { url, controller } = await setup({
+      chain: {
         '1.sql': sqlMigration('aaa111', null, 'CREATE TABLE one (id int);', 'DROP TABLE one;'),
         '2.sql': sqlMigration(
           'bbb222',
@@ -272,16 +262,9 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
           'DROP TABLE two;',
         ),
         '3.sql': sqlMigration('ccc333', 'bbb222', 'CREATE TABLE three (id int);', 'DROP TABLE three;'),
-      }),
-    );
-    const controller = await startController(['--namespaces', ns, '--shutdown-grace', '10s']);
-    await applyManifest(
-      ns,
-      dbm('app', {
-        database: { urlSecretRef: { name: 'app-db' } },
-        migrations: { configMapRef: { name: 'chain' } },
-      }),
-    );
+      },
+      controllerArgs: ['--shutdown-grace', '10s'],
+    });
     const db = await connect(url);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {

@@ -15,6 +15,22 @@ import { adminKubectl, testNamespace } from '../support/kube/clients.js';
 const leaderOf = async (controllers: { metrics(): Promise<string> }[]) =>
   Promise.all(controllers.map(async (c) => /^revisor_leader 1$/m.test(await c.metrics().catch(() => ''))));
 
+/** Controller flags for leader election on a Lease of this test's own, in its namespace. */
+function electionArgs(ns: string, timing: string[]) {
+  const lease = `revisor-${randomBytes(3).toString('hex')}`;
+  const args = [
+    '--namespaces',
+    ns,
+    '--leader-elect',
+    '--leader-elect-namespace',
+    ns,
+    '--leader-elect-name',
+    lease,
+    ...timing,
+  ];
+  return { lease, args };
+}
+
 describe('leader election', () => {
   it('runs one leader; when it is killed the other takes over, and no step is applied twice', async () => {
     const ns = await testNamespace();
@@ -37,22 +53,14 @@ describe('leader election', () => {
       metadata: { name: 'chain' },
       data: files,
     });
-    const lease = `revisor-${randomBytes(3).toString('hex')}`;
-    const args = [
-      '--namespaces',
-      ns,
-      '--leader-elect',
-      '--leader-elect-namespace',
-      ns,
-      '--leader-elect-name',
-      lease,
+    const { lease, args } = electionArgs(ns, [
       '--lease-duration',
       '3s',
       '--renew-deadline',
       '2s',
       '--retry-period',
       '300ms',
-    ];
+    ]);
     const first = await startController(args, { POD_NAME: 'first' });
     const second = await startController(args, { POD_NAME: 'second' });
     const deadline = Date.now() + 15_000;
@@ -93,18 +101,7 @@ describe('leader election', () => {
 
   it('releases the lease on SIGTERM so a successor need not wait for it to expire', async () => {
     const ns = await testNamespace();
-    const lease = `revisor-${randomBytes(3).toString('hex')}`;
-    const args = [
-      '--namespaces',
-      ns,
-      '--leader-elect',
-      '--leader-elect-namespace',
-      ns,
-      '--leader-elect-name',
-      lease,
-      '--lease-duration',
-      '60s',
-    ];
+    const { lease, args } = electionArgs(ns, ['--lease-duration', '60s']);
     const only = await startController(args, { POD_NAME: 'only' });
     const deadline = Date.now() + 15_000;
     while (!/^revisor_leader 1$/m.test(await only.metrics()) && Date.now() < deadline)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRevisorError } from '../../src/migrator/errors.js';
-import { plan } from '../../src/migrator/planner.js';
+import { plan, planToward } from '../../src/migrator/planner.js';
 import { resolveTarget } from '../../src/migrator/targets.js';
 import { transition } from '../../src/migrator/version-rows.js';
 import { graphOf } from '../support/graphs.js';
@@ -144,5 +144,15 @@ describe('planner', () => {
     const p = plan(linear(), [], 'upgrade', 'head');
     expect(Object.isFrozen(p)).toBe(true);
     expect(Object.isFrozen(p.steps)).toBe(true);
+  });
+
+  it('plans toward a target whichever way it lies', () => {
+    const g = branched();
+    expect(steps(planToward(g, ['x1'], ['x2']))).toEqual(['+x2']);
+    expect(steps(planToward(g, ['x2', 'y1'], ['x1']))).toEqual(['-x2']);
+    expect(planToward(g, ['x2', 'y1'], ['x1']).toHeads).toEqual(['x1', 'y1']);
+    const there = planToward(g, ['x2'], ['x2']);
+    expect(there.steps).toEqual([]);
+    expect(steps(planToward(g, ['x2', 'y1'], []))).toEqual(['-y1', '-x2', '-x1', '-r']);
   });
 });
