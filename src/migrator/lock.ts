@@ -26,9 +26,19 @@ export interface LockOptions {
 }
 
 /** A signed 64-bit key from database, schema and table, as pg_advisory_lock takes it. */
-export function lockKey(database: string, schema: string, table: string): bigint {
-  const digest = createHash('sha256').update(`revisor\0${database}\0${schema}\0${table}`).digest();
+export function lockKey(database: string, schema: string, table: string, purpose = 'revisor'): bigint {
+  const digest = createHash('sha256').update(`${purpose}\0${database}\0${schema}\0${table}`).digest();
   return digest.readBigInt64BE(0);
+}
+
+/**
+ * The key the work session holds while it migrates. A killed migrator's lock session
+ * ends at once, but its work session runs on (and may commit the rest of its script)
+ * until the server notices the client is gone; the next migrator waits for this key
+ * too, so it never plans against a database that is still changing.
+ */
+export function workKey(database: string, schema: string, table: string): bigint {
+  return lockKey(database, schema, table, 'revisor-work');
 }
 
 export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHolder | null> {

@@ -1,19 +1,25 @@
+import { batchFrom, nextBatchSize, runBatch } from './batch-runner.js';
 import { checksumMismatchError, findChecksumDrift } from './checksum.js';
 import type { Queryable } from './db.js';
 import { RevisorError } from './errors.js';
 import type { RevisionGraph } from './graph.js';
 import { insertHistory, markInterrupted } from './history.js';
-import { acquireLock, type LockHolder, lockKey, releaseLock } from './lock.js';
+import { acquireLock, type LockHolder, lockKey, releaseLock, workKey } from './lock.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from './planner.js';
 import { type DatabaseState, ensureTables, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
-import { type AppliedStep, runFinish, stepPrelude } from './step-sql.js';
+import { type AppliedStep, appliedStep, runFinish, stepPrelude } from './step-sql.js';
 import { resolveTarget } from './targets.js';
 import type { Direction } from './version-rows.js';
 import { deleteAllHeads, type Tables } from './version-sql.js';
 
 export interface Session extends Queryable {
   end(): Promise<void>;
+  /**
+   * Runs a multi-statement script over the simple protocol. Rows reach `onRow` as they
+   * arrive, including those of statements that completed before a failing one.
+   */
+  script(sql: string, onRow: (row: Record<string, unknown>) => void): Promise<void>;
 }
 
 export interface MigratorEvents {
@@ -150,21 +156,26 @@ export class Migrator {
       lockDb = await this.#config.connect();
       const { rows } = await lockDb.query<{ db: string }>('SELECT current_database() AS db');
       const key = lockKey(rows[0]!.db, tables.schema, tables.versionTable);
+      const fence = workKey(rows[0]!.db, tables.schema, tables.versionTable);
       const started = Date.now();
-      await acquireLock(lockDb, key, {
+      const options = {
         waitMs: this.#config.lockWaitMs,
         ...(this.#config.signal ? { signal: this.#config.signal } : {}),
-        onWait: (holder, waited) => events?.lockWaiting?.(holder, waited),
-      });
-      lockWaitMs = Date.now() - started;
-      events?.lockAcquired?.(lockWaitMs);
-      // A killed migrator's statement would otherwise run on to its end, holding its table
-      // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.
-      await db.query(
-        "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
-      );
+        onWait: (holder: LockHolder | null, waited: number) => events?.lockWaiting?.(holder, waited),
+      };
+      await acquireLock(lockDb, key, options);
       try {
-        return { ...(await work(db)), lockWaitMs };
+        await acquireLock(db, fence, {
+          ...options,
+          waitMs: Math.max(0, options.waitMs - (Date.now() - started)),
+        });
+        lockWaitMs = Date.now() - started;
+        events?.lockAcquired?.(lockWaitMs);
+        try {
+          return { ...(await work(db)), lockWaitMs };
+        } finally {
+          await releaseLock(db, fence).catch(() => undefined);
+        }
       } finally {
         await releaseLock(lockDb, key).catch(() => undefined);
       }
@@ -210,7 +221,20 @@ export class Migrator {
       }
       await db.query(stepPrelude('transaction', settings.lockTimeoutMs, settings.statementTimeoutMs));
     }
-    for (const [index, step] of planned.steps.entries()) {
+    const { events } = this.#config;
+    const applied = (step: Step, durationMs: number) => {
+      const result: StepResult = {
+        revision: step.revision,
+        direction: step.direction,
+        status: 'applied',
+        durationMs,
+      };
+      results.push(result);
+      events?.stepFinished?.(step, result);
+    };
+    let batchSize = 1;
+    for (let index = 0; index < planned.steps.length; ) {
+      const step = planned.steps[index]!;
       if (this.#config.signal?.aborted) {
         const error = new RevisorError(
           'Cancelled',
@@ -223,36 +247,60 @@ export class Migrator {
           error,
         };
       }
-      this.#config.events?.stepStarted?.(step);
+      const group = batchFrom(planned.steps, index, batchSize);
+      let failure: { error: unknown; recovered: boolean } | undefined;
+      if (group.length > 1) {
+        const began = performance.now();
+        events?.stepStarted?.(step);
+        const outcome = await runBatch(
+          db,
+          all ? 'savepoint' : 'transaction',
+          group,
+          index + 1,
+          settings,
+          (done) => {
+            const i = group.indexOf(done.step);
+            if (all) appliedInRun.push(appliedStep(done.step, done.startedAt, done.finishedAt));
+            applied(done.step, done.finishedAt.getTime() - done.startedAt.getTime());
+            const next = group[i + 1];
+            if (next) events?.stepStarted?.(next);
+          },
+        );
+        index += outcome.done.length;
+        batchSize = nextBatchSize(batchSize, performance.now() - began);
+        failure = outcome.failure;
+        // The failing step runs again on its own: that path retries lock timeouts and
+        // names the statement that failed.
+        if (!failure) continue;
+        if (failure.recovered) batchSize = 1;
+      }
+      const current = planned.steps[index]!;
       const started = performance.now();
       try {
-        if (!step.migration.transactional) await runNonTransactionalStep(db, step, settings);
+        if (failure && !failure.recovered) throw failure.error;
+        if (group.length <= 1) events?.stepStarted?.(current);
+        if (!current.migration.transactional) await runNonTransactionalStep(db, current, settings);
         else {
-          const applied = await runBlockStep(db, step, settings, all ? 'savepoint' : 'transaction');
-          if (applied) appliedInRun.push(applied);
+          const done = await runBlockStep(db, current, settings, all ? 'savepoint' : 'transaction');
+          if (done) appliedInRun.push(done);
         }
       } catch (err) {
         const error = asRevisorError(err);
         if (all) await db.query('ROLLBACK').catch(() => undefined);
         const failed: StepResult = {
-          revision: step.revision,
-          direction: step.direction,
+          revision: current.revision,
+          direction: current.direction,
           status: 'failed',
           durationMs: performance.now() - started,
         };
-        this.#config.events?.stepFinished?.(step, failed);
-        if (step.migration.transactional) await this.#recordFailure(db, step, error);
+        events?.stepFinished?.(current, failed);
+        if (current.migration.transactional) await this.#recordFailure(db, current, error);
         const before = all ? rolledBack(results, []) : results;
         return { plan: planned, results: [...before, failed, ...notRun(index + 1)], error };
       }
-      const result: StepResult = {
-        revision: step.revision,
-        direction: step.direction,
-        status: 'applied',
-        durationMs: performance.now() - started,
-      };
-      results.push(result);
-      this.#config.events?.stepFinished?.(step, result);
+      applied(current, performance.now() - started);
+      index += 1;
+      if (group.length <= 1) batchSize = nextBatchSize(batchSize, performance.now() - started);
     }
     if (all) {
       try {

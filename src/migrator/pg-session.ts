@@ -22,6 +22,19 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
         err,
       );
     }
-    return client as unknown as Session;
+    return {
+      query: (text, values) => client.query(text, values as unknown[]),
+      end: () => client.end(),
+      script: (text, onRow) =>
+        new Promise<void>((resolve, reject) => {
+          // A Query object rather than client.query(text): its 'row' events also deliver
+          // the rows of the statements that completed before an error.
+          const query = new pg.Query(text);
+          query.on('row', (row: Record<string, unknown>) => onRow(row));
+          query.on('error', reject);
+          query.on('end', () => resolve());
+          client.query(query);
+        }),
+    } satisfies Session;
   };
 }

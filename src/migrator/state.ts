@@ -44,7 +44,8 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
 }
 
 /**
- * Creates what is missing; run under the migration lock, so IF NOT EXISTS never races.
+ * Readies the work session and creates what is missing; run under the migration lock,
+ * so IF NOT EXISTS never races.
  * The schema is created only when absent: CREATE SCHEMA checks the database-level
  * privilege even with IF NOT EXISTS, which a least-privileged migration role lacks.
  */
@@ -54,6 +55,13 @@ export async function ensureTables(db: Queryable, tables: Tables): Promise<void>
     ...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []),
     createVersionTable(tables),
   ];
+  // A killed migrator's statement would otherwise run on to its end, holding its table
+  // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.
   // None takes parameters: one round trip for all of them.
-  await db.query([...statements, ...createHistoryTable(tables)].map((s) => s.sql).join(';\n'));
+  await db.query(
+    [
+      "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
+      ...[...statements, ...createHistoryTable(tables)].map((s) => s.sql),
+    ].join(';\n'),
+  );
 }

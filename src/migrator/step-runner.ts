@@ -4,7 +4,7 @@ import { stepFailure } from './failure.js';
 import { finishHistory, insertHistory } from './history.js';
 import type { Statement } from './ops/statement.js';
 import type { Step } from './planner.js';
-import { type AppliedStep, batch, stepEpilogue, stepFinish, stepPrelude } from './step-sql.js';
+import { type AppliedStep, appliedStep, batch, stepEpilogue, stepFinish, stepPrelude } from './step-sql.js';
 import { rowChangeStatement, type Tables } from './version-sql.js';
 
 export interface StepSettings {
@@ -82,17 +82,7 @@ async function runInBlock(
     await runStatements(db, step, statements);
     if (epilogue) await db.query(epilogue);
   }
-  if (block === 'savepoint') {
-    const { revision, direction, headsAfter } = step;
-    return {
-      revision,
-      direction,
-      checksum: step.migration.checksum(step.direction),
-      startedAt,
-      finishedAt: new Date(),
-      headsAfter,
-    };
-  }
+  if (block === 'savepoint') return appliedStep(step, startedAt, new Date());
   const finish = stepFinish(settings.tables, step.changes, {
     revision: step.revision,
     direction: step.direction,

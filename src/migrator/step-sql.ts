@@ -1,6 +1,7 @@
 import { type HistoryEntry, historyInsert } from './history.js';
 import type { Statement } from './ops/statement.js';
 import { qualified } from './ops/statement.js';
+import type { Step } from './planner.js';
 import type { RowChange } from './version-rows.js';
 import { historyTable, rowChangeStatement, type Tables } from './version-sql.js';
 
@@ -89,6 +90,18 @@ export interface AppliedStep {
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly headsAfter: readonly string[];
+}
+
+export function appliedStep(step: Step, startedAt: Date, finishedAt: Date): AppliedStep {
+  const { revision, direction, headsAfter } = step;
+  return {
+    revision,
+    direction,
+    checksum: step.migration.checksum(direction),
+    startedAt,
+    finishedAt,
+    headsAfter,
+  };
 }
 
 /**
