@@ -12,8 +12,8 @@ import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
  * the same run. Prints medians and ratios; it asserts nothing (that is the tests' job).
  */
 const migrations = Number(process.argv[2] ?? process.env['BENCH_MIGRATIONS'] ?? 200);
-const applyRuns = Number(process.env['BENCH_APPLY_RUNS'] ?? 5);
-const noopRuns = Number(process.env['BENCH_NOOP_RUNS'] ?? 20);
+const applyRuns = Number(process.env['BENCH_APPLY_RUNS'] ?? 9);
+const noopRuns = Number(process.env['BENCH_NOOP_RUNS'] ?? 30);
 const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
 const timeBin = '/usr/bin/time';
 
@@ -76,10 +76,19 @@ const server = await startEmbedded(join(work, 'pg'));
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
 let dbCounter = 0;
-async function freshDb(): Promise<string> {
-  const name = `bench_${dbCounter++}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  return server.urlFor(name);
+/**
+ * Databases are created before the timed runs, then a CHECKPOINT: CREATE DATABASE
+ * leaves dirty pages whose write-out would otherwise land in whichever run came next.
+ */
+async function freshDbs(count: number): Promise<string[]> {
+  const urls: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `bench_${dbCounter++}`;
+    await admin.query(`CREATE DATABASE ${name}`);
+    urls.push(server.urlFor(name));
+  }
+  await admin.query('CHECKPOINT');
+  return urls;
 }
 
 try {
@@ -91,20 +100,23 @@ try {
   const floor: number[] = [];
   const perMigration: number[] = [];
   const allInOne: number[] = [];
-  for (let run = 0; run < applyRuns; run++) {
-    floor.push(
-      measure(psql, ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, await freshDb()], env).ms,
-    );
-    perMigration.push(measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: await freshDb() }).ms);
-    allInOne.push(
-      measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], {
-        ...env,
-        DATABASE_URL: await freshDb(),
-      }).ms,
-    );
+  // One untimed round first; then the three commands take turns, so a slow spell of the
+  // machine hits all of them alike.
+  const dbs = await freshDbs(3 * (applyRuns + 1));
+  for (let run = -1; run < applyRuns; run++) {
+    const psqlRun = measure(psql, ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, dbs.pop()!], env).ms;
+    const perRun = measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: dbs.pop()! }).ms;
+    const allRun = measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], {
+      ...env,
+      DATABASE_URL: dbs.pop()!,
+    }).ms;
+    if (run < 0) continue;
+    floor.push(psqlRun);
+    perMigration.push(perRun);
+    allInOne.push(allRun);
   }
 
-  const atHead = await freshDb();
+  const [atHead] = (await freshDbs(1)) as [string];
   execFileSync(node, [bin, 'upgrade', 'head'], { env: { ...env, DATABASE_URL: atHead } });
   const select1: number[] = [];
   const noop: number[] = [];
@@ -129,6 +141,20 @@ try {
     `${'revisor upgrade head (no-op, at head)'.padEnd(44)} ${median(noop).toFixed(1).padStart(9)} ms   ${(median(noop) / median(select1)).toFixed(2)}x psql -c 'select 1'   (target <= 2x)`,
     `${'  peak RSS of the no-op run'.padEnd(44)} ${noopRss.length ? `${(median(noopRss) / 1024).toFixed(1).padStart(9)} MiB` : '      n/a (no /usr/bin/time)'}   (target <= 60 MiB)`,
   ];
+  const spread = (name: string, xs: number[]) =>
+    `  ${name.padEnd(42)} ${[...xs]
+      .sort((a, b) => a - b)
+      .map((x) => x.toFixed(0))
+      .join(' ')}`;
+  lines.push(
+    '',
+    'every run, sorted (ms):',
+    spread('psql -1 -f', floor),
+    spread('transaction per step', perMigration),
+    spread('all-in-one', allInOne),
+    spread("psql -c 'select 1'", select1),
+    spread('no-op', noop),
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await admin.end();
