@@ -104,7 +104,11 @@ try {
   // machine hits all of them alike.
   const dbs = await freshDbs(3 * (applyRuns + 1));
   for (let run = -1; run < applyRuns; run++) {
-    const psqlRun = measure(psql, ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, dbs.pop()!], env).ms;
+    const psqlRun = measure(
+      psql,
+      ['-q', '-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', sqlFile, dbs.pop()!],
+      env,
+    ).ms;
     const perRun = measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: dbs.pop()! }).ms;
     const allRun = measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], {
       ...env,
@@ -129,26 +133,27 @@ try {
   }
 
   const f = median(floor);
-  const row = (name: string, ms: number, target: string) =>
-    `${name.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms   ${(ms / f).toFixed(2)}x psql -1 -f   (target ${target})`;
+  // Beside the ratio of medians, the median of each round's own ratio: the three runs of a
+  // round sit seconds apart, so a slow spell of the machine mostly cancels out.
+  const paired = (xs: number[]) => median(xs.map((x, i) => x / floor[i]!));
+  const row = (name: string, xs: number[], target: string) =>
+    `${name.padEnd(44)} ${median(xs).toFixed(1).padStart(9)} ms   ${(median(xs) / f).toFixed(2)}x psql -1 -f, ` +
+    `${paired(xs).toFixed(2)}x paired   (target ${target})`;
   const lines = [
     `revisor bench: ${migrations} migrations, ${applyRuns} apply runs, ${noopRuns} no-op runs, PostgreSQL at 127.0.0.1:${server.port}`,
     `${'psql -1 -f (floor)'.padEnd(44)} ${f.toFixed(1).padStart(9)} ms`,
-    row('revisor upgrade head (transaction per step)', median(perMigration), '<= 1.5x'),
-    row('revisor upgrade head --transaction-mode all', median(allInOne), '<= 1.15x'),
+    row('revisor upgrade head (transaction per step)', perMigration, '<= 1.5x'),
+    row('revisor upgrade head --transaction-mode all', allInOne, '<= 1.15x'),
     '',
     `${"psql -c 'select 1'".padEnd(44)} ${median(select1).toFixed(1).padStart(9)} ms`,
     `${'revisor upgrade head (no-op, at head)'.padEnd(44)} ${median(noop).toFixed(1).padStart(9)} ms   ${(median(noop) / median(select1)).toFixed(2)}x psql -c 'select 1'   (target <= 2x)`,
     `${'  peak RSS of the no-op run'.padEnd(44)} ${noopRss.length ? `${(median(noopRss) / 1024).toFixed(1).padStart(9)} MiB` : '      n/a (no /usr/bin/time)'}   (target <= 60 MiB)`,
   ];
   const spread = (name: string, xs: number[]) =>
-    `  ${name.padEnd(42)} ${[...xs]
-      .sort((a, b) => a - b)
-      .map((x) => x.toFixed(0))
-      .join(' ')}`;
+    `  ${name.padEnd(42)} ${[...xs].map((x) => x.toFixed(0)).join(' ')}`;
   lines.push(
     '',
-    'every run, sorted (ms):',
+    'every run, in order (ms):',
     spread('psql -1 -f', floor),
     spread('transaction per step', perMigration),
     spread('all-in-one', allInOne),

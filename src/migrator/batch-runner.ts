@@ -1,4 +1,5 @@
-import { type BatchSettings, batchScript, type ProgressRow, stageSteps } from './batch-sql.js';
+import { type BatchSettings, batchScript, finishName, type ProgressRow, stageSteps } from './batch-sql.js';
+import { pgCode, sqlState } from './db.js';
 import type { Session } from './migrator.js';
 import type { Step } from './planner.js';
 import { statementsOf } from './step-runner.js';
@@ -65,13 +66,23 @@ export async function runBatch(
     });
     return { done };
   } catch (error) {
-    const recovered = await db
-      .query(mode === 'savepoint' ? 'ROLLBACK TO SAVEPOINT revisor_step' : 'ROLLBACK')
-      .then(
-        () => true,
-        () => false,
-      );
+    const recovered = await (mode === 'savepoint'
+      ? db.query('ROLLBACK TO SAVEPOINT revisor_step')
+      : db.query('ROLLBACK').then(() => deallocateFinish(db))
+    ).then(
+      () => true,
+      () => false,
+    );
     return { done, failure: { error, recovered } };
+  }
+}
+
+/** The script ended early, before its DEALLOCATE; unless it failed before its PREPARE. */
+async function deallocateFinish(db: Session): Promise<void> {
+  try {
+    await db.query(`DEALLOCATE ${finishName}`);
+  } catch (err) {
+    if (pgCode(err) !== sqlState.undefinedPreparedStatement) throw err;
   }
 }
 

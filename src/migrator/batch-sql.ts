@@ -21,11 +21,11 @@ export interface ProgressRow {
   revisor_at: Date;
 }
 
-const setting = (ordinal: number) => `revisor.step_${Math.trunc(ordinal)}`;
+const settingPrefix = 'revisor.step_';
 // now() is the same for every transaction of a script (it starts with the query
 // message), so each step notes its own start.
 const startedSetting = 'revisor.step_started';
-const noteStart = `SELECT set_config('${startedSetting}', extract(epoch FROM clock_timestamp())::text, true)`;
+const noteStart = `set_config('${startedSetting}', extract(epoch FROM clock_timestamp())::text, true)`;
 const int = (n: number) => String(Math.max(0, Math.trunc(n)));
 
 /** What the script's finish statements read back for one step (see {@link stageSteps}). */
@@ -59,7 +59,7 @@ function staged(t: Tables, executedBy: string, step: Step): StagedStep {
 /** One statement that stages every step's record in the session, before the script runs. */
 export function stageSteps(t: Tables, executedBy: string, steps: readonly Step[], first: number): Statement {
   return {
-    sql: "SELECT count(set_config('revisor.step_' || o, j, false)) FROM unnest($1::int[], $2::text[]) AS s(o, j)",
+    sql: `SELECT count(set_config('${settingPrefix}' || o, j, false)) FROM unnest($1::int[], $2::text[]) AS s(o, j)`,
     params: [
       steps.map((_, i) => first + i),
       steps.map((step) => JSON.stringify(staged(t, executedBy, step))),
@@ -67,17 +67,22 @@ export function stageSteps(t: Tables, executedBy: string, steps: readonly Step[]
   };
 }
 
+/** The prepared statement a per-migration script finishes each step with. */
+export const finishName = 'revisor_finish';
+
 /**
- * A step's version-row changes and history row, from its staged record. The last
- * column makes a row count other than the one expected (the version table was edited
- * during the run) an error inside the step's transaction, so it is rolled back: SQL has
- * no RAISE, and a cast of text that is not a number fails. The text is built from the
- * row so that it is not a constant, which the planner would fold and fail on every time.
+ * A step's version-row changes and history row, from the record staged for the ordinal
+ * it is executed with; prepared once per script, so it is planned once rather than per
+ * step. The last column makes a row count other than the one expected (the version
+ * table was edited during the run) an error inside the step's transaction, so it is
+ * rolled back: SQL has no RAISE, and a cast of text that is not a number fails. The text
+ * is built from the row so that it is not a constant, which the planner would fold and
+ * fail on every time.
  */
-export function stagedFinish(t: Tables, ordinal: number): string {
+export function prepareFinish(t: Tables): string {
   const version = qualified(t.versionTable, t.schema);
   return (
-    `WITH s AS (SELECT current_setting('${setting(ordinal)}')::jsonb AS j), ` +
+    `PREPARE ${finishName}(int) AS WITH s AS (SELECT current_setting('${settingPrefix}' || $1)::jsonb AS j), ` +
     `d AS (DELETE FROM ${version} WHERE version_num IN (SELECT jsonb_array_elements_text(s.j->'deletes') FROM s) RETURNING 1), ` +
     `u AS (UPDATE ${version} v SET version_num = s.j->'update'->>1 FROM s WHERE v.version_num = s.j->'update'->>0 RETURNING 1), ` +
     `i AS (INSERT INTO ${version} (version_num) SELECT jsonb_array_elements_text(s.j->'inserts') FROM s RETURNING 1), ` +
@@ -115,21 +120,22 @@ export function batchScript(
   settings: BatchSettings,
 ): string {
   const parts = [progress(first - 1)];
+  if (mode === 'transaction') parts.push(prepareFinish(settings.tables));
   steps.forEach((step, i) => {
     const ordinal = first + i;
     if (mode === 'transaction') {
       parts.push(
         'BEGIN',
-        `SET LOCAL lock_timeout = ${int(settings.lockTimeoutMs)}`,
-        `SET LOCAL statement_timeout = ${int(settings.statementTimeoutMs)}`,
-        noteStart,
+        `SELECT set_config('lock_timeout', '${int(settings.lockTimeoutMs)}', true), ` +
+          `set_config('statement_timeout', '${int(settings.statementTimeoutMs)}', true), ${noteStart}`,
       );
     } else {
       parts.push('SAVEPOINT revisor_step');
     }
     for (const statement of step.statements) parts.push(statement.sql);
-    if (mode === 'transaction') parts.push(stagedFinish(settings.tables, ordinal), 'COMMIT');
+    if (mode === 'transaction') parts.push(`EXECUTE ${finishName}(${int(ordinal)})`, 'COMMIT');
     parts.push(progress(ordinal));
   });
+  if (mode === 'transaction') parts.push(`DEALLOCATE ${finishName}`);
   return parts.join('\n;\n');
 }

@@ -20,6 +20,7 @@ export const sqlState = {
   lockNotAvailable: '55P03',
   queryCanceled: '57014',
   uniqueViolation: '23505',
+  undefinedPreparedStatement: '26000',
 } as const;
 
 export function pgCode(err: unknown): string | undefined {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchFrom, maxBatchSize, nextBatchSize } from '../../src/migrator/batch-runner.js';
-import { batchScript, stagedFinish, stageSteps } from '../../src/migrator/batch-sql.js';
+import { batchScript, prepareFinish, stageSteps } from '../../src/migrator/batch-sql.js';
 import { RevisionGraph } from '../../src/migrator/graph.js';
 import { fromDefinition } from '../../src/migrator/loader.js';
 import { plan } from '../../src/migrator/planner.js';
@@ -10,7 +10,7 @@ import { graphOf, rev } from '../support/graphs.js';
 const settings = { tables: defaultTables, lockTimeoutMs: 4000, statementTimeoutMs: 0 };
 
 describe('batch scripts', () => {
-  it('gives each step its transaction, its noted start, its staged finish and a progress row after COMMIT', () => {
+  it('gives each step its transaction, its settings, the prepared finish and a progress row after COMMIT', () => {
     const script = batchScript(
       'transaction',
       [{ statements: [{ sql: 'CREATE TABLE a (id int) -- note' }] }],
@@ -19,14 +19,15 @@ describe('batch scripts', () => {
     );
     expect(script.split('\n;\n')).toEqual([
       'SELECT 6 AS revisor_step, clock_timestamp() AS revisor_at',
+      prepareFinish(defaultTables),
       'BEGIN',
-      'SET LOCAL lock_timeout = 4000',
-      'SET LOCAL statement_timeout = 0',
-      "SELECT set_config('revisor.step_started', extract(epoch FROM clock_timestamp())::text, true)",
+      "SELECT set_config('lock_timeout', '4000', true), set_config('statement_timeout', '0', true), " +
+        "set_config('revisor.step_started', extract(epoch FROM clock_timestamp())::text, true)",
       'CREATE TABLE a (id int) -- note',
-      stagedFinish(defaultTables, 7),
+      'EXECUTE revisor_finish(7)',
       'COMMIT',
       'SELECT 7 AS revisor_step, clock_timestamp() AS revisor_at',
+      'DEALLOCATE revisor_finish',
     ]);
   });
 
@@ -49,15 +50,13 @@ describe('batch scripts', () => {
     ]);
   });
 
-  it('reads a step only from its own staged setting, with quoted table names and no values in the text', () => {
-    const sql = stagedFinish(
-      { schema: 'My Schema', versionTable: 'alembic_version', historyTable: 'hist' },
-      12,
-    );
-    expect(sql).toContain("current_setting('revisor.step_12')::jsonb");
+  it('reads a step from the setting staged for its ordinal, with quoted table names and no values in the text', () => {
+    const sql = prepareFinish({ schema: 'My Schema', versionTable: 'alembic_version', historyTable: 'hist' });
+    expect(sql).toMatch(/^PREPARE revisor_finish\(int\) AS /);
+    expect(sql).toContain("current_setting('revisor.step_' || $1)::jsonb");
     expect(sql).toContain('DELETE FROM "My Schema".alembic_version');
     expect(sql).toContain('INSERT INTO "My Schema".hist');
-    expect(sql).not.toMatch(/\$\d/);
+    expect(sql.match(/\$\d/g)).toEqual(['$1']);
   });
 
   it('stages merges and branches as deletes, one update and inserts, passed as parameters', () => {
