@@ -81,16 +81,55 @@ export function migratorSettings(ctx: Context) {
   } as const;
 }
 
-export async function createMigrator(
+/**
+ * The first session starts connecting at once, so the server's side of the handshake
+ * overlaps reading the migrations; the migrator's first connect() takes it. `discard`
+ * closes it when the migrator will never be made.
+ */
+function primed(open: () => Promise<Session>) {
+  let first: Promise<Session> | null = open();
+  // Whoever takes the session sees its error; until then it must not be unhandled.
+  first.catch(() => undefined);
+  return {
+    connect: (): Promise<Session> => {
+      const session = first ?? open();
+      first = null;
+      return session;
+    },
+    discard: async (): Promise<void> => {
+      const session = first;
+      first = null;
+      await session?.then(
+        (s) => s.end(),
+        () => undefined,
+      );
+    },
+  };
+}
+
+/** A migrator for a command that goes to the database first thing. */
+export async function createMigrator(ctx: Context): Promise<Migrator> {
+  const settings = migratorSettings(ctx);
+  const session = primed(await connector(ctx));
+  try {
+    return migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect);
+  } catch (err) {
+    await session.discard();
+    throw err;
+  }
+}
+
+export function migratorWith(
   ctx: Context,
-  graph?: RevisionGraph,
-  connect?: () => Promise<Session>,
-): Promise<Migrator> {
+  settings: ReturnType<typeof migratorSettings>,
+  graph: RevisionGraph,
+  connect: () => Promise<Session>,
+): Migrator {
   const { logger } = ctx;
   return new Migrator({
-    ...migratorSettings(ctx),
-    graph: graph ?? (await loadGraph(ctx.values)),
-    connect: connect ?? (await connector(ctx)),
+    ...settings,
+    graph,
+    connect,
     events: {
       lockWaiting: (holder, waitedMs) =>
         logger.warn(

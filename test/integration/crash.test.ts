@@ -13,7 +13,9 @@ async function waitFor(db: pg.Client, query: string, timeoutMs = 20_000): Promis
   throw new Error(`timed out waiting for: ${query}`);
 }
 
-const sleepingQuery = "FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()";
+// By wait event, not query text: several steps go to the server as one script, whose
+// text pg_stat_activity shows only up to track_activity_query_size.
+const sleepingQuery = "FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()";
 const sleeping = `SELECT EXISTS (SELECT 1 ${sleepingQuery} AND state = 'active') AS ok`;
 const notSleeping = `SELECT NOT EXISTS (SELECT 1 ${sleepingQuery}) AS ok`;
 

@@ -65,7 +65,7 @@ describe('batch scripts', () => {
     const stage = stageSteps(defaultTables, 'pod-1', steps, 3);
     expect(stage.sql).not.toContain('pod-1');
     expect(stage.params?.[0]).toEqual([3, 4, 5, 6]);
-    const staged = (stage.params?.[1] as string[]).map((j) => JSON.parse(j));
+    const staged = (stage.params![1] as string[]).map((j) => JSON.parse(j));
     expect(staged.map((s) => [s.revision, s.deletes, s.update, s.inserts])).toEqual([
       ['r', [], null, ['r']],
       ['x', [], ['r', 'x'], []],

@@ -5,7 +5,14 @@ import { lintGraph } from '../../migrator/lint/lint.js';
 import { ident } from '../../migrator/ops/statement.js';
 import { sessionFactory } from '../../migrator/pg-session.js';
 import { str } from '../args.js';
-import { type Context, createMigrator, loadGraph, resolveConnection, tablesFrom } from '../context.js';
+import {
+  type Context,
+  loadGraph,
+  migratorSettings,
+  migratorWith,
+  resolveConnection,
+  tablesFrom,
+} from '../context.js';
 import { print, printJson, reportError } from '../output.js';
 
 /**
@@ -34,7 +41,7 @@ export async function check(ctx: Context): Promise<number> {
     }
     try {
       const connect = sessionFactory({ ...connection, database: scratch });
-      const migrator = await createMigrator(ctx, graph, connect);
+      const migrator = migratorWith(ctx, migratorSettings(ctx), graph, connect);
       const db = await connect();
       try {
         issues.push(
