@@ -2,6 +2,7 @@ import { batchFrom, nextBatchSize, runBatch } from './batch-runner.js';
 import { checksumMismatchError, findChecksumDrift } from './checksum.js';
 import type { Queryable } from './db.js';
 import { RevisorError } from './errors.js';
+import { stepFailure } from './failure.js';
 import type { RevisionGraph } from './graph.js';
 import { insertHistory, markInterrupted } from './history.js';
 import { acquireLock, type LockHolder, lockKey, releaseLock, workKey } from './lock.js';
@@ -277,7 +278,8 @@ export class Migrator {
       const current = planned.steps[index]!;
       const started = performance.now();
       try {
-        if (failure && !failure.recovered) throw failure.error;
+        // The session did not survive the failure: report it as this step's, unretried.
+        if (failure && !failure.recovered) throw stepFailure(current, null, failure.error);
         if (group.length <= 1) events?.stepStarted?.(current);
         if (!current.migration.transactional) await runNonTransactionalStep(db, current, settings);
         else {
