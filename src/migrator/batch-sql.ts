@@ -1,6 +1,7 @@
 import type { Statement } from './ops/statement.js';
 import { qualified } from './ops/statement.js';
 import type { Step } from './planner.js';
+import { sqlInteger, stepPrelude } from './step-sql.js';
 import { historyTable, type Tables } from './version-sql.js';
 
 /**
@@ -26,7 +27,6 @@ const settingPrefix = 'revisor.step_';
 // message), so each step notes its own start.
 const startedSetting = 'revisor.step_started';
 const noteStart = `set_config('${startedSetting}', extract(epoch FROM clock_timestamp())::text, true)`;
-const int = (n: number) => String(Math.max(0, Math.trunc(n)));
 
 /** What the script's finish statements read back for one step (see {@link stageSteps}). */
 interface StagedStep {
@@ -98,7 +98,7 @@ export function prepareFinish(t: Tables): string {
 }
 
 const progress = (ordinal: number) =>
-  `SELECT ${int(ordinal)} AS revisor_step, clock_timestamp() AS revisor_at`;
+  `SELECT ${sqlInteger(ordinal)} AS revisor_step, clock_timestamp() AS revisor_at`;
 
 export interface BatchSettings {
   readonly tables: Tables;
@@ -123,17 +123,10 @@ export function batchScript(
   if (mode === 'transaction') parts.push(prepareFinish(settings.tables));
   steps.forEach((step, i) => {
     const ordinal = first + i;
-    if (mode === 'transaction') {
-      parts.push(
-        'BEGIN',
-        `SELECT set_config('lock_timeout', '${int(settings.lockTimeoutMs)}', true), ` +
-          `set_config('statement_timeout', '${int(settings.statementTimeoutMs)}', true), ${noteStart}`,
-      );
-    } else {
-      parts.push('SAVEPOINT revisor_step');
-    }
+    parts.push(stepPrelude(mode, settings.lockTimeoutMs, settings.statementTimeoutMs));
+    if (mode === 'transaction') parts.push(`SELECT ${noteStart}`);
     for (const statement of step.statements) parts.push(statement.sql);
-    if (mode === 'transaction') parts.push(`EXECUTE ${finishName}(${int(ordinal)})`, 'COMMIT');
+    if (mode === 'transaction') parts.push(`EXECUTE ${finishName}(${sqlInteger(ordinal)})`, 'COMMIT');
     parts.push(progress(ordinal));
   });
   if (mode === 'transaction') parts.push(`DEALLOCATE ${finishName}`);

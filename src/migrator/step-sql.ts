@@ -5,7 +5,8 @@ import type { Step } from './planner.js';
 import type { RowChange } from './version-rows.js';
 import { historyTable, rowChangeStatement, type Tables } from './version-sql.js';
 
-const ms = (n: number) => String(Math.max(0, Math.trunc(n)));
+/** A non-negative integer as SQL text: the only values these scripts format themselves. */
+export const sqlInteger = (n: number) => String(Math.max(0, Math.trunc(n)));
 
 /**
  * How a transactional step opens: its transaction and timeouts, in one round trip. The
@@ -20,9 +21,10 @@ export function stepPrelude(
   baseLockTimeoutMs: number = lockTimeoutMs,
 ): string {
   if (kind === 'transaction') {
-    return `BEGIN; SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}; SET LOCAL statement_timeout = ${ms(statementTimeoutMs)}`;
+    return `BEGIN; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}; SET LOCAL statement_timeout = ${sqlInteger(statementTimeoutMs)}`;
   }
-  const retry = lockTimeoutMs !== baseLockTimeoutMs ? `; SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}` : '';
+  const retry =
+    lockTimeoutMs !== baseLockTimeoutMs ? `; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}` : '';
   return `SAVEPOINT revisor_step${retry}`;
 }
 
@@ -33,7 +35,7 @@ export function stepEpilogue(
   baseLockTimeoutMs: number,
 ): string | null {
   return kind === 'savepoint' && lockTimeoutMs !== baseLockTimeoutMs
-    ? `SET LOCAL lock_timeout = ${ms(baseLockTimeoutMs)}`
+    ? `SET LOCAL lock_timeout = ${sqlInteger(baseLockTimeoutMs)}`
     : null;
 }
 
