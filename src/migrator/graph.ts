@@ -103,7 +103,7 @@ export class RevisionGraph {
       const id = stack.pop()!;
       if (seen.has(id)) continue;
       seen.add(id);
-      stack.push(...next(id));
+      for (const n of next(id)) stack.push(n);
     }
     return seen;
   }
@@ -115,11 +115,26 @@ export class RevisionGraph {
   orderUp(subset: ReadonlySet<string>, roots: readonly string[]): string[] {
     const order: string[] = [];
     const done = new Set<string>();
-    const visit = (id: string) => {
-      if (done.has(id) || !subset.has(id)) return;
-      done.add(id);
-      for (const down of this.get(id).downRevisions) visit(down);
-      order.push(id);
+    // An explicit stack rather than recursion: a chain is as deep as it is long, and
+    // a recursive visit overflows the call stack at a few thousand revisions.
+    const visit = (root: string) => {
+      if (done.has(root) || !subset.has(root)) return;
+      done.add(root);
+      const stack: { id: string; next: number }[] = [{ id: root, next: 0 }];
+      while (stack.length > 0) {
+        const frame = stack[stack.length - 1]!;
+        const downs = this.get(frame.id).downRevisions;
+        if (frame.next < downs.length) {
+          const down = downs[frame.next++]!;
+          if (!done.has(down) && subset.has(down)) {
+            done.add(down);
+            stack.push({ id: down, next: 0 });
+          }
+          continue;
+        }
+        stack.pop();
+        order.push(frame.id);
+      }
     };
     for (const root of [...roots].sort()) visit(root);
     for (const id of [...subset].sort()) visit(id);
@@ -132,26 +147,32 @@ export class RevisionGraph {
   }
 }
 
+/** A cycle of down_revision links, found by an iterative depth-first search. */
 function findCycle(byId: ReadonlyMap<string, Migration>): string[] | null {
   const state = new Map<string, 'open' | 'done'>();
-  const path: string[] = [];
-  const visit = (id: string): string[] | null => {
-    const s = state.get(id);
-    if (s === 'done') return null;
-    if (s === 'open') return [...path.slice(path.indexOf(id)), id];
-    state.set(id, 'open');
-    path.push(id);
-    for (const down of byId.get(id)!.downRevisions) {
-      const found = visit(down);
-      if (found) return found;
+  for (const start of [...byId.keys()].sort()) {
+    if (state.has(start)) continue;
+    state.set(start, 'open');
+    const path: { id: string; next: number }[] = [{ id: start, next: 0 }];
+    while (path.length > 0) {
+      const frame = path[path.length - 1]!;
+      const downs = byId.get(frame.id)!.downRevisions;
+      if (frame.next >= downs.length) {
+        state.set(frame.id, 'done');
+        path.pop();
+        continue;
+      }
+      const down = downs[frame.next++]!;
+      const s = state.get(down);
+      if (s === 'open') {
+        const ids = path.map((f) => f.id);
+        return [...ids.slice(ids.indexOf(down)), down];
+      }
+      if (s === undefined) {
+        state.set(down, 'open');
+        path.push({ id: down, next: 0 });
+      }
     }
-    path.pop();
-    state.set(id, 'done');
-    return null;
-  };
-  for (const id of [...byId.keys()].sort()) {
-    const found = visit(id);
-    if (found) return found;
   }
   return null;
 }
