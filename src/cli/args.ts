@@ -11,7 +11,17 @@ export const globalOptions = {
   'database-url': {
     type: 'string',
     env: 'DATABASE_URL',
-    help: 'postgres://… (else PG* variables, else embedded)',
+    help: 'postgres://… (else PG* variables, else embedded); on the command line a password shows in ps',
+  },
+  'database-url-file': {
+    type: 'string',
+    env: 'REVISOR_DATABASE_URL_FILE',
+    help: 'a file holding the database URL (a mounted Secret)',
+  },
+  embedded: {
+    type: 'boolean',
+    env: 'REVISOR_EMBEDDED',
+    help: 'use the embedded PostgreSQL (default only when nothing is configured, never in a cluster)',
   },
   'ssl-ca': { type: 'string', env: 'REVISOR_SSL_CA', help: 'CA bundle to verify the server with' },
   'version-table': {
@@ -84,6 +94,10 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 export interface Parsed {
   readonly values: Values;
   readonly positionals: readonly string[];
+  /** Options given on the command line, as opposed to the environment. */
+  readonly fromCommandLine: ReadonlySet<string>;
+  /** Options whose environment variable is set but empty (`DATABASE_URL=`). */
+  readonly emptyInEnv: ReadonlySet<string>;
 }
 
 /** parseArgs with the global options, then environment variables for what the flags left unset. */
@@ -108,13 +122,19 @@ export function parse(argv: readonly string[], commandOptions: OptionSpec, env: 
     throw new RevisorError('Usage', `${(err as Error).message}; see --help`);
   }
   const values: Values = { ...parsed.values };
+  const fromCommandLine = new Set(Object.keys(parsed.values));
+  const emptyInEnv = new Set<string>();
   for (const [name, o] of Object.entries(spec)) {
     const fromEnv = o.env ? env[o.env] : undefined;
+    if (fromEnv === '') emptyInEnv.add(name);
     if (values[name] !== undefined || fromEnv === undefined || fromEnv === '') continue;
     values[name] = o.type === 'boolean' ? /^(1|true|yes)$/i.test(fromEnv) : fromEnv;
   }
-  return { values, positionals: parsed.positionals };
+  return { values, positionals: parsed.positionals, fromCommandLine, emptyInEnv };
 }
+
+/** The largest timeout PostgreSQL accepts (an int of milliseconds), and setTimeout too. */
+export const maxDurationMs = 2_147_483_647;
 
 /** 300, 500ms, 5s, 2m, 1h → milliseconds; a bare number is seconds. */
 export function duration(text: string | undefined, name: string, fallbackMs: number): number {
@@ -123,7 +143,14 @@ export function duration(text: string | undefined, name: string, fallbackMs: num
   if (!match)
     throw new RevisorError('Usage', `--${name} takes a duration like 500ms, 30s, 5m or 1h, got "${text}"`);
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * factor);
+  const ms = Math.round(Number(match[1]) * factor);
+  if (ms > maxDurationMs) {
+    throw new RevisorError(
+      'Usage',
+      `--${name} is at most ${maxDurationMs}ms (about 24 days; PostgreSQL's timeouts and Node's timers stop there), got "${text}"`,
+    );
+  }
+  return ms;
 }
 
 export function count(text: string | undefined, name: string, fallback: number): number {

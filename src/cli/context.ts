@@ -1,17 +1,25 @@
-import { type ConnectionOptions, executedBy, hasConnectionConfig } from '../migrator/connection.js';
+import { readFileSync } from 'node:fs';
+import {
+  type ConnectionOptions,
+  executedBy,
+  hasConnectionConfig,
+  hasPassword,
+} from '../migrator/connection.js';
 import { RevisorError } from '../migrator/errors.js';
 import { RevisionGraph } from '../migrator/graph.js';
 import { embeddedMigrationsDir, loadMigrations } from '../migrator/loader.js';
 import { describeHolder } from '../migrator/lock.js';
 import { Migrator, type Session } from '../migrator/migrator.js';
 import { sessionFactory } from '../migrator/pg-session.js';
-import { defaultTables, type Tables } from '../migrator/version-sql.js';
+import { defaultTables, type Tables, tableProblems } from '../migrator/version-sql.js';
 import { count, duration, str, type Values } from './args.js';
 import type { Logger } from './logger.js';
 
 export interface Context {
   readonly values: Values;
   readonly positionals: readonly string[];
+  readonly fromCommandLine: ReadonlySet<string>;
+  readonly emptyInEnv: ReadonlySet<string>;
   readonly env: NodeJS.ProcessEnv;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -20,11 +28,19 @@ export interface Context {
 }
 
 export function tablesFrom(values: Values): Tables {
-  return {
+  const tables = {
     schema: str(values, 'version-schema') ?? defaultTables.schema,
     versionTable: str(values, 'version-table') ?? defaultTables.versionTable,
     historyTable: str(values, 'history-table') ?? defaultTables.historyTable,
   };
+  const problems = tableProblems(tables);
+  if (problems.length > 0) {
+    throw new RevisorError(
+      'Usage',
+      `${problems.join('; ')} (--version-schema, --version-table, --history-table)`,
+    );
+  }
+  return tables;
 }
 
 export function migrationsDir(values: Values): string {
@@ -35,15 +51,69 @@ export async function loadGraph(values: Values): Promise<RevisionGraph> {
   return RevisionGraph.build(await loadMigrations(migrationsDir(values)));
 }
 
+/**
+ * The database URL from --database-url, DATABASE_URL or --database-url-file. A value
+ * that is set but empty is an error, never "nothing configured": an init container whose
+ * Secret is empty must fail, not migrate a throwaway database.
+ */
+function configuredUrl(ctx: Context): string | undefined {
+  const { values } = ctx;
+  for (const name of ['database-url', 'database-url-file']) {
+    if (str(values, name) === '' || (str(values, name) === undefined && ctx.emptyInEnv.has(name))) {
+      throw new RevisorError(
+        'Usage',
+        `--${name} (${name === 'database-url' ? 'DATABASE_URL' : 'REVISOR_DATABASE_URL_FILE'}) is set but empty; ` +
+          'check the Secret or variable it comes from, or unset it',
+      );
+    }
+  }
+  const file = str(values, 'database-url-file');
+  if (file !== undefined) {
+    if (str(values, 'database-url') !== undefined)
+      throw new RevisorError('Usage', 'give --database-url or --database-url-file, not both');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new RevisorError(
+        'Usage',
+        `cannot read --database-url-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    if (text === '')
+      throw new RevisorError('Usage', `--database-url-file ${file} is empty; check the Secret mounted there`);
+    return text;
+  }
+  const url = str(values, 'database-url');
+  if (url !== undefined && ctx.fromCommandLine.has('database-url') && hasPassword(url)) {
+    ctx.logger.warn(
+      {},
+      'a password in --database-url is visible to every local user in the process list; ' +
+        'pass it in DATABASE_URL, PGPASSWORD or --database-url-file instead',
+    );
+  }
+  return url;
+}
+
 /** Where to connect: the configured database, or the embedded PostgreSQL when none is. */
 export async function resolveConnection(ctx: Context): Promise<ConnectionOptions> {
-  let url = str(ctx.values, 'database-url');
-  if (!hasConnectionConfig({ ...(url ? { url } : {}) }, ctx.env)) {
+  let url = configuredUrl(ctx);
+  const embedded = ctx.values['embedded'] === true;
+  if (embedded && url !== undefined)
+    throw new RevisorError('Usage', '--embedded and a database URL exclude each other; give one');
+  if (embedded || !hasConnectionConfig({ ...(url ? { url } : {}) }, ctx.env)) {
+    if (!embedded && ctx.env['KUBERNETES_SERVICE_HOST']) {
+      throw new RevisorError(
+        'Usage',
+        'no database configured (DATABASE_URL, --database-url-file or PGHOST/PGDATABASE), and in a cluster revisor ' +
+          'does not fall back to its embedded PostgreSQL; set the connection, or pass --embedded to ask for it',
+      );
+    }
     const { startEmbedded, defaultEmbeddedDir } = await import('./embedded-postgres.js');
     const server = await startEmbedded(defaultEmbeddedDir(ctx.env));
-    ctx.logger.info(
+    ctx.logger.warn(
       { dir: server.dir, port: server.port },
-      'no database configured: using the embedded PostgreSQL',
+      'no database configured: using the embedded PostgreSQL (a local, throwaway server)',
     );
     url = server.url;
   }

@@ -1,4 +1,5 @@
-import { errorCodes, isRevisorError, RevisorError } from '../migrator/errors.js';
+import { classify } from '../migrator/classify.js';
+import { errorCodes, RevisorError } from '../migrator/errors.js';
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
 import { createLogger, parseLevel } from './logger.js';
@@ -173,7 +174,6 @@ function usage(): string {
     '',
     'exit codes:',
     '    0  done (or nothing to do)',
-    '    1  unexpected error',
   );
   for (const [code, exit] of Object.entries(errorCodes)) lines.push(`  ${String(exit).padStart(3)}  ${code}`);
   return lines.join('\n');
@@ -203,7 +203,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const { values, positionals } = parse(rest, command.options, env);
+    const { values, positionals, fromCommandLine, emptyInEnv } = parse(rest, command.options, env);
     json = values['json'] === true;
     if (values['help']) {
       process.stdout.write(`${helpText(command.usage, command.summary, command.options)}\n`);
@@ -220,6 +220,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return await handler({
       values,
       positionals,
+      fromCommandLine,
+      emptyInEnv,
       env,
       logger,
       signal: controller.signal,
@@ -227,12 +229,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       command: name,
     });
   } catch (err) {
-    const error = isRevisorError(err)
-      ? err
-      : new RevisorError('MigrationFailed', `unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    const error = classify(err);
     if (json) printJson({ error: errorJson(error) });
-    const code = reportError(error);
-    return isRevisorError(err) ? code : 1;
+    return reportError(error);
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

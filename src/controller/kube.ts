@@ -1,12 +1,11 @@
 import * as k8s from '@kubernetes/client-node';
+import { httpStatus } from './http-status.js';
 import type { ListWatch } from './informer.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
 import type { ClusterPort } from './reconcile.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
 
 /** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
-export const httpStatus = (err: unknown): number | undefined =>
-  (err as { code?: number }).code ?? (err as { statusCode?: number }).statusCode;
 
 const watchPath = (prefix: string, resource: string, namespace: string | null) =>
   namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;

@@ -20,11 +20,19 @@ export const Reason = {
   OutOfBandChange: 'OutOfBandChange',
   RetriesExhausted: 'RetriesExhausted',
   NoDrift: 'NoDrift',
+  StepLockTimeout: 'StepLockTimeout',
+  Cancelled: 'Cancelled',
+  PermissionDenied: 'PermissionDenied',
+  DatabaseError: 'DatabaseError',
+  InternalError: 'InternalError',
 } as const;
 
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 
-/** The migrator's error codes, mapped 1:1 onto reasons. */
+/**
+ * The migrator's error codes onto reasons: every code has exactly one, and a new code
+ * does not compile until it is given one.
+ */
 export function reasonFor(code: ErrorCode): ReasonName {
   switch (code) {
     case 'RevisionNotFound':
@@ -43,8 +51,27 @@ export function reasonFor(code: ErrorCode): ReasonName {
     case 'MigrationLoadError':
     case 'InvalidPlan':
       return Reason.InvalidChain;
-    default:
+    case 'StepLockTimeout':
+      return Reason.StepLockTimeout;
+    case 'Cancelled':
+      return Reason.Cancelled;
+    case 'PermissionDenied':
+      return Reason.PermissionDenied;
+    case 'DatabaseError':
+      return Reason.DatabaseError;
+    case 'Usage':
+      return Reason.InvalidSpec;
+    case 'MigrationFailed':
+    case 'CheckFailed':
+    case 'LintFailed':
+    case 'WaitTimeout':
       return Reason.MigrationFailed;
+    case 'Unexpected':
+      return Reason.InternalError;
+    default: {
+      const unhandled: never = code;
+      return unhandled;
+    }
   }
 }
 
@@ -56,6 +83,8 @@ export function isTransient(reason: ReasonName): boolean {
     Reason.MigrationFailed,
     Reason.SecretNotFound,
     Reason.ConfigMapNotFound,
+    Reason.StepLockTimeout,
+    Reason.Cancelled,
   ];
   return transient.includes(reason);
 }

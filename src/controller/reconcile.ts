@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { checksumMismatchError, findChecksumDrift } from '../migrator/checksum.js';
+import { classify } from '../migrator/classify.js';
 import type { ConnectionOptions } from '../migrator/connection.js';
-import { isRevisorError, RevisorError } from '../migrator/errors.js';
+import { isRevisorError } from '../migrator/errors.js';
 import type { RevisionGraph } from '../migrator/graph.js';
 import type { Migrator, MigratorEvents } from '../migrator/migrator.js';
 import { inline } from '../migrator/ops/statement.js';
@@ -9,6 +10,7 @@ import { assertKnownHeads, type Plan, planToward } from '../migrator/planner.js'
 import { statementsOf } from '../migrator/step-runner.js';
 import { resolveTarget } from '../migrator/targets.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
+import { httpStatus } from './http-status.js';
 import type { ControllerMetrics } from './metrics.js';
 import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
@@ -147,8 +149,9 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     graph = (await chainFor(spec, namespace, cluster)) ?? (await deps.embeddedGraph());
   } catch (err) {
     if (err instanceof SourceError) return retryLater(err.reason, err.message);
-    if (isRevisorError(err)) return retryLater(reasonFor(err.code), err.message);
-    throw err;
+    if (httpStatus(err) !== undefined) throw err;
+    const error = classify(err);
+    return retryLater(reasonFor(error.code), error.message);
   }
 
   const progress: StepRecord[] = [...(previous.steps ?? [])];
@@ -173,8 +176,8 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       ({ heads, checksums } = await migrator.state());
       assertKnownHeads(graph, heads);
     } catch (err) {
-      if (!isRevisorError(err)) throw err;
-      return retryLater(reasonFor(err.code), err.message);
+      const error = classify(err);
+      return retryLater(reasonFor(error.code), error.message);
     }
     const currentRevision = heads.join(',');
     let target: readonly string[];
@@ -314,8 +317,12 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
     return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
   } catch (err) {
-    if (isRevisorError(err)) return retryLater(reasonFor(err.code), err.message);
-    throw err instanceof Error ? err : new RevisorError('MigrationFailed', String(err));
+    // The API server's failures go back to the work queue, which retries them with
+    // backoff; anything else is classified, and a bug ends Degraded (InternalError)
+    // without a retry loop.
+    if (httpStatus(err) !== undefined) throw err;
+    const error = classify(err);
+    return retryLater(reasonFor(error.code), error.message);
   } finally {
     await migrator.close();
   }

@@ -29,6 +29,16 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Whether a URL carries a password (user:password@ or ?password=), parseable or not. */
+export function hasPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== '' || parsed.searchParams.has('password');
+  } catch {
+    return /:[^@/]*@|[?&]password=/.test(url);
+  }
+}
+
 /** Where the connection goes, without credentials: for messages. */
 export function describeTarget(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): string {
   if (options.url) {

@@ -3,6 +3,8 @@
  * decides the CLI exit status and the controller's condition reason.
  */
 export const errorCodes = {
+  /** A bug in revisor: nothing the user did explains it. */
+  Unexpected: 1,
   Usage: 2,
   MigrationLoadError: 10,
   RevisionNotFound: 11,
@@ -17,6 +19,8 @@ export const errorCodes = {
   Cancelled: 22,
   StepLockTimeout: 23,
   MigrationFailed: 24,
+  PermissionDenied: 25,
+  DatabaseError: 26,
   CheckFailed: 30,
   LintFailed: 31,
   WaitTimeout: 32,
@@ -43,4 +47,16 @@ export class RevisorError extends Error {
 
 export function isRevisorError(err: unknown, code?: ErrorCode): err is RevisorError {
   return err instanceof RevisorError && (code === undefined || err.code === code);
+}
+
+/**
+ * The session's transport failed (socket closed, server gone, connection ended): thrown
+ * by the session wrapper, which knows the connection state, so nobody has to recognise
+ * a driver's message text.
+ */
+export class ConnectionLostError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'ConnectionLostError';
+  }
 }

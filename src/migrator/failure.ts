@@ -1,3 +1,4 @@
+import { classify, isConnectionState } from './classify.js';
 import { type PgError, pgCode, sqlState } from './db.js';
 import { RevisorError } from './errors.js';
 import type { Statement } from './ops/statement.js';
@@ -26,12 +27,16 @@ export function stepFailure(
   const pgErr = err as PgError;
   const code = pgCode(err);
   const where = `${step.direction} of ${step.revision} (${step.migration.source})`;
-  if (!code) {
+  if (!code || isConnectionState(code)) {
+    const classified = classify(err);
+    if (classified.code !== 'ConnectionFailed') return classified;
     return new RevisorError(
       'ConnectionFailed',
-      `lost the database connection during the ${where}: ${pgErr.message}; ` +
-        'a transactional step was rolled back by the server, so rerunning is safe',
-      { revision: step.revision, direction: step.direction },
+      `lost the database connection during the ${where}: ${pgErr.message}${code ? ` [SQLSTATE ${code}]` : ''}; ` +
+        (step.migration.transactional
+          ? 'the step was rolled back by the server, so rerunning is safe'
+          : 'this step is non-transactional: it is marked interrupted and is resumed by the next run'),
+      { revision: step.revision, direction: step.direction, ...(code ? { sqlState: code } : {}) },
       err,
     );
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,11 +33,63 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
   const display = (name: string) => (shownDir ? `${shownDir}/${name}` : name);
   // Small files read synchronously: hundreds of async opens cost more than they save.
   const loads = names.map(async (name): Promise<Migration | null> => {
-    if (name.endsWith('.sql')) return parseSqlMigration(readFileSync(join(dir, name), 'utf8'), display(name));
+    if (name.endsWith('.sql'))
+      return parseSqlMigration(readSqlText(join(dir, name), display(name)), display(name));
     if (moduleFile.test(name)) return loadModule(join(dir, name), display(name));
     return null;
   });
   return (await Promise.all(loads)).filter((m): m is Migration => m !== null);
+}
+
+/** Larger than any hand-written migration; a data dump belongs in a COPY, not a revision. */
+export const maxSqlFileBytes = 64 * 1024 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A SQL migration's text, refused (MigrationLoadError naming the file) when it is not a
+ * readable regular file, too large, or not UTF-8: a replacement character silently
+ * substituted into DDL would be applied as written.
+ */
+function readSqlText(path: string, file: string): string {
+  let bytes: Buffer;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) fail(file, 'is not a regular file (a directory named *.sql?); rename or remove it');
+    if (stat.size > maxSqlFileBytes)
+      fail(file, `is ${stat.size} bytes, over the ${maxSqlFileBytes}-byte limit for a migration file`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof RevisorError) throw err;
+    fail(file, `cannot be read: ${(err as Error).message} (a dangling symlink?)`);
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    fail(file, `is not valid UTF-8 (first bad byte at offset ${at}); save it as UTF-8`);
+  }
+}
+
+/** The offset of the first byte where a strict UTF-8 decode fails. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  // "This prefix holds no invalid sequence" is monotone when a character cut off at the
+  // prefix's end does not count (stream mode), so bisection finds the first bad byte.
+  const clean = (n: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let low = 0;
+  let high = bytes.length;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (clean(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }
 
 async function loadModule(path: string, file: string): Promise<Migration> {

@@ -1,5 +1,6 @@
 import { batchFrom, nextBatchSize, runBatch } from './batch-runner.js';
 import { checksumMismatchError, findChecksumDrift } from './checksum.js';
+import { classify } from './classify.js';
 import type { Queryable } from './db.js';
 import { RevisorError } from './errors.js';
 import { stepFailure } from './failure.js';
@@ -62,15 +63,6 @@ export interface RunResult {
   readonly results: readonly StepResult[];
   readonly lockWaitMs: number;
   readonly error?: RevisorError;
-}
-
-function asRevisorError(err: unknown): RevisorError {
-  if (err instanceof RevisorError) return err;
-  const e = err as Error & { code?: string };
-  if (e && (e.code === undefined || /^(E[A-Z]+|28|3D|08|57P)/.test(e.code))) {
-    return new RevisorError('ConnectionFailed', `database connection failed: ${e.message}`, {}, err);
-  }
-  throw err;
 }
 
 export class Migrator {
@@ -137,7 +129,7 @@ export class Migrator {
       planned = await this.plan(direction, target);
       if (planned.steps.length === 0) return { plan: planned, results: [], lockWaitMs: 0 };
     } catch (err) {
-      return { plan: planned, results: [], lockWaitMs: 0, error: asRevisorError(err) };
+      return { plan: planned, results: [], lockWaitMs: 0, error: classify(err) };
     }
     return this.#locked(async (db) => {
       await ensureTables(db, this.#config.tables);
@@ -181,7 +173,7 @@ export class Migrator {
         await releaseLock(lockDb, key).catch(() => undefined);
       }
     } catch (err) {
-      return { plan: null, results: [], lockWaitMs, error: asRevisorError(err) };
+      return { plan: null, results: [], lockWaitMs, error: classify(err) };
     } finally {
       await lockDb?.end().catch(() => undefined);
     }
@@ -287,7 +279,7 @@ export class Migrator {
           if (done) appliedInRun.push(done);
         }
       } catch (err) {
-        const error = asRevisorError(err);
+        const error = classify(err);
         if (all) await db.query('ROLLBACK').catch(() => undefined);
         const failed: StepResult = {
           revision: current.revision,
@@ -310,7 +302,7 @@ export class Migrator {
         await db.query('COMMIT');
       } catch (err) {
         await db.query('ROLLBACK').catch(() => undefined);
-        return { plan: planned, results: rolledBack(results, []), error: asRevisorError(err) };
+        return { plan: planned, results: rolledBack(results, []), error: classify(err) };
       }
     }
     return { plan: planned, results };

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type ConnectionOptions, clientConfig, describeTarget } from './connection.js';
-import { RevisorError } from './errors.js';
+import { pgCode } from './db.js';
+import { ConnectionLostError, RevisorError } from './errors.js';
 import type { Session } from './migrator.js';
 
 /** Opens a pg session; a failure names the server and user, never the password. */
@@ -8,8 +9,20 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
   const config = clientConfig(options);
   return async () => {
     const client = new pg.Client(config);
+    // The driver reports a dead transport as a plain Error; the session knows it is dead
+    // (its 'end' or 'error' came first) and says so with a type, not a message to match.
+    let lost = false;
     // A session dropped while idle would otherwise crash the process; the next query reports it.
-    client.on('error', () => undefined);
+    client.on('error', () => {
+      lost = true;
+    });
+    client.on('end', () => {
+      lost = true;
+    });
+    const typed = (err: unknown): unknown =>
+      pgCode(err) === undefined && lost
+        ? new ConnectionLostError(`the connection to ${describeTarget(options)} ended`, err)
+        : err;
     try {
       await client.connect();
     } catch (err) {
@@ -23,7 +36,10 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
       );
     }
     return {
-      query: (text, values) => client.query(text, values as unknown[]),
+      query: (text, values) =>
+        client.query(text, values as unknown[]).catch((err: unknown) => {
+          throw typed(err);
+        }),
       end: () => client.end(),
       script: (text, onRow) =>
         new Promise<void>((resolve, reject) => {
@@ -31,7 +47,7 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
           // the rows of the statements that completed before an error.
           const query = new pg.Query(text);
           query.on('row', (row: Record<string, unknown>) => onRow(row));
-          query.on('error', reject);
+          query.on('error', (err: unknown) => reject(typed(err)));
           query.on('end', () => resolve());
           client.query(query);
         }),

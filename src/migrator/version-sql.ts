@@ -14,6 +14,39 @@ export const defaultTables: Tables = Object.freeze({
   historyTable: 'revisor_history',
 });
 
+/** PostgreSQL's NAMEDATALEN - 1: longer identifiers are silently truncated. */
+const maxIdentifierBytes = 63;
+const bytes = (name: string) => Buffer.byteLength(name, 'utf8');
+
+/**
+ * What is wrong with a set of table names, before any database is touched: names
+ * PostgreSQL would truncate (so a derived constraint or index name collides), a history
+ * table that is the version table, and system schemas. Empty when all is well.
+ */
+export function tableProblems(t: Tables): string[] {
+  const problems: string[] = [];
+  const named = [
+    ['version schema', t.schema, ''],
+    ['version table', t.versionTable, '_pkc'],
+    ['history table', t.historyTable, '_revision_idx'],
+  ] as const;
+  for (const [what, name, derived] of named) {
+    if (name.length === 0 || name.includes('\0')) problems.push(`the ${what} name is empty or holds a NUL`);
+    else if (bytes(name) + bytes(derived) > maxIdentifierBytes) {
+      const limit = maxIdentifierBytes - bytes(derived);
+      problems.push(
+        `the ${what} name "${name}" is ${bytes(name)} bytes; at most ${limit}${derived ? ` (its ${derived} name must fit in ${maxIdentifierBytes})` : ''}`,
+      );
+    }
+  }
+  if (t.versionTable === t.historyTable)
+    problems.push('the version table and the history table have the same name');
+  if (/^pg_/i.test(t.schema) || t.schema === 'information_schema') {
+    problems.push(`"${t.schema}" is a system schema; keep the version table in an application schema`);
+  }
+  return problems;
+}
+
 const versionTable = (t: Tables) => qualified(t.versionTable, t.schema);
 export const historyTable = (t: Tables) => qualified(t.historyTable, t.schema);
 

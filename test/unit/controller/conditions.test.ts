@@ -67,7 +67,7 @@ describe('conditions', () => {
     expect(reasonFor('LockTimeout')).toBe('WaitingForLock');
     expect(reasonFor('ConnectionFailed')).toBe('ConnectionFailed');
     expect(reasonFor('AmbiguousRevision')).toBe('RevisionNotFound');
-    expect(reasonFor('StepLockTimeout')).toBe('MigrationFailed');
+    expect(reasonFor('StepLockTimeout')).toBe('StepLockTimeout');
     expect(isTransient(Reason.ConnectionFailed)).toBe(true);
     expect(isTransient(Reason.DowngradeNotAllowed)).toBe(false);
     expect(isTransient(Reason.UnknownDatabaseRevision)).toBe(false);
