@@ -222,6 +222,11 @@ export function migratorWith(
           { revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) },
           'step finished',
         ),
+      invalidIndexDropped: (step, index) =>
+        logger.warn(
+          { revision: step.revision, index },
+          `dropped INVALID index ${index}, left by an interrupted build of ${step.revision}; building it again`,
+        ),
       stepRetry: (step, attempt, next) =>
         logger.warn(
           { revision: step.revision, attempt, lockTimeoutMs: next },

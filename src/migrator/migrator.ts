@@ -31,6 +31,8 @@ export interface MigratorEvents {
   stepStarted?(step: Step): void;
   stepFinished?(step: Step, result: StepResult): void;
   stepRetry?(step: Step, attempt: number, nextLockTimeoutMs: number): void;
+  /** An INVALID index left by an interrupted build of this step was dropped before it ran again. */
+  invalidIndexDropped?(step: Step, index: string): void;
 }
 
 export interface MigratorConfig {
@@ -190,6 +192,7 @@ export class Migrator {
       statementTimeoutMs: c.statementTimeoutMs,
       ...(c.signal ? { signal: c.signal } : {}),
       onRetry: (step, attempt, next) => c.events?.stepRetry?.(step, attempt, next),
+      onInvalidIndexDropped: (step, index) => c.events?.invalidIndexDropped?.(step, index),
     };
   }
 

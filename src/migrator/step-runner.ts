@@ -2,6 +2,7 @@ import { pgCode, type Queryable, sleep, sqlState } from './db.js';
 import { RevisorError } from './errors.js';
 import { stepFailure } from './failure.js';
 import { finishHistory, insertHistory } from './history.js';
+import { dropInvalidIndex, indexesCreatedBy, invalidIndexError, invalidIndexes } from './invalid-indexes.js';
 import type { Statement } from './ops/statement.js';
 import type { Step } from './planner.js';
 import { type AppliedStep, appliedStep, batch, stepEpilogue, stepFinish, stepPrelude } from './step-sql.js';
@@ -19,6 +20,7 @@ export interface StepSettings {
   readonly statementTimeoutMs: number;
   readonly signal?: AbortSignal;
   readonly onRetry?: (step: Step, attempt: number, nextLockTimeoutMs: number) => void;
+  readonly onInvalidIndexDropped?: (step: Step, index: string) => void;
 }
 
 export const statementsOf = (step: Step): readonly Statement[] =>
@@ -211,6 +213,13 @@ export async function runNonTransactionalStep(
   settings: StepSettings,
 ): Promise<void> {
   const statements = statementsOf(step);
+  const created = await indexesCreatedBy(statements);
+  // A build cut off by a crash or a failure left its index INVALID, which IF NOT EXISTS
+  // would accept and a plain CREATE INDEX would trip over: drop it, so the step builds it.
+  for (const index of await invalidIndexes(db, created)) {
+    await db.query(dropInvalidIndex(index).sql);
+    settings.onInvalidIndexDropped?.(step, `${index.schema}.${index.name}`);
+  }
   const id = await insertHistory(db, settings.tables, {
     revision: step.revision,
     direction: step.direction,
@@ -230,6 +239,8 @@ export async function runNonTransactionalStep(
         await runStatements(db, step, [statement]);
       });
     }
+    const leftInvalid = await invalidIndexes(db, created);
+    if (leftInvalid.length > 0) throw invalidIndexError(step, leftInvalid);
     await db.query('BEGIN');
     await writeVersionRows(db, step, settings.tables);
     await finishHistory(db, settings.tables, id, 'applied', step.headsAfter);
