@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { type Dirent, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,9 +15,11 @@ export const embeddedMigrationsDir = fileURLToPath(new URL('../../migrations', i
 const moduleFile = /^[^._][^/]*(?<!\.d)\.(ts|mts|js|mjs)$/;
 
 export async function loadMigrations(dir: string): Promise<Migration[]> {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = (await readdir(dir)).sort();
+    entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
   } catch (err) {
     throw new RevisorError(
       'MigrationLoadError',
@@ -32,9 +34,10 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
   const shownDir = relativeDir.startsWith('..') ? dir : relativeDir;
   const display = (name: string) => (shownDir ? `${shownDir}/${name}` : name);
   // Small files read synchronously: hundreds of async opens cost more than they save.
-  const loads = names.map(async (name): Promise<Migration | null> => {
+  const loads = entries.map(async (entry): Promise<Migration | null> => {
+    const { name } = entry;
     if (name.endsWith('.sql'))
-      return parseSqlMigration(readSqlText(join(dir, name), display(name)), display(name));
+      return parseSqlMigration(readSqlText(dir, entry, display(name)), display(name));
     if (moduleFile.test(name)) return loadModule(join(dir, name), display(name));
     return null;
   });
@@ -48,25 +51,30 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * A SQL migration's text, refused (MigrationLoadError naming the file) when it is not a
  * readable regular file, too large, or not UTF-8: a replacement character silently
- * substituted into DDL would be applied as written.
+ * substituted into DDL would be applied as written. The directory entry's type says what
+ * it is without a stat per file; only a symlink is followed to see what it names.
  */
-function readSqlText(path: string, file: string): string {
+function readSqlText(dir: string, entry: Dirent, file: string): string {
+  const path = join(dir, entry.name);
   let bytes: Buffer;
   try {
-    const stat = statSync(path);
-    if (!stat.isFile()) fail(file, 'is not a regular file (a directory named *.sql?); rename or remove it');
-    if (stat.size > maxSqlFileBytes)
-      fail(file, `is ${stat.size} bytes, over the ${maxSqlFileBytes}-byte limit for a migration file`);
+    const regular = entry.isFile() || (entry.isSymbolicLink() && statSync(path).isFile());
+    if (!regular) fail(file, 'is not a regular file (a directory named *.sql?); rename or remove it');
     bytes = readFileSync(path);
   } catch (err) {
     if (err instanceof RevisorError) throw err;
-    fail(file, `cannot be read: ${(err as Error).message} (a dangling symlink?)`);
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(
+      file,
+      `cannot be read: ${code ?? (err as Error).message}${code === 'ENOENT' ? ' (a dangling symlink?)' : ''}`,
+    );
   }
+  if (bytes.length > maxSqlFileBytes)
+    fail(file, `is ${bytes.length} bytes, over the ${maxSqlFileBytes}-byte limit for a migration file`);
   try {
     return utf8.decode(bytes);
   } catch {
-    const at = firstInvalidUtf8(bytes);
-    fail(file, `is not valid UTF-8 (first bad byte at offset ${at}); save it as UTF-8`);
+    fail(file, `is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bytes)}); save it as UTF-8`);
   }
 }
 

@@ -8,7 +8,7 @@ import type { RevisionGraph } from './graph.js';
 import { insertHistory, markInterrupted } from './history.js';
 import { acquireLock, type LockHolder, lockKey, releaseLock, workKey } from './lock.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from './planner.js';
-import { type DatabaseState, ensureTables, readState } from './state.js';
+import { type DatabaseState, ensureTables, readHeads, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
 import { type AppliedStep, appliedStep, runFinish, stepPrelude } from './step-sql.js';
 import { resolveTarget } from './targets.js';
@@ -96,7 +96,7 @@ export class Migrator {
 
   /** The database's heads, refused when the chain does not know one of them. */
   async current(): Promise<readonly string[]> {
-    const { heads } = await this.state();
+    const heads = await readHeads(await this.#db(), this.#config.tables);
     assertKnownHeads(this.graph, heads);
     return heads;
   }
@@ -107,9 +107,18 @@ export class Migrator {
     if (drift.length > 0) throw checksumMismatchError(drift);
   }
 
-  /** Plans without the lock or any write: what `upgrade`/`downgrade` would do now. */
+  /**
+   * Plans without the lock or any write: what `upgrade`/`downgrade` would do now. It
+   * reads only the heads; applied checksums are verified under the lock, once there is
+   * work to do, so the no-op costs the same at any length of history.
+   */
   async plan(direction: Direction, target: string): Promise<Plan> {
-    const state = await this.state();
+    return plan(this.graph, await this.current(), direction, target);
+  }
+
+  /** The plan under the lock: the full state, with applied checksums verified before an upgrade. */
+  async #lockedPlan(db: Queryable, direction: Direction, target: string): Promise<Plan> {
+    const state = await readState(db, this.#config.tables);
     assertKnownHeads(this.graph, state.heads);
     if (direction === 'upgrade') this.#verifyChecksums(state);
     return plan(this.graph, state.heads, direction, target);
@@ -137,7 +146,7 @@ export class Migrator {
       await ensureTables(db, this.#config.tables);
       const interrupted = await markInterrupted(db, this.#config.tables);
       if (interrupted.length > 0) this.#config.events?.interrupted?.(interrupted);
-      const fresh = await this.plan(direction, target);
+      const fresh = await this.#lockedPlan(db, direction, target);
       return this.#execute(db, fresh);
     });
   }
@@ -349,7 +358,7 @@ export class Migrator {
   step(revision: string, direction: Direction): Promise<RunResult> {
     return this.#locked(async (db) => {
       await ensureTables(db, this.#config.tables);
-      const { heads } = await readState(db, this.#config.tables);
+      const heads = await readHeads(db, this.#config.tables);
       return this.#execute(db, singleStepPlan(this.graph, heads, revision, direction));
     });
   }
@@ -362,7 +371,7 @@ export class Migrator {
     return this.#locked(async (db) => {
       const { tables } = this.#config;
       await ensureTables(db, tables);
-      const heads = options.purge ? [] : (await readState(db, tables)).heads;
+      const heads = options.purge ? [] : await readHeads(db, tables);
       const resolved = resolveTarget(this.graph, target, heads);
       const stampPlan = planToward(this.graph, heads, resolved);
       await db.query('BEGIN');

@@ -27,9 +27,21 @@ async function rowsOrNothing<R extends Record<string, unknown>>(
   }
 }
 
-/** Two reads, no lock: enough to see that there is nothing to do. */
+/**
+ * The version table's rows: one read of a table with a row per head, however long the
+ * history. Enough to see that there is nothing to do.
+ */
+export async function readHeads(db: Queryable, tables: Tables): Promise<readonly string[]> {
+  const rows = await rowsOrNothing<{ version_num: string }>(db, selectHeads(tables));
+  return rows.map((r) => r.version_num).sort();
+}
+
+/**
+ * The heads and the recorded checksum of every applied revision: a read that grows
+ * with the history, so it is made only when a run has work to do, or to report drift.
+ */
 export async function readState(db: Queryable, tables: Tables): Promise<DatabaseState> {
-  const heads = await rowsOrNothing<{ version_num: string }>(db, selectHeads(tables));
+  const heads = await readHeads(db, tables);
   const checksums =
     heads.length === 0
       ? []
@@ -38,7 +50,7 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
           selectAppliedChecksums(tables),
         );
   return {
-    heads: heads.map((r) => r.version_num).sort(),
+    heads,
     checksums: new Map(checksums.filter((r) => r.checksum !== null).map((r) => [r.revision, r.checksum!])),
   };
 }

@@ -1,5 +1,5 @@
 import { isRevisorError, RevisorError } from '../../migrator/errors.js';
-import { readState } from '../../migrator/state.js';
+import { readHeads } from '../../migrator/state.js';
 import { resolveRevision } from '../../migrator/targets.js';
 import { duration, str } from '../args.js';
 import { type Context, connector, loadGraph, tablesFrom } from '../context.js';
@@ -30,7 +30,7 @@ export async function wait(ctx: Context): Promise<number> {
     try {
       const session = await connect();
       try {
-        const { heads } = await readState(session, tables);
+        const heads = await readHeads(session, tables);
         const known = heads.filter((h) => graph.has(h));
         const applied = graph.ancestors(known);
         if (needed.every((r) => applied.has(r) || heads.includes(r))) {
