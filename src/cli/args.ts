@@ -40,6 +40,11 @@ export const globalOptions = {
     env: 'REVISOR_LOCK_WAIT',
     help: 'how long to wait for the migration lock (default 5m)',
   },
+  'lock-lease': {
+    type: 'string',
+    env: 'REVISOR_LOCK_LEASE',
+    help: 'how long a stopped or unreachable holder keeps the lock (default 60s)',
+  },
   'lock-timeout': {
     type: 'string',
     env: 'REVISOR_LOCK_TIMEOUT',

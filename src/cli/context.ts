@@ -130,6 +130,12 @@ export async function connector(ctx: Context): Promise<() => Promise<Session>> {
   return sessionFactory(await resolveConnection(ctx));
 }
 
+function positiveDuration(text: string | undefined, name: string, fallbackMs: number): number {
+  const ms = duration(text, name, fallbackMs);
+  if (ms < 1000) throw new RevisorError('Usage', `--${name} must be at least 1s, got "${text}"`);
+  return ms;
+}
+
 /** Migrator settings from the command line and environment. */
 export function migratorSettings(ctx: Context) {
   const { values } = ctx;
@@ -141,6 +147,8 @@ export function migratorSettings(ctx: Context) {
     tables: tablesFrom(values),
     executedBy: executedBy(ctx.env),
     lockWaitMs: duration(str(values, 'lock-wait'), 'lock-wait', 300_000),
+    lockLeaseMs: positiveDuration(str(values, 'lock-lease'), 'lock-lease', 60_000),
+    connectTimeoutMs: duration(str(values, 'connect-timeout'), 'connect-timeout', 10_000),
     lockTimeoutMs: duration(str(values, 'lock-timeout'), 'lock-timeout', 5_000),
     lockRetries: count(str(values, 'lock-retries'), 'lock-retries', 4),
     lockRetryPauseMs: 1_000,

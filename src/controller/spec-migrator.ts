@@ -22,6 +22,8 @@ export function migratorForSpec(
     },
     executedBy: context.executedBy,
     lockWaitMs: spec.lockWaitSeconds * 1000,
+    lockLeaseMs: 60_000,
+    connectTimeoutMs: connection.connectTimeoutMs,
     lockTimeoutMs: spec.lockTimeoutMs,
     lockRetries: 4,
     lockRetryPauseMs: 1000,

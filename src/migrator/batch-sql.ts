@@ -104,6 +104,8 @@ export interface BatchSettings {
   readonly tables: Tables;
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
+  /** The lock's fence as SQL text (lock.ts fenceSql), opening each step's transaction. */
+  readonly fence: string;
 }
 
 /**
@@ -123,7 +125,7 @@ export function batchScript(
   if (mode === 'transaction') parts.push(prepareFinish(settings.tables));
   steps.forEach((step, i) => {
     const ordinal = first + i;
-    parts.push(stepPrelude(mode, settings.lockTimeoutMs, settings.statementTimeoutMs));
+    parts.push(stepPrelude(mode, settings.lockTimeoutMs, settings.statementTimeoutMs, settings.fence));
     if (mode === 'transaction') parts.push(`SELECT ${noteStart}`);
     for (const statement of step.statements) parts.push(statement.sql);
     if (mode === 'transaction') parts.push(`EXECUTE ${finishName}(${sqlInteger(ordinal)})`, 'COMMIT');

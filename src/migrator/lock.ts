@@ -1,12 +1,27 @@
 import { createHash } from 'node:crypto';
-import { type Queryable, sleep } from './db.js';
+import { pgCode, type Queryable, sleep, sqlState } from './db.js';
 import { RevisorError } from './errors.js';
 
 /**
- * The migration lock: a session-level advisory lock held by a connection of its own,
- * never inside a migration transaction. It is taken by polling pg_try_advisory_lock,
- * because a session blocked in pg_advisory_lock holds a snapshot, and CREATE INDEX
- * CONCURRENTLY run by the lock's holder waits for every such snapshot: a deadlock.
+ * The migration lock: a transaction-level advisory lock, taken by a session of its own
+ * in a transaction that stays open for the whole run.
+ *
+ * - A transaction, not a session lock: a transaction-pooling PgBouncer hands a session's
+ *   statements to any server connection, so a session lock can be taken on one backend
+ *   and left there, held by an idle pooled connection. An open transaction pins its
+ *   server connection in every pooling mode, and ends (releasing the lock) when the
+ *   client goes: PgBouncer closes a server connection whose client left mid-transaction.
+ * - Polled with pg_try_advisory_xact_lock, each try in a short transaction of its own: a
+ *   session blocked in pg_advisory_lock holds a snapshot, and CREATE INDEX CONCURRENTLY
+ *   run by the holder waits for every such snapshot (a deadlock); a waiter that holds no
+ *   transaction between tries pins no pooled connection either.
+ * - A lease: the lock transaction sets idle_in_transaction_session_timeout to the lease and
+ *   a heartbeat touches it, so a holder that stopped (SIGSTOP, a host gone without closing
+ *   its socket) loses the lock after the lease, never holding it longer.
+ * - A fence: every step's transaction takes the work key shared and checks that the lock
+ *   is still held by this run's lock backend, so a step of a migrator that lost its lock
+ *   rolls back; a new holder takes the work key exclusively first, so it plans only after
+ *   the old holder's last step has committed or rolled back.
  */
 export interface LockHolder {
   readonly pid: number;
@@ -18,6 +33,8 @@ export interface LockHolder {
 export interface LockOptions {
   /** How long to wait for another holder, in ms. */
   readonly waitMs: number;
+  /** idle_in_transaction_session_timeout of the lock transaction: how long a silent holder keeps it. */
+  readonly leaseMs: number;
   readonly signal?: AbortSignal;
   /** Called while waiting, at the first sight of the holder and then every few seconds. */
   readonly onWait?: (holder: LockHolder | null, waitedMs: number) => void;
@@ -25,24 +42,25 @@ export interface LockOptions {
   readonly maxDelayMs?: number;
 }
 
-/** A signed 64-bit key from database, schema and table, as pg_advisory_lock takes it. */
+/** A signed 64-bit key from database, schema and table, as the advisory lock functions take it. */
 export function lockKey(database: string, schema: string, table: string, purpose = 'revisor'): bigint {
   const digest = createHash('sha256').update(`${purpose}\0${database}\0${schema}\0${table}`).digest();
   return digest.readBigInt64BE(0);
 }
 
-/**
- * The key the work session holds while it migrates. A killed migrator's lock session
- * ends at once, but its work session runs on (and may commit the rest of its script)
- * until the server notices the client is gone; the next migrator waits for this key
- * too, so it never plans against a database that is still changing.
- */
+/** The key step transactions hold shared and a new lock holder takes exclusively (see the fence). */
 export function workKey(database: string, schema: string, table: string): bigint {
   return lockKey(database, schema, table, 'revisor-work');
 }
 
-export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHolder | null> {
+/** pg_locks spells a bigint advisory key as two oids and objsubid 1. */
+const lockParts = (key: bigint) => {
   const unsigned = BigInt.asUintN(64, key);
+  return { classid: unsigned >> 32n, objid: unsigned & 0xffffffffn };
+};
+
+export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHolder | null> {
+  const { classid, objid } = lockParts(key);
   const { rows } = await db.query<{
     pid: number;
     application_name: string;
@@ -54,7 +72,7 @@ export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHo
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid`,
-    [String(unsigned >> 32n), String(unsigned & 0xffffffffn)],
+    [String(classid), String(objid)],
   );
   const row = rows[0];
   if (!row) return null;
@@ -73,8 +91,16 @@ export function describeHolder(holder: LockHolder | null): string {
   return `pid ${holder.pid}${app}${from}, connected since ${holder.since}`;
 }
 
-/** Takes the lock on `db` (a dedicated session) or throws LockTimeout/Cancelled. */
-export async function acquireLock(db: Queryable, key: bigint, options: LockOptions): Promise<void> {
+/** What a run holds: its lock backend's pid, which the fence checks. */
+export interface HeldLock {
+  readonly backendPid: number;
+}
+
+/**
+ * Takes the lock on `db` (a dedicated session), leaving its transaction open, or throws
+ * LockTimeout/Cancelled. Integers in the SQL text are formatted here, not taken as input.
+ */
+export async function acquireLock(db: Queryable, key: bigint, options: LockOptions): Promise<HeldLock> {
   const started = Date.now();
   let delay = options.initialDelayMs ?? 50;
   const maxDelay = options.maxDelayMs ?? 1000;
@@ -82,11 +108,18 @@ export async function acquireLock(db: Queryable, key: bigint, options: LockOptio
   let holder: LockHolder | null = null;
   for (;;) {
     if (options.signal?.aborted) throw cancelled(options.signal);
-    const { rows } = await db.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+    await db.query('BEGIN');
+    const { rows } = await db.query<{ locked: boolean; pid: number }>(
+      'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked, pg_backend_pid() AS pid',
       [String(key)],
     );
-    if (rows[0]?.locked) return;
+    if (rows[0]?.locked) {
+      await db.query(
+        `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.trunc(options.leaseMs))}`,
+      );
+      return { backendPid: rows[0].pid };
+    }
+    await db.query('ROLLBACK');
     const waited = Date.now() - started;
     if (waited - lastReport >= 5000) {
       holder = await findLockHolder(db, key);
@@ -111,8 +144,101 @@ export async function acquireLock(db: Queryable, key: bigint, options: LockOptio
   }
 }
 
-export async function releaseLock(db: Queryable, key: bigint): Promise<void> {
-  await db.query('SELECT pg_advisory_unlock($1::bigint)', [String(key)]);
+/** Ends the lock transaction; the lock goes with it. */
+export async function releaseLock(db: Queryable): Promise<void> {
+  await db.query('ROLLBACK');
+}
+
+/**
+ * Keeps the lease: a statement in the lock transaction every third of it. A failed beat
+ * is not fatal here; the fence stops the next step if the lock is really gone.
+ */
+export function startHeartbeat(db: Queryable, leaseMs: number): { stop(): void } {
+  const timer = setInterval(
+    () => {
+      db.query('SELECT 1').catch(() => undefined);
+    },
+    Math.max(100, Math.trunc(leaseMs / 3)),
+  );
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** Whether the lock backend `pid` still holds `key`; asked after a step fails. */
+export async function lockHeld(db: Queryable, key: bigint, pid: number): Promise<boolean> {
+  const holder = await findLockHolder(db, key).catch(() => null);
+  return holder?.pid === pid;
+}
+
+/** What every step's transaction checks; see {@link fenceSql}. */
+export interface Fence {
+  readonly lockKey: bigint;
+  readonly workKey: bigint;
+  readonly holderPid: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * The fence as SQL text for a step's transaction (scripts carry no bind parameters; the
+ * text holds only integers formatted here): the work key shared, an idle timeout so a
+ * step left idle by a stopped client cannot hold it forever, and a check that the lock is
+ * still held by this run's lock backend. SQL has no RAISE, so the check fails by casting
+ * a text that is not a number; the runner then asks {@link lockHeld} and reports the lost
+ * lock as such.
+ */
+export function fenceSql(fence: Fence): string {
+  const { classid, objid } = lockParts(fence.lockKey);
+  return [
+    `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.trunc(fence.leaseMs))}`,
+    `SELECT pg_advisory_xact_lock_shared(${fence.workKey.toString()})`,
+    holderCheck(classid, objid, fence.holderPid),
+  ].join('; ');
+}
+
+/** The holder check alone, for statements that run outside a transaction. */
+export function holderCheckSql(fence: Fence): string {
+  const { classid, objid } = lockParts(fence.lockKey);
+  return holderCheck(classid, objid, fence.holderPid);
+}
+
+const holderCheck = (classid: bigint, objid: bigint, pid: number) =>
+  "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 " +
+  `AND classid = ${classid.toString()}::oid AND objid = ${objid.toString()}::oid AND pid = ${Math.trunc(pid)}) ` +
+  "THEN 0 ELSE ('revisor: migration lock lost ' || pg_backend_pid())::int END AS revisor_fence";
+
+/**
+ * Waits until no step of an earlier holder is still in its transaction: a killed
+ * migrator's lock session ends at once, but its work session can run on until the server
+ * notices. Bounded by `waitMs` (lock_timeout), so a step left running does not hang the run.
+ */
+export async function waitForWork(db: Queryable, key: bigint, waitMs: number): Promise<void> {
+  await db.query('BEGIN');
+  try {
+    await db.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}`);
+    await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [String(key)]);
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    if (pgCode(err) !== sqlState.lockNotAvailable) throw err;
+    const holder = await findLockHolder(db, key).catch(() => null);
+    throw new RevisorError(
+      'LockTimeout',
+      `a step of an earlier migrator is still running on ${describeHolder(holder)} (its process is gone, its ` +
+        'server session is not); wait for it to end or end it (pg_terminate_backend), then rerun',
+      { holder },
+    );
+  }
+  await db.query('COMMIT');
+}
+
+/** The lost lock, as the runner reports a step the fence stopped. */
+export function lockLostError(cause: unknown): RevisorError {
+  return new RevisorError(
+    'ConnectionFailed',
+    'lost the migration lock during the run (its session ended, or the process was stopped longer than ' +
+      '--lock-lease); the step was rolled back and nothing after it ran: rerun',
+    {},
+    cause,
+  );
 }
 
 function cancelled(signal: AbortSignal): RevisorError {

@@ -6,7 +6,20 @@ import { RevisorError } from './errors.js';
 import { stepFailure } from './failure.js';
 import type { RevisionGraph } from './graph.js';
 import { insertHistory, markInterrupted } from './history.js';
-import { acquireLock, type LockHolder, lockKey, releaseLock, workKey } from './lock.js';
+import {
+  acquireLock,
+  type Fence,
+  fenceSql,
+  holderCheckSql,
+  type LockHolder,
+  lockHeld,
+  lockKey,
+  lockLostError,
+  releaseLock,
+  startHeartbeat,
+  waitForWork,
+  workKey,
+} from './lock.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from './planner.js';
 import { type DatabaseState, ensureTables, readHeads, readState } from './state.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
@@ -22,6 +35,45 @@ export interface Session extends Queryable {
    * arrive, including those of statements that completed before a failing one.
    */
   script(sql: string, onRow: (row: Record<string, unknown>) => void): Promise<void>;
+  /** The pid the server (or a pooler) gave at startup, in BackendKeyData. */
+  backendKeyPid(): number | null;
+}
+
+/** What a run holds while it works: the fence its steps check, and what it learned of the connection. */
+interface RunContext {
+  readonly fence: Fence;
+  /** Connected through a pooler (PgBouncer, …): nothing may rely on session state. */
+  readonly pooled: boolean;
+  /** Whether the lock is still this run's; asked after a step fails, to tell a lost lock apart. */
+  readonly lockHeld: () => Promise<boolean>;
+}
+
+/**
+ * Behind a pooler the lock transaction pins one server connection for the run, so the
+ * work session needs a second: with a pool of one it would wait in the pooler's queue
+ * until query_wait_timeout. Say so instead.
+ */
+async function secondSessionAnswers(db: Session, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new RevisorError(
+            'ConnectionFailed',
+            `behind a connection pooler, revisor's second session got no server connection within ${timeoutMs}ms: ` +
+              'a run needs two (one holds the migration lock for the run); raise the pool size for this database and ' +
+              'user to at least 2 (PgBouncer: default_pool_size or pool_size)',
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([db.query('SELECT 1'), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface MigratorEvents {
@@ -39,6 +91,10 @@ export interface MigratorConfig {
   readonly graph: RevisionGraph;
   /** Opens a new session; the migrator uses one for work and one for the lock. */
   readonly connect: () => Promise<Session>;
+  /** How long a silent lock holder keeps the lock (idle_in_transaction_session_timeout of its transaction). */
+  readonly lockLeaseMs: number;
+  /** How long the second session may wait for a pooled server connection. */
+  readonly connectTimeoutMs: number;
   readonly tables: Tables;
   readonly executedBy: string;
   readonly lockWaitMs: number;
@@ -142,16 +198,18 @@ export class Migrator {
     } catch (err) {
       return { plan: planned, results: [], lockWaitMs: 0, error: classify(err) };
     }
-    return this.#locked(async (db) => {
-      await ensureTables(db, this.#config.tables);
+    return this.#locked(async (db, run) => {
+      await ensureTables(db, this.#config.tables, run.pooled);
       const interrupted = await markInterrupted(db, this.#config.tables);
       if (interrupted.length > 0) this.#config.events?.interrupted?.(interrupted);
       const fresh = await this.#lockedPlan(db, direction, target);
-      return this.#execute(db, fresh);
+      return this.#execute(db, fresh, run);
     });
   }
 
-  async #locked(work: (db: Session) => Promise<Omit<RunResult, 'lockWaitMs'>>): Promise<RunResult> {
+  async #locked(
+    work: (db: Session, run: RunContext) => Promise<Omit<RunResult, 'lockWaitMs'>>,
+  ): Promise<RunResult> {
     const { tables, events } = this.#config;
     let lockDb: Session | null = null;
     let lockWaitMs = 0;
@@ -160,28 +218,37 @@ export class Migrator {
       lockDb = await this.#config.connect();
       const { rows } = await lockDb.query<{ db: string }>('SELECT current_database() AS db');
       const key = lockKey(rows[0]!.db, tables.schema, tables.versionTable);
-      const fence = workKey(rows[0]!.db, tables.schema, tables.versionTable);
+      const work_ = workKey(rows[0]!.db, tables.schema, tables.versionTable);
       const started = Date.now();
-      const options = {
+      const held = await acquireLock(lockDb, key, {
         waitMs: this.#config.lockWaitMs,
+        leaseMs: this.#config.lockLeaseMs,
         ...(this.#config.signal ? { signal: this.#config.signal } : {}),
         onWait: (holder: LockHolder | null, waited: number) => events?.lockWaiting?.(holder, waited),
-      };
-      await acquireLock(lockDb, key, options);
+      });
+      const heartbeat = startHeartbeat(lockDb, this.#config.lockLeaseMs);
       try {
-        await acquireLock(db, fence, {
-          ...options,
-          waitMs: Math.max(0, options.waitMs - (Date.now() - started)),
-        });
+        // A pooler answers the startup with a BackendKeyData of its own, so the pid the
+        // session was given is not the pid of the backend that runs its statements.
+        const pooled = lockDb.backendKeyPid() !== held.backendPid;
+        if (pooled) await secondSessionAnswers(db, this.#config.connectTimeoutMs);
+        await waitForWork(db, work_, Math.max(1, this.#config.lockWaitMs - (Date.now() - started)));
         lockWaitMs = Date.now() - started;
         events?.lockAcquired?.(lockWaitMs);
-        try {
-          return { ...(await work(db)), lockWaitMs };
-        } finally {
-          await releaseLock(db, fence).catch(() => undefined);
-        }
+        const fence: Fence = {
+          lockKey: key,
+          workKey: work_,
+          holderPid: held.backendPid,
+          leaseMs: this.#config.lockLeaseMs,
+        };
+        const session = lockDb;
+        return {
+          ...(await work(db, { fence, pooled, lockHeld: () => lockHeld(session, key, held.backendPid) })),
+          lockWaitMs,
+        };
       } finally {
-        await releaseLock(lockDb, key).catch(() => undefined);
+        heartbeat.stop();
+        await releaseLock(lockDb).catch(() => undefined);
       }
     } catch (err) {
       return { plan: null, results: [], lockWaitMs, error: classify(err) };
@@ -190,10 +257,13 @@ export class Migrator {
     }
   }
 
-  #settings(): StepSettings {
+  #settings(run: RunContext): StepSettings {
     const c = this.#config;
     return {
       tables: c.tables,
+      fence: fenceSql(run.fence),
+      holderCheck: holderCheckSql(run.fence),
+      pooled: run.pooled,
       executedBy: c.executedBy,
       lockTimeoutMs: c.lockTimeoutMs,
       lockRetries: c.lockRetries,
@@ -205,8 +275,8 @@ export class Migrator {
     };
   }
 
-  async #execute(db: Session, planned: Plan): Promise<Omit<RunResult, 'lockWaitMs'>> {
-    const settings = this.#settings();
+  async #execute(db: Session, planned: Plan, run: RunContext): Promise<Omit<RunResult, 'lockWaitMs'>> {
+    const settings = this.#settings(run);
     const results: StepResult[] = [];
     const notRun = (from: number): StepResult[] =>
       planned.steps
@@ -224,7 +294,9 @@ export class Migrator {
         );
         return { plan: planned, results: notRun(0), error };
       }
-      await db.query(stepPrelude('transaction', settings.lockTimeoutMs, settings.statementTimeoutMs));
+      await db.query(
+        stepPrelude('transaction', settings.lockTimeoutMs, settings.statementTimeoutMs, settings.fence),
+      );
     }
     const { events } = this.#config;
     const applied = (step: Step, durationMs: number) => {
@@ -252,7 +324,8 @@ export class Migrator {
           error,
         };
       }
-      const group = batchFrom(planned.steps, index, batchSize);
+      // Behind a pooler a script's staged settings could reach another server connection.
+      const group = run.pooled ? [] : batchFrom(planned.steps, index, batchSize);
       let failure: { error: unknown; recovered: boolean } | undefined;
       if (group.length > 1) {
         const began = performance.now();
@@ -291,7 +364,7 @@ export class Migrator {
           if (done) appliedInRun.push(done);
         }
       } catch (err) {
-        const error = classify(err);
+        const error = (await run.lockHeld()) ? classify(err) : lockLostError(err);
         if (all) await db.query('ROLLBACK').catch(() => undefined);
         const failed: StepResult = {
           revision: current.revision,
@@ -356,10 +429,10 @@ export class Migrator {
 
   /** Runs exactly one revision up or down, under the lock (revisor check's staircase). */
   step(revision: string, direction: Direction): Promise<RunResult> {
-    return this.#locked(async (db) => {
-      await ensureTables(db, this.#config.tables);
+    return this.#locked(async (db, run) => {
+      await ensureTables(db, this.#config.tables, run.pooled);
       const heads = await readHeads(db, this.#config.tables);
-      return this.#execute(db, singleStepPlan(this.graph, heads, revision, direction));
+      return this.#execute(db, singleStepPlan(this.graph, heads, revision, direction), run);
     });
   }
 
@@ -368,9 +441,9 @@ export class Migrator {
    * empties it, so a table naming revisions the chain does not know can be reset.
    */
   async stamp(target: string, options: { purge?: boolean } = {}): Promise<RunResult> {
-    return this.#locked(async (db) => {
+    return this.#locked(async (db, run) => {
       const { tables } = this.#config;
-      await ensureTables(db, tables);
+      await ensureTables(db, tables, run.pooled);
       const heads = options.purge ? [] : await readHeads(db, tables);
       const resolved = resolveTarget(this.graph, target, heads);
       const stampPlan = planToward(this.graph, heads, resolved);

@@ -41,6 +41,7 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
           throw typed(err);
         }),
       end: () => client.end(),
+      backendKeyPid: () => (client as unknown as { processID: number | null }).processID,
       script: (text, onRow) =>
         new Promise<void>((resolve, reject) => {
           // A Query object rather than client.query(text): its 'row' events also deliver

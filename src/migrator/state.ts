@@ -61,7 +61,7 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
  * The schema is created only when absent: CREATE SCHEMA checks the database-level
  * privilege even with IF NOT EXISTS, which a least-privileged migration role lacks.
  */
-export async function ensureTables(db: Queryable, tables: Tables): Promise<void> {
+export async function ensureTables(db: Queryable, tables: Tables, pooled: boolean): Promise<void> {
   const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [tables.schema]);
   const statements = [
     ...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []),
@@ -69,10 +69,16 @@ export async function ensureTables(db: Queryable, tables: Tables): Promise<void>
   ];
   // A killed migrator's statement would otherwise run on to its end, holding its table
   // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.
+  // Behind a pooler the setting would land on whichever server connection is next (and
+  // the pooler itself sees its clients go), so it is left out there.
   // None takes parameters: one round trip for all of them.
   await db.query(
     [
-      "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
+      ...(pooled
+        ? []
+        : [
+            "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
+          ]),
       ...[...statements, ...createHistoryTable(tables)].map((s) => s.sql),
     ].join(';\n'),
   );

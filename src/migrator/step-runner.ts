@@ -10,6 +10,15 @@ import { rowChangeStatement, type Tables } from './version-sql.js';
 
 export interface StepSettings {
   readonly tables: Tables;
+  /** The lock's fence as SQL text (lock.ts fenceSql), opening each step's transaction. */
+  readonly fence: string;
+  /** The holder check alone, run before each statement of a non-transactional step. */
+  readonly holderCheck: string;
+  /**
+   * Behind a pooler a session's statements outside a transaction may reach any server
+   * connection, so nothing is set at session level (the role's timeouts apply there).
+   */
+  readonly pooled: boolean;
   readonly executedBy: string;
   /** lock_timeout for the first try; each retry doubles it. 0 disables. */
   readonly lockTimeoutMs: number;
@@ -70,7 +79,13 @@ async function runInBlock(
   startedAt: Date,
 ): Promise<AppliedStep | null> {
   const statements = statementsOf(step);
-  const prelude = stepPrelude(block, lockTimeoutMs, settings.statementTimeoutMs, settings.lockTimeoutMs);
+  const prelude = stepPrelude(
+    block,
+    lockTimeoutMs,
+    settings.statementTimeoutMs,
+    settings.fence,
+    settings.lockTimeoutMs,
+  );
   const epilogue = stepEpilogue(block, lockTimeoutMs, settings.lockTimeoutMs);
   if (statements.every((s) => !s.params?.length)) {
     const { sql, offsets } = batch(prelude, statements, epilogue);
@@ -136,7 +151,7 @@ async function attribute(
   if (!pgCode(err) || pgCode(err) === sqlState.lockNotAvailable)
     return withRaw(stepFailure(step, null, err), err);
   try {
-    await db.query(stepPrelude(block, settings.lockTimeoutMs, settings.statementTimeoutMs));
+    await db.query(stepPrelude(block, settings.lockTimeoutMs, settings.statementTimeoutMs, settings.fence));
     for (const statement of statements) {
       try {
         await db.query(statement.sql);
@@ -232,10 +247,13 @@ export async function runNonTransactionalStep(
   try {
     for (const statement of statements) {
       await withLockRetries(step, settings, async (lockTimeoutMs) => {
-        await db.query(
-          "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-          [`${lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
-        );
+        await db.query(settings.holderCheck);
+        if (!settings.pooled) {
+          await db.query(
+            "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+            [`${lockTimeoutMs}ms`, `${settings.statementTimeoutMs}ms`],
+          );
+        }
         await runStatements(db, step, [statement]);
       });
     }
@@ -252,8 +270,10 @@ export async function runNonTransactionalStep(
     );
     throw err;
   } finally {
-    await db
-      .query("SELECT set_config('lock_timeout', '0', false), set_config('statement_timeout', '0', false)")
-      .catch(() => undefined);
+    if (!settings.pooled) {
+      await db
+        .query("SELECT set_config('lock_timeout', '0', false), set_config('statement_timeout', '0', false)")
+        .catch(() => undefined);
+    }
   }
 }

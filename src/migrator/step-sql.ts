@@ -9,19 +9,21 @@ import { historyTable, rowChangeStatement, type Tables } from './version-sql.js'
 export const sqlInteger = (n: number) => String(Math.max(0, Math.trunc(n)));
 
 /**
- * How a transactional step opens: its transaction and timeouts, in one round trip. The
- * timeouts are integers this code formats, not input text. Inside the run's single
- * transaction (a savepoint per step) the timeouts were set once at BEGIN; only a retry
- * with a longer lock_timeout sets it, and `stepEpilogue` puts it back.
+ * How a transactional step opens: its transaction, timeouts and the lock's fence (see
+ * lock.ts), in one round trip. The timeouts are integers this code formats, not input
+ * text. Inside the run's single transaction (a savepoint per step) the timeouts and the
+ * fence were set once at BEGIN; only a retry with a longer lock_timeout sets it, and
+ * `stepEpilogue` puts it back.
  */
 export function stepPrelude(
   kind: 'transaction' | 'savepoint',
   lockTimeoutMs: number,
   statementTimeoutMs: number,
+  fence: string,
   baseLockTimeoutMs: number = lockTimeoutMs,
 ): string {
   if (kind === 'transaction') {
-    return `BEGIN; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}; SET LOCAL statement_timeout = ${sqlInteger(statementTimeoutMs)}`;
+    return `BEGIN; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}; SET LOCAL statement_timeout = ${sqlInteger(statementTimeoutMs)}; ${fence}`;
   }
   const retry =
     lockTimeoutMs !== baseLockTimeoutMs ? `; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}` : '';

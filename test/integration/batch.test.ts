@@ -22,6 +22,7 @@ function countingConnect(url: string) {
         return session.script(text, onRow);
       },
       end: () => session.end(),
+      backendKeyPid: () => session.backendKeyPid(),
     };
   };
   return { connect, counts };

@@ -16,6 +16,8 @@ export async function migratorFor(
     tables: defaultTables,
     executedBy: 'test',
     lockWaitMs: 10_000,
+    lockLeaseMs: 60_000,
+    connectTimeoutMs: 5_000,
     lockTimeoutMs: 5_000,
     lockRetries: 2,
     lockRetryPauseMs: 50,

@@ -7,7 +7,7 @@ import { plan } from '../../src/migrator/planner.js';
 import { defaultTables } from '../../src/migrator/version-sql.js';
 import { graphOf, rev } from '../support/graphs.js';
 
-const settings = { tables: defaultTables, lockTimeoutMs: 4000, statementTimeoutMs: 0 };
+const settings = { tables: defaultTables, lockTimeoutMs: 4000, statementTimeoutMs: 0, fence: 'SELECT 42' };
 
 describe('batch scripts', () => {
   it('gives each step its transaction, its settings, the prepared finish and a progress row after COMMIT', () => {
@@ -20,7 +20,7 @@ describe('batch scripts', () => {
     expect(script.split('\n;\n')).toEqual([
       'SELECT 6 AS revisor_step, clock_timestamp() AS revisor_at',
       prepareFinish(defaultTables),
-      'BEGIN; SET LOCAL lock_timeout = 4000; SET LOCAL statement_timeout = 0',
+      'BEGIN; SET LOCAL lock_timeout = 4000; SET LOCAL statement_timeout = 0; SELECT 42',
       "SELECT set_config('revisor.step_started', extract(epoch FROM clock_timestamp())::text, true)",
       'CREATE TABLE a (id int) -- note',
       'EXECUTE revisor_finish(7)',
