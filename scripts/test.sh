@@ -8,4 +8,5 @@ npm run --silent build
 npm run --silent typecheck
 npm run --silent lint
 bash scripts/kube-assets.sh
+bash scripts/pgbouncer.sh
 npx vitest run

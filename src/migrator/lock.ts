@@ -180,9 +180,11 @@ export interface Fence {
 
 /**
  * The fence as SQL text for a step's transaction (scripts carry no bind parameters; the
- * text holds only integers formatted here): the work key shared, an idle timeout so a
- * step left idle by a stopped client cannot hold it forever, and a check that the lock is
- * still held by this run's lock backend. SQL has no RAISE, so the check fails by casting
+ * text holds only integers formatted here): the work key shared; an idle timeout, so a
+ * step left idle by a stopped client cannot hold it forever; a client check interval, so
+ * a step whose client died (or whose pooler dropped it) stops within a second instead of
+ * running on with the work key; and a check that the lock is still held by this run's
+ * lock backend. All are transaction-local, so nothing leaks to a pooled connection. SQL has no RAISE, so the check fails by casting
  * a text that is not a number; the runner then asks {@link lockHeld} and reports the lost
  * lock as such.
  */
@@ -190,6 +192,7 @@ export function fenceSql(fence: Fence): string {
   const { classid, objid } = lockParts(fence.lockKey);
   return [
     `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.trunc(fence.leaseMs))}`,
+    "SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000",
     `SELECT pg_advisory_xact_lock_shared(${fence.workKey.toString()})`,
     holderCheck(classid, objid, fence.holderPid),
   ].join('; ');
