@@ -3,7 +3,7 @@ import { defineConfig } from 'rolldown';
 // The CLI as a few chunks instead of ~60 modules: resolving and loading them was most of
 // the no-op run's time. Everything the migrate path needs (the migrator, pg, the CLI
 // plumbing) is one chunk; other commands load theirs on use. The output sits two levels
-// below dist/ (dist/cli/revisor/), as src/migrator/loader.ts sits below the root, so its
+// below dist/ (dist/cli/revisor/), as src/migrator/embedded-chain.ts sits below the root, so its
 // '../../migrations' still finds dist/migrations.
 export default defineConfig({
   input: { main: 'src/cli/main.ts' },

@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { RevisionGraph } from '../migrator/chain/graph.js';
+import { loadMigrations } from '../migrator/chain/loader.js';
+import { embeddedMigrationsDir } from '../migrator/embedded-chain.js';
+import { RevisorError } from '../migrator/errors/errors.js';
 import {
   type ConnectionOptions,
   executedBy,
   hasConnectionConfig,
   hasPassword,
-} from '../migrator/connection.js';
-import { RevisorError } from '../migrator/errors.js';
-import { RevisionGraph } from '../migrator/graph.js';
-import { embeddedMigrationsDir, loadMigrations } from '../migrator/loader.js';
-import { describeHolder } from '../migrator/lock.js';
-import { Migrator, type Session } from '../migrator/migrator.js';
-import { sessionFactory } from '../migrator/pg-session.js';
-import { defaultTables, type Tables, tableProblems } from '../migrator/version-sql.js';
+} from '../migrator/pg/connection.js';
+import { describeHolder } from '../migrator/pg/lock.js';
+import { sessionFactory } from '../migrator/pg/pg-session.js';
+import { Migrator, type Session } from '../migrator/run/migrator.js';
+import { defaultTables, type Tables, tableProblems } from '../migrator/sql/bookkeeping.js';
 import { count, duration, str, type Values } from './args.js';
 import type { Logger } from './logger.js';
 

@@ -1,5 +1,5 @@
-import { classify } from '../migrator/classify.js';
-import { errorCodes, RevisorError } from '../migrator/errors.js';
+import { classify } from '../migrator/errors/classify.js';
+import { errorCodes, RevisorError } from '../migrator/errors/errors.js';
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
 import { createLogger, parseLevel } from './logger.js';

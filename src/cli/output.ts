@@ -1,5 +1,5 @@
-import type { RevisorError } from '../migrator/errors.js';
-import type { RevisionGraph } from '../migrator/graph.js';
+import type { RevisionGraph } from '../migrator/chain/graph.js';
+import type { RevisorError } from '../migrator/errors/errors.js';
 
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);

@@ -1,4 +1,4 @@
-import type { RunResult } from '../migrator/migrator.js';
+import type { RunResult } from '../migrator/run/migrator.js';
 
 /**
  * A run's metrics, pushed to a Prometheus Pushgateway: hook Jobs and init containers end

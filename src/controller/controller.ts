@@ -1,8 +1,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../cli/logger.js';
-import { executedBy } from '../migrator/connection.js';
-import { RevisionGraph } from '../migrator/graph.js';
-import { loadMigrations } from '../migrator/loader.js';
+import { RevisionGraph } from '../migrator/chain/graph.js';
+import { loadMigrations } from '../migrator/chain/loader.js';
+import { executedBy } from '../migrator/pg/connection.js';
 import { Informer } from './informer.js';
 import {
   KubeCluster,

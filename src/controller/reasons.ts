@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../migrator/errors.js';
+import type { ErrorCode } from '../migrator/errors/errors.js';
 
 /** One reason per reconcile outcome; they appear in conditions, Events and metrics. */
 export const Reason = {

@@ -1,6 +1,6 @@
-import type { ConnectionOptions } from '../migrator/connection.js';
-import { RevisionGraph } from '../migrator/graph.js';
-import { parseSqlMigration } from '../migrator/sql-file.js';
+import { RevisionGraph } from '../migrator/chain/graph.js';
+import { parseSqlMigration } from '../migrator/chain/sql-file.js';
+import type { ConnectionOptions } from '../migrator/pg/connection.js';
 import { Reason, type ReasonName } from './reasons.js';
 import type { Spec } from './resource.js';
 

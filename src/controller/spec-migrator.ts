@@ -1,7 +1,7 @@
-import type { ConnectionOptions } from '../migrator/connection.js';
-import type { RevisionGraph } from '../migrator/graph.js';
-import { Migrator, type MigratorEvents } from '../migrator/migrator.js';
-import { sessionFactory } from '../migrator/pg-session.js';
+import type { RevisionGraph } from '../migrator/chain/graph.js';
+import type { ConnectionOptions } from '../migrator/pg/connection.js';
+import { sessionFactory } from '../migrator/pg/pg-session.js';
+import { Migrator, type MigratorEvents } from '../migrator/run/migrator.js';
 import type { Spec } from './resource.js';
 
 /** The migrator a DatabaseMigration's spec asks for. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { workKey } from '../../src/migrator/lock.js';
-import type { MigratorEvents, Session } from '../../src/migrator/migrator.js';
-import { sessionFactory } from '../../src/migrator/pg-session.js';
+import { workKey } from '../../src/migrator/pg/lock.js';
+import { sessionFactory } from '../../src/migrator/pg/pg-session.js';
+import type { MigratorEvents, Session } from '../../src/migrator/run/migrator.js';
 import { linearChain, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { migratorFor } from '../support/migrator.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lockKey } from '../../src/migrator/lock.js';
+import { lockKey } from '../../src/migrator/pg/lock.js';
 import { linearChain, runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 

@@ -3,8 +3,9 @@ import { ControllerMetrics } from '../../src/controller/metrics.js';
 import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
 import { migratorForSpec } from '../../src/controller/spec-migrator.js';
-import { RevisionGraph } from '../../src/migrator/graph.js';
-import { embeddedMigrationsDir, loadMigrations } from '../../src/migrator/loader.js';
+import { RevisionGraph } from '../../src/migrator/chain/graph.js';
+import { loadMigrations } from '../../src/migrator/chain/loader.js';
+import { embeddedMigrationsDir } from '../../src/migrator/embedded-chain.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 /** The narrow cluster interface, in memory: what the reconciler wrote is what the test reads. */

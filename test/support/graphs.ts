@@ -1,6 +1,6 @@
-import { RevisionGraph } from '../../src/migrator/graph.js';
-import { fromDefinition } from '../../src/migrator/loader.js';
-import type { Migration } from '../../src/migrator/migration.js';
+import { RevisionGraph } from '../../src/migrator/chain/graph.js';
+import { fromDefinition } from '../../src/migrator/chain/loader.js';
+import type { Migration } from '../../src/migrator/chain/migration.js';
 
 /** An in-memory revision whose upgrade creates table <id> and whose downgrade drops it. */
 export function rev(id: string, down: string[] = [], options: { transactional?: boolean } = {}): Migration {

@@ -1,8 +1,8 @@
-import { RevisionGraph } from '../../src/migrator/graph.js';
-import { loadMigrations } from '../../src/migrator/loader.js';
-import { Migrator, type MigratorConfig } from '../../src/migrator/migrator.js';
-import { sessionFactory } from '../../src/migrator/pg-session.js';
-import { defaultTables } from '../../src/migrator/version-sql.js';
+import { RevisionGraph } from '../../src/migrator/chain/graph.js';
+import { loadMigrations } from '../../src/migrator/chain/loader.js';
+import { sessionFactory } from '../../src/migrator/pg/pg-session.js';
+import { Migrator, type MigratorConfig } from '../../src/migrator/run/migrator.js';
+import { defaultTables } from '../../src/migrator/sql/bookkeeping.js';
 
 /** An in-process Migrator on `url` and a migrations directory, with fast test settings. */
 export async function migratorFor(

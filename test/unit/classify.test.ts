@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../src/migrator/classify.js';
-import { ConnectionLostError, errorCodes, RevisorError } from '../../src/migrator/errors.js';
+import { classify } from '../../src/migrator/errors/classify.js';
+import { ConnectionLostError, errorCodes, RevisorError } from '../../src/migrator/errors/errors.js';
 
 const pgError = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
 

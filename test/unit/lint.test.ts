@@ -1,7 +1,7 @@
 import { parse } from 'libpg-query';
 import { describe, expect, it } from 'vitest';
+import { fromDefinition } from '../../src/migrator/chain/loader.js';
 import { type Finding, lintMigration } from '../../src/migrator/lint/lint.js';
-import { fromDefinition } from '../../src/migrator/loader.js';
 
 async function lint(
   sql: string[],

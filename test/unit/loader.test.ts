@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isRevisorError } from '../../src/migrator/errors.js';
-import { RevisionGraph } from '../../src/migrator/graph.js';
-import { loadMigrations } from '../../src/migrator/loader.js';
-import { splitSql } from '../../src/migrator/sql-split.js';
+import { RevisionGraph } from '../../src/migrator/chain/graph.js';
+import { loadMigrations } from '../../src/migrator/chain/loader.js';
+import { splitSql } from '../../src/migrator/chain/sql-split.js';
+import { isRevisorError } from '../../src/migrator/errors/errors.js';
 
 const sqlFile = (rev: string, down: string, body = 'CREATE TABLE t (id int);', extra = '') =>
   `-- revision: ${rev}\n-- down_revision: ${down}\n-- message: m ${rev}\n${extra}-- migrate:upgrade\n${body}\n-- migrate:downgrade\nDROP TABLE t;\n`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RevisionGraph } from '../../src/migrator/graph.js';
-import { plan } from '../../src/migrator/planner.js';
+import { RevisionGraph } from '../../src/migrator/chain/graph.js';
+import { plan } from '../../src/migrator/plan/planner.js';
 import { rev } from '../support/graphs.js';
 
 const length = 100_000;

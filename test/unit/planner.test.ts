@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isRevisorError } from '../../src/migrator/errors.js';
-import { plan, planToward } from '../../src/migrator/planner.js';
-import { resolveTarget } from '../../src/migrator/targets.js';
-import { transition } from '../../src/migrator/version-rows.js';
+import { isRevisorError } from '../../src/migrator/errors/errors.js';
+import { plan, planToward } from '../../src/migrator/plan/planner.js';
+import { resolveTarget } from '../../src/migrator/plan/targets.js';
+import { transition } from '../../src/migrator/plan/version-rows.js';
 import { graphOf } from '../support/graphs.js';
 
 // a1 -> a2 -> a3            linear

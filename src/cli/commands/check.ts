@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { staircase, staticChecks } from '../../migrator/check/staircase.js';
-import { RevisorError } from '../../migrator/errors.js';
+import { RevisorError } from '../../migrator/errors/errors.js';
 import { lintGraph } from '../../migrator/lint/lint.js';
 import { ident } from '../../migrator/ops/statement.js';
-import { sessionFactory } from '../../migrator/pg-session.js';
+import { sessionFactory } from '../../migrator/pg/pg-session.js';
 import { str } from '../args.js';
 import {
   type Context,

@@ -1,8 +1,8 @@
-import { RevisorError } from '../../migrator/errors.js';
-import type { RevisionGraph } from '../../migrator/graph.js';
-import { readHistory } from '../../migrator/history.js';
+import type { RevisionGraph } from '../../migrator/chain/graph.js';
+import { RevisorError } from '../../migrator/errors/errors.js';
 import { inline } from '../../migrator/ops/statement.js';
-import { resolveRevision, resolveTarget } from '../../migrator/targets.js';
+import { readHistory } from '../../migrator/pg/history.js';
+import { resolveRevision, resolveTarget } from '../../migrator/plan/targets.js';
 import { type Context, connector, createMigrator, loadGraph, tablesFrom } from '../context.js';
 import { label, print, printJson } from '../output.js';
 

@@ -1,6 +1,6 @@
-import { executedBy } from '../../migrator/connection.js';
-import { RevisorError } from '../../migrator/errors.js';
-import type { RunResult } from '../../migrator/migrator.js';
+import { RevisorError } from '../../migrator/errors/errors.js';
+import { executedBy } from '../../migrator/pg/connection.js';
+import type { RunResult } from '../../migrator/run/migrator.js';
 import { str } from '../args.js';
 import type { Context } from '../context.js';
 import { createMigrator } from '../context.js';

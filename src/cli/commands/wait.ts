@@ -1,6 +1,6 @@
-import { isRevisorError, RevisorError } from '../../migrator/errors.js';
-import { readHeads } from '../../migrator/state.js';
-import { resolveRevision } from '../../migrator/targets.js';
+import { isRevisorError, RevisorError } from '../../migrator/errors/errors.js';
+import { readHeads } from '../../migrator/pg/state.js';
+import { resolveRevision } from '../../migrator/plan/targets.js';
 import { duration, str } from '../args.js';
 import { type Context, connector, loadGraph, tablesFrom } from '../context.js';
 import { print, printJson } from '../output.js';

@@ -1,5 +1,5 @@
-import type { Queryable } from '../db.js';
-import type { Tables } from '../version-sql.js';
+import type { Queryable } from '../pg/db.js';
+import type { Tables } from '../sql/bookkeeping.js';
 
 /**
  * A normalized catalog dump: one sorted line per schema object (tables, columns with

@@ -1,8 +1,8 @@
-import type { Queryable } from '../db.js';
-import type { RevisionGraph } from '../graph.js';
-import type { Migrator } from '../migrator.js';
-import type { Direction } from '../version-rows.js';
-import type { Tables } from '../version-sql.js';
+import type { RevisionGraph } from '../chain/graph.js';
+import type { Queryable } from '../pg/db.js';
+import type { Direction } from '../plan/version-rows.js';
+import type { Migrator } from '../run/migrator.js';
+import type { Tables } from '../sql/bookkeeping.js';
 import { diffSnapshots, snapshot } from './snapshot.js';
 
 export interface CheckIssue {

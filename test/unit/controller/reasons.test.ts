@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTransient, Reason, reasonFor } from '../../../src/controller/reasons.js';
-import { type ErrorCode, errorCodes } from '../../../src/migrator/errors.js';
+import { type ErrorCode, errorCodes } from '../../../src/migrator/errors/errors.js';
 
 describe('reasonFor', () => {
   it('gives every error code a reason', () => {

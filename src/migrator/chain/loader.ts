@@ -1,16 +1,13 @@
 import { type Dirent, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { RevisorError } from '../errors/errors.js';
+import { Op } from '../ops/op.js';
+import type { Statement } from '../ops/statement.js';
 import { checksum } from './checksum.js';
-import { RevisorError } from './errors.js';
 import type { Migration, MigrationDefinition } from './migration.js';
-import { Op } from './ops/op.js';
-import type { Statement } from './ops/statement.js';
 import { parseRevisionList, parseSqlMigration, revisionIdPattern } from './sql-file.js';
-
-/** The chain compiled into the build (dist/migrations), or migrations/ when run from source. */
-export const embeddedMigrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 const moduleFile = /^[^._][^/]*(?<!\.d)\.(ts|mts|js|mjs)$/;
 

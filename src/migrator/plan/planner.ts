@@ -1,6 +1,6 @@
-import { RevisorError } from './errors.js';
-import type { RevisionGraph } from './graph.js';
-import type { Migration } from './migration.js';
+import type { RevisionGraph } from '../chain/graph.js';
+import type { Migration } from '../chain/migration.js';
+import { RevisorError } from '../errors/errors.js';
 import { resolveTarget, type Target } from './targets.js';
 import { type Direction, type RowChange, transition } from './version-rows.js';
 

@@ -1,4 +1,4 @@
-import { pgCode } from './db.js';
+import { pgCode } from '../pg/db.js';
 import { ConnectionLostError, RevisorError } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RevisorError } from './errors.js';
+import { RevisorError } from '../errors/errors.js';
 import type { Migration } from './migration.js';
 
 /**

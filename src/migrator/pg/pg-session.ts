@@ -1,8 +1,8 @@
 import pg from 'pg';
+import { ConnectionLostError, RevisorError } from '../errors/errors.js';
+import type { Session } from '../run/migrator.js';
 import { type ConnectionOptions, clientConfig, describeTarget } from './connection.js';
 import { pgCode } from './db.js';
-import { ConnectionLostError, RevisorError } from './errors.js';
-import type { Session } from './migrator.js';
 
 /** Opens a pg session; a failure names the server and user, never the password. */
 export function sessionFactory(options: ConnectionOptions): () => Promise<Session> {

@@ -1,8 +1,8 @@
-import type { Queryable } from './db.js';
-import { RevisorError } from './errors.js';
-import type { Statement } from './ops/statement.js';
-import { qualified } from './ops/statement.js';
-import type { Step } from './planner.js';
+import { RevisorError } from '../errors/errors.js';
+import type { Statement } from '../ops/statement.js';
+import { qualified } from '../ops/statement.js';
+import type { Queryable } from '../pg/db.js';
+import type { Step } from '../plan/planner.js';
 
 /** An index a step's CREATE INDEX names: its schema (null: the search path's) and name. */
 export interface CreatedIndex {

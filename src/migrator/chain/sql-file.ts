@@ -1,7 +1,7 @@
+import { RevisorError } from '../errors/errors.js';
+import type { Statement } from '../ops/statement.js';
 import { checksumText } from './checksum.js';
-import { RevisorError } from './errors.js';
 import type { Migration } from './migration.js';
-import type { Statement } from './ops/statement.js';
 import { splitSql } from './sql-split.js';
 
 /**

@@ -1,12 +1,19 @@
-import { pgCode, type Queryable, sleep, sqlState } from './db.js';
-import { RevisorError } from './errors.js';
+import { RevisorError } from '../errors/errors.js';
+import type { Statement } from '../ops/statement.js';
+import { pgCode, type Queryable, sleep, sqlState } from '../pg/db.js';
+import { finishHistory, insertHistory } from '../pg/history.js';
+import type { Step } from '../plan/planner.js';
+import { rowChangeStatement, type Tables } from '../sql/bookkeeping.js';
+import {
+  type AppliedStep,
+  appliedStep,
+  batch,
+  stepEpilogue,
+  stepFinish,
+  stepPrelude,
+} from '../sql/step-sql.js';
 import { stepFailure } from './failure.js';
-import { finishHistory, insertHistory } from './history.js';
 import { dropInvalidIndex, indexesCreatedBy, invalidIndexError, invalidIndexes } from './invalid-indexes.js';
-import type { Statement } from './ops/statement.js';
-import type { Step } from './planner.js';
-import { type AppliedStep, appliedStep, batch, stepEpilogue, stepFinish, stepPrelude } from './step-sql.js';
-import { rowChangeStatement, type Tables } from './version-sql.js';
 
 export interface StepSettings {
   readonly tables: Tables;

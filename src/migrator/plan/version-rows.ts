@@ -1,4 +1,4 @@
-import type { RevisionGraph } from './graph.js';
+import type { RevisionGraph } from '../chain/graph.js';
 
 /**
  * Alembic's head maintenance (alembic.runtime.migration.HeadMaintainer), as a pure

@@ -1,9 +1,9 @@
-import { type HistoryEntry, historyInsert } from './history.js';
-import type { Statement } from './ops/statement.js';
-import { qualified } from './ops/statement.js';
-import type { Step } from './planner.js';
-import type { RowChange } from './version-rows.js';
-import { historyTable, rowChangeStatement, type Tables } from './version-sql.js';
+import type { Statement } from '../ops/statement.js';
+import { qualified } from '../ops/statement.js';
+import { type HistoryEntry, historyInsert } from '../pg/history.js';
+import type { Step } from '../plan/planner.js';
+import type { RowChange } from '../plan/version-rows.js';
+import { historyTable, rowChangeStatement, type Tables } from './bookkeeping.js';
 
 /** A non-negative integer as SQL text: the only values these scripts format themselves. */
 export const sqlInteger = (n: number) => String(Math.max(0, Math.trunc(n)));

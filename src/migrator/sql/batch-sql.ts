@@ -1,8 +1,8 @@
-import type { Statement } from './ops/statement.js';
-import { qualified } from './ops/statement.js';
-import type { Step } from './planner.js';
+import type { Statement } from '../ops/statement.js';
+import { qualified } from '../ops/statement.js';
+import type { Step } from '../plan/planner.js';
+import { historyTable, type Tables } from './bookkeeping.js';
 import { sqlInteger, stepPrelude } from './step-sql.js';
-import { historyTable, type Tables } from './version-sql.js';
 
 /**
  * Several transactional steps as one simple-protocol script, so the server runs them

@@ -1,8 +1,8 @@
-import { classify, isConnectionState } from './classify.js';
-import { type PgError, pgCode, sqlState } from './db.js';
-import { RevisorError } from './errors.js';
-import type { Statement } from './ops/statement.js';
-import type { Step } from './planner.js';
+import { classify, isConnectionState } from '../errors/classify.js';
+import { RevisorError } from '../errors/errors.js';
+import type { Statement } from '../ops/statement.js';
+import { type PgError, pgCode, sqlState } from '../pg/db.js';
+import type { Step } from '../plan/planner.js';
 
 const excerpt = (sql: string) => (sql.length > 500 ? `${sql.slice(0, 500)}…` : sql);
 

@@ -1,4 +1,3 @@
-import { pgCode, type Queryable, sqlState } from './db.js';
 import {
   createHistoryTable,
   createSchemaIfMissing,
@@ -6,7 +5,8 @@ import {
   selectAppliedChecksums,
   selectHeads,
   type Tables,
-} from './version-sql.js';
+} from '../sql/bookkeeping.js';
+import { pgCode, type Queryable, sqlState } from './db.js';
 
 export interface DatabaseState {
   /** The version table's rows; empty when the table does not exist yet. */

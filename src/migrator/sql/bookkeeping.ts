@@ -1,5 +1,5 @@
-import { qualified, type Statement } from './ops/statement.js';
-import type { RowChange } from './version-rows.js';
+import { qualified, type Statement } from '../ops/statement.js';
+import type { RowChange } from '../plan/version-rows.js';
 
 /** Where the version table and its history live. */
 export interface Tables {

@@ -1,11 +1,9 @@
-import { batchFrom, nextBatchSize, runBatch } from './batch-runner.js';
-import { checksumMismatchError, findChecksumDrift } from './checksum.js';
-import { classify } from './classify.js';
-import type { Queryable } from './db.js';
-import { RevisorError } from './errors.js';
-import { stepFailure } from './failure.js';
-import type { RevisionGraph } from './graph.js';
-import { insertHistory, markInterrupted } from './history.js';
+import { checksumMismatchError, findChecksumDrift } from '../chain/checksum.js';
+import type { RevisionGraph } from '../chain/graph.js';
+import { classify } from '../errors/classify.js';
+import { RevisorError } from '../errors/errors.js';
+import type { Queryable } from '../pg/db.js';
+import { insertHistory, markInterrupted } from '../pg/history.js';
 import {
   acquireLock,
   type Fence,
@@ -19,14 +17,16 @@ import {
   startHeartbeat,
   waitForWork,
   workKey,
-} from './lock.js';
-import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from './planner.js';
-import { type DatabaseState, ensureTables, readHeads, readState } from './state.js';
+} from '../pg/lock.js';
+import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/state.js';
+import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
+import { resolveTarget } from '../plan/targets.js';
+import type { Direction } from '../plan/version-rows.js';
+import { deleteAllHeads, type Tables } from '../sql/bookkeeping.js';
+import { type AppliedStep, appliedStep, runFinish, stepPrelude } from '../sql/step-sql.js';
+import { batchFrom, nextBatchSize, runBatch } from './batch-runner.js';
+import { stepFailure } from './failure.js';
 import { runBlockStep, runNonTransactionalStep, type StepSettings, writeVersionRows } from './step-runner.js';
-import { type AppliedStep, appliedStep, runFinish, stepPrelude } from './step-sql.js';
-import { resolveTarget } from './targets.js';
-import type { Direction } from './version-rows.js';
-import { deleteAllHeads, type Tables } from './version-sql.js';
 
 export interface Session extends Queryable {
   end(): Promise<void>;

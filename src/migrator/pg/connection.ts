@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ClientConfig } from 'pg';
-import { RevisorError } from './errors.js';
+import { RevisorError } from '../errors/errors.js';
 
 export interface ConnectionOptions {
   /** postgres://… ; otherwise libpq's PG* variables apply. */

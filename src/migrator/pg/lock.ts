@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { RevisorError } from '../errors/errors.js';
 import { pgCode, type Queryable, sleep, sqlState } from './db.js';
-import { RevisorError } from './errors.js';
 
 /**
  * The migration lock: a transaction-level advisory lock, taken by a session of its own

@@ -1,6 +1,6 @@
+import type { Statement } from '../ops/statement.js';
+import { historyTable, type Tables } from '../sql/bookkeeping.js';
 import type { Queryable } from './db.js';
-import type { Statement } from './ops/statement.js';
-import { historyTable, type Tables } from './version-sql.js';
 
 export type Outcome = 'running' | 'applied' | 'failed' | 'interrupted';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { RevisorError } from './errors.js';
+import { RevisorError } from '../errors/errors.js';
+import type { Statement } from '../ops/statement.js';
 import type { RevisionGraph } from './graph.js';
-import type { Statement } from './ops/statement.js';
 
 /** sha256 of a SQL file's section text, as written. */
 export function checksumText(text: string): string {

@@ -1,5 +1,5 @@
-import { RevisorError } from './errors.js';
-import type { RevisionGraph } from './graph.js';
+import type { RevisionGraph } from '../chain/graph.js';
+import { RevisorError } from '../errors/errors.js';
 
 /**
  * A resolved target: the revisions that must be the database's (upgrade) or that

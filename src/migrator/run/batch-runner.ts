@@ -1,7 +1,13 @@
-import { type BatchSettings, batchScript, finishName, type ProgressRow, stageSteps } from './batch-sql.js';
-import { pgCode, sqlState } from './db.js';
+import { pgCode, sqlState } from '../pg/db.js';
+import type { Step } from '../plan/planner.js';
+import {
+  type BatchSettings,
+  batchScript,
+  finishName,
+  type ProgressRow,
+  stageSteps,
+} from '../sql/batch-sql.js';
 import type { Session } from './migrator.js';
-import type { Step } from './planner.js';
 import { statementsOf } from './step-runner.js';
 
 export interface BatchedStep {

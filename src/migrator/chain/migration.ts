@@ -1,5 +1,5 @@
-import type { Op } from './ops/op.js';
-import type { Statement } from './ops/statement.js';
+import type { Op } from '../ops/op.js';
+import type { Statement } from '../ops/statement.js';
 
 /** What a TypeScript migration module exports (through {@link defineMigration}). */
 export interface MigrationDefinition {
