@@ -18,7 +18,7 @@ export default defineConfig({
       groups: [
         {
           name: 'core',
-          test: /(src\/migrator\/|src\/cli\/(context|args|output|logger|commands\/migrate)|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
+          test: /(src\/migrator\/|src\/cli\/(context|args|output|commands\/migrate)|src\/log\/|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
         },
       ],
     },

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { RevisorError } from '../migrator/errors/errors.js';
+import { RevisorError } from '../migrator/index.js';
 
 /** Options every command accepts; each has an environment variable for Jobs and init containers. */
 export const globalOptions = {

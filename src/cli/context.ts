@@ -1,20 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { RevisionGraph } from '../migrator/chain/graph.js';
-import { loadMigrations } from '../migrator/chain/loader.js';
-import { embeddedMigrationsDir } from '../migrator/embedded-chain.js';
-import { RevisorError } from '../migrator/errors/errors.js';
+import type { Logger } from '../log/logger.js';
 import {
   type ConnectionOptions,
+  defaultTables,
+  describeHolder,
+  embeddedMigrationsDir,
   executedBy,
   hasConnectionConfig,
   hasPassword,
-} from '../migrator/pg/connection.js';
-import { describeHolder } from '../migrator/pg/lock.js';
-import { sessionFactory } from '../migrator/pg/pg-session.js';
-import { Migrator, type Session } from '../migrator/run/migrator.js';
-import { defaultTables, type Tables, tableProblems } from '../migrator/sql/bookkeeping.js';
+  loadMigrations,
+  Migrator,
+  RevisionGraph,
+  RevisorError,
+  type Session,
+  sessionFactory,
+  type Tables,
+  tableProblems,
+} from '../migrator/index.js';
 import { count, duration, str, type Values } from './args.js';
-import type { Logger } from './logger.js';
 
 export interface Context {
   readonly values: Values;

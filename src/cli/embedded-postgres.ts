@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { RevisorError } from '../migrator/errors/errors.js';
+import { RevisorError } from '../migrator/index.js';
 
 const execFile = promisify(execFileCb);
 

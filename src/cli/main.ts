@@ -1,8 +1,7 @@
-import { classify } from '../migrator/errors/classify.js';
-import { errorCodes, RevisorError } from '../migrator/errors/errors.js';
+import { createLogger, parseLevel } from '../log/logger.js';
+import { classify, errorCodes, RevisorError } from '../migrator/index.js';
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
-import { createLogger, parseLevel } from './logger.js';
 import { errorJson, printJson, reportError } from './output.js';
 
 interface Command {

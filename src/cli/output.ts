@@ -1,6 +1,4 @@
-import type { RevisionGraph } from '../migrator/chain/graph.js';
-import type { RevisorError } from '../migrator/errors/errors.js';
-
+import type { RevisionGraph, RevisorError } from '../migrator/index.js';
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }

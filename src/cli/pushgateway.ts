@@ -1,5 +1,4 @@
-import type { RunResult } from '../migrator/run/migrator.js';
-
+import type { RunResult } from '../migrator/index.js';
 /**
  * A run's metrics, pushed to a Prometheus Pushgateway: hook Jobs and init containers end
  * before any scrape could see them. prom-client is loaded only when a URL is given.

@@ -1,8 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../cli/logger.js';
-import { RevisionGraph } from '../migrator/chain/graph.js';
-import { loadMigrations } from '../migrator/chain/loader.js';
-import { executedBy } from '../migrator/pg/connection.js';
+import type { Logger } from '../log/logger.js';
+import { executedBy, loadMigrations, RevisionGraph } from '../migrator/index.js';
 import { Informer } from './informer.js';
 import {
   KubeCluster,

@@ -1,5 +1,3 @@
-import type { ErrorCode } from '../migrator/errors/errors.js';
-
 /** One reason per reconcile outcome; they appear in conditions, Events and metrics. */
 export const Reason = {
   Applied: 'Applied',
@@ -26,6 +24,8 @@ export const Reason = {
   DatabaseError: 'DatabaseError',
   InternalError: 'InternalError',
 } as const;
+
+import type { ErrorCode } from '../migrator/index.js';
 
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 

@@ -1,14 +1,20 @@
 import { isDeepStrictEqual } from 'node:util';
-import { checksumMismatchError, findChecksumDrift } from '../migrator/chain/checksum.js';
-import type { RevisionGraph } from '../migrator/chain/graph.js';
-import { classify } from '../migrator/errors/classify.js';
-import { isRevisorError } from '../migrator/errors/errors.js';
-import { inline } from '../migrator/ops/statement.js';
-import type { ConnectionOptions } from '../migrator/pg/connection.js';
-import { assertKnownHeads, type Plan, planToward } from '../migrator/plan/planner.js';
-import { resolveTarget } from '../migrator/plan/targets.js';
-import type { Migrator, MigratorEvents } from '../migrator/run/migrator.js';
-import { statementsOf } from '../migrator/run/step-runner.js';
+import {
+  assertKnownHeads,
+  type ConnectionOptions,
+  checksumMismatchError,
+  classify,
+  findChecksumDrift,
+  inline,
+  isRevisorError,
+  type Migrator,
+  type MigratorEvents,
+  type Plan,
+  planToward,
+  type RevisionGraph,
+  resolveTarget,
+  statementsOf,
+} from '../migrator/index.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { httpStatus } from './http-status.js';
 import type { ControllerMetrics } from './metrics.js';

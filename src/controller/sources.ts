@@ -1,6 +1,4 @@
-import { RevisionGraph } from '../migrator/chain/graph.js';
-import { parseSqlMigration } from '../migrator/chain/sql-file.js';
-import type { ConnectionOptions } from '../migrator/pg/connection.js';
+import { type ConnectionOptions, parseSqlMigration, RevisionGraph } from '../migrator/index.js';
 import { Reason, type ReasonName } from './reasons.js';
 import type { Spec } from './resource.js';
 

@@ -1,7 +1,10 @@
-import type { RevisionGraph } from '../migrator/chain/graph.js';
-import type { ConnectionOptions } from '../migrator/pg/connection.js';
-import { sessionFactory } from '../migrator/pg/pg-session.js';
-import { Migrator, type MigratorEvents } from '../migrator/run/migrator.js';
+import {
+  type ConnectionOptions,
+  Migrator,
+  type MigratorEvents,
+  type RevisionGraph,
+  sessionFactory,
+} from '../migrator/index.js';
 import type { Spec } from './resource.js';
 
 /** The migrator a DatabaseMigration's spec asks for. */

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { staircase, staticChecks } from '../../migrator/check/staircase.js';
-import { RevisorError } from '../../migrator/errors/errors.js';
-import { lintGraph } from '../../migrator/lint/lint.js';
-import { ident } from '../../migrator/ops/statement.js';
-import { sessionFactory } from '../../migrator/pg/pg-session.js';
+import {
+  ident,
+  lintGraph,
+  RevisorError,
+  sessionFactory,
+  staircase,
+  staticChecks,
+} from '../../migrator/index.js';
 import { str } from '../args.js';
 import {
   type Context,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { Controller } from '../../controller/controller.js';
-import { RevisorError } from '../../migrator/errors/errors.js';
+import { RevisorError } from '../../migrator/index.js';
 import { count, duration, str } from '../args.js';
 import { type Context, migrationsDir } from '../context.js';
 

@@ -1,8 +1,11 @@
-import type { RevisionGraph } from '../../migrator/chain/graph.js';
-import { RevisorError } from '../../migrator/errors/errors.js';
-import { inline } from '../../migrator/ops/statement.js';
-import { readHistory } from '../../migrator/pg/history.js';
-import { resolveRevision, resolveTarget } from '../../migrator/plan/targets.js';
+import {
+  inline,
+  type RevisionGraph,
+  RevisorError,
+  readHistory,
+  resolveRevision,
+  resolveTarget,
+} from '../../migrator/index.js';
 import { type Context, connector, createMigrator, loadGraph, tablesFrom } from '../context.js';
 import { label, print, printJson } from '../output.js';
 

@@ -1,6 +1,4 @@
-import { RevisorError } from '../../migrator/errors/errors.js';
-import { executedBy } from '../../migrator/pg/connection.js';
-import type { RunResult } from '../../migrator/run/migrator.js';
+import { executedBy, RevisorError, type RunResult } from '../../migrator/index.js';
 import { str } from '../args.js';
 import type { Context } from '../context.js';
 import { createMigrator } from '../context.js';

@@ -1,11 +1,16 @@
-import type { RevisionGraph } from '../../migrator/chain/graph.js';
-import { RevisorError } from '../../migrator/errors/errors.js';
-import { inline } from '../../migrator/ops/statement.js';
-import { type Plan, plan } from '../../migrator/plan/planner.js';
-import { resolveTarget } from '../../migrator/plan/targets.js';
-import type { Direction } from '../../migrator/plan/version-rows.js';
-import { statementsOf } from '../../migrator/run/step-runner.js';
-import { createVersionTable, rowChangeStatement, type Tables } from '../../migrator/sql/bookkeeping.js';
+import {
+  createVersionTable,
+  type Direction,
+  inline,
+  type Plan,
+  plan,
+  type RevisionGraph,
+  RevisorError,
+  resolveTarget,
+  rowChangeStatement,
+  statementsOf,
+  type Tables,
+} from '../../migrator/index.js';
 import { type Context, loadGraph, tablesFrom } from '../context.js';
 import { headsText, print } from '../output.js';
 

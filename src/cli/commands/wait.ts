@@ -1,6 +1,4 @@
-import { isRevisorError, RevisorError } from '../../migrator/errors/errors.js';
-import { readHeads } from '../../migrator/pg/state.js';
-import { resolveRevision } from '../../migrator/plan/targets.js';
+import { isRevisorError, RevisorError, readHeads, resolveRevision } from '../../migrator/index.js';
 import { duration, str } from '../args.js';
 import { type Context, connector, loadGraph, tablesFrom } from '../context.js';
 import { print, printJson } from '../output.js';

@@ -1,0 +1,32 @@
+/**
+ * The migrator's one public face: src/cli and src/controller import from here only
+ * (biome's noRestrictedImports enforces it), so the folders behind it can change.
+ */
+export { checksumMismatchError, findChecksumDrift } from './chain/checksum.js';
+export { RevisionGraph } from './chain/graph.js';
+export { loadMigrations } from './chain/loader.js';
+export type { Migration } from './chain/migration.js';
+export { parseSqlMigration } from './chain/sql-file.js';
+export { staircase, staticChecks } from './check/staircase.js';
+export { embeddedMigrationsDir } from './embedded-chain.js';
+export { classify } from './errors/classify.js';
+export { type ErrorCode, errorCodes, isRevisorError, RevisorError } from './errors/errors.js';
+export { lintGraph } from './lint/lint.js';
+export { ident, inline } from './ops/statement.js';
+export { type ConnectionOptions, executedBy, hasConnectionConfig, hasPassword } from './pg/connection.js';
+export { readHistory } from './pg/history.js';
+export { describeHolder } from './pg/lock.js';
+export { sessionFactory } from './pg/pg-session.js';
+export { readHeads } from './pg/state.js';
+export { assertKnownHeads, type Plan, plan, planToward, type Step } from './plan/planner.js';
+export { resolveRevision, resolveTarget } from './plan/targets.js';
+export type { Direction } from './plan/version-rows.js';
+export { Migrator, type MigratorEvents, type RunResult, type Session } from './run/migrator.js';
+export { statementsOf } from './run/step-runner.js';
+export {
+  createVersionTable,
+  defaultTables,
+  rowChangeStatement,
+  type Tables,
+  tableProblems,
+} from './sql/bookkeeping.js';
