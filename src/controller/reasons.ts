@@ -23,6 +23,7 @@ export const Reason = {
   PermissionDenied: 'PermissionDenied',
   DatabaseError: 'DatabaseError',
   InternalError: 'InternalError',
+  DatabaseMoved: 'DatabaseMoved',
 } as const;
 
 import type { ErrorCode } from '../migrator/index.js';
@@ -68,6 +69,8 @@ export function reasonFor(code: ErrorCode): ReasonName {
       return Reason.MigrationFailed;
     case 'Unexpected':
       return Reason.InternalError;
+    case 'PlanOutdated':
+      return Reason.DatabaseMoved;
     default: {
       const unhandled: never = code;
       return unhandled;
@@ -85,6 +88,7 @@ export function isTransient(reason: ReasonName): boolean {
     Reason.ConfigMapNotFound,
     Reason.StepLockTimeout,
     Reason.Cancelled,
+    Reason.DatabaseMoved,
   ];
   return transient.includes(reason);
 }

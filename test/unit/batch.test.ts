@@ -3,8 +3,8 @@ import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { fromDefinition } from '../../src/migrator/chain/loader.js';
 import { plan } from '../../src/migrator/plan/planner.js';
 import { batchFrom, maxBatchSize, nextBatchSize } from '../../src/migrator/run/batch-runner.js';
-import { batchScript, prepareFinish, stageSteps } from '../../src/migrator/sql/batch-sql.js';
-import { defaultTables } from '../../src/migrator/sql/bookkeeping.js';
+import { batchScript, stageSteps } from '../../src/migrator/sql/batch-sql.js';
+import { defaultTables, prepareFinish } from '../../src/migrator/sql/bookkeeping.js';
 import { graphOf, rev } from '../support/graphs.js';
 
 const settings = { tables: defaultTables, lockTimeoutMs: 4000, statementTimeoutMs: 0, fence: 'SELECT 42' };

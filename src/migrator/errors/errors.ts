@@ -14,6 +14,8 @@ export const errorCodes = {
   UnknownRevision: 15,
   ChecksumMismatch: 16,
   InvalidPlan: 17,
+  /** The database moved between planning and applying (apply of a plan made earlier). */
+  PlanOutdated: 18,
   ConnectionFailed: 20,
   LockTimeout: 21,
   Cancelled: 22,

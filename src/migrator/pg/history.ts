@@ -1,46 +1,20 @@
-import type { Statement } from '../ops/statement.js';
-import { historyTable, type Tables } from '../sql/bookkeeping.js';
+import { RevisorError } from '../errors/errors.js';
+import type { Plan, Step } from '../plan/planner.js';
+import {
+  type AppliedStep,
+  type HistoryEntry,
+  historyFinish,
+  historyInsert,
+  historyMarkInterrupted,
+  historySelect,
+  type Outcome,
+  runFinish,
+  type Tables,
+} from '../sql/bookkeeping.js';
+
+export type { HistoryEntry, Outcome } from '../sql/bookkeeping.js';
+
 import type { Queryable } from './db.js';
-
-export type Outcome = 'running' | 'applied' | 'failed' | 'interrupted';
-
-export interface HistoryEntry {
-  readonly revision: string;
-  readonly direction: 'upgrade' | 'downgrade' | 'stamp';
-  readonly checksum: string | null;
-  readonly startedAt: Date;
-  readonly executedBy: string;
-  readonly outcome: Outcome;
-  readonly headsAfter: readonly string[] | null;
-  readonly error?: string;
-}
-
-/**
- * The INSERT of a history row, its parameters numbered from $offset+1 so it can sit in
- * a larger statement. finished_at and the duration come from the server's clock.
- */
-export function historyInsert(t: Tables, entry: HistoryEntry, offset = 0): Statement {
-  const p = (n: number) => `$${n + offset}`;
-  const finished = `CASE WHEN ${p(8)} = 'running' THEN NULL ELSE clock_timestamp() END`;
-  const duration = `CASE WHEN ${p(8)} = 'running' THEN NULL ELSE extract(epoch FROM clock_timestamp() - ${p(5)}::timestamptz) * 1000 END`;
-  return {
-    sql:
-      `INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
-      `duration_ms, executed_by, outcome, heads_after, error) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ` +
-      `${finished}, ${duration}, ${p(6)}, ${p(8)}, ${p(7)}, ${p(9)}) RETURNING id`,
-    params: [
-      t.versionTable,
-      entry.revision,
-      entry.direction,
-      entry.checksum,
-      entry.startedAt,
-      entry.executedBy,
-      entry.headsAfter?.join(',') ?? null,
-      entry.outcome,
-      entry.error ?? null,
-    ],
-  };
-}
 
 export async function insertHistory(db: Queryable, t: Tables, entry: HistoryEntry): Promise<number> {
   const statement = historyInsert(t, entry);
@@ -56,13 +30,8 @@ export async function finishHistory(
   headsAfter: readonly string[] | null,
   error?: string,
 ): Promise<void> {
-  await db.query(
-    `UPDATE ${historyTable(t)} SET outcome = $2, finished_at = clock_timestamp(),
-            duration_ms = extract(epoch FROM clock_timestamp() - started_at) * 1000,
-            heads_after = coalesce($3, heads_after), error = $4
-      WHERE id = $1`,
-    [id, outcome, headsAfter?.join(',') ?? null, error ?? null],
-  );
+  const statement = historyFinish(t, id, outcome, headsAfter, error);
+  await db.query(statement.sql, statement.params);
 }
 
 /**
@@ -74,11 +43,8 @@ export async function markInterrupted(
   db: Queryable,
   t: Tables,
 ): Promise<{ revision: string; startedAt: Date }[]> {
-  const { rows } = await db.query<{ revision: string; started_at: Date }>(
-    `UPDATE ${historyTable(t)} SET outcome = 'interrupted', finished_at = clock_timestamp()
-      WHERE version_table = $1 AND outcome = 'running' RETURNING revision, started_at`,
-    [t.versionTable],
-  );
+  const statement = historyMarkInterrupted(t);
+  const { rows } = await db.query<{ revision: string; started_at: Date }>(statement.sql, statement.params);
   return rows.map((r) => ({ revision: r.revision, startedAt: r.started_at }));
 }
 
@@ -97,11 +63,8 @@ export interface HistoryRow {
 }
 
 export async function readHistory(db: Queryable, t: Tables, limit = 1000): Promise<HistoryRow[]> {
-  const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, revision, direction, checksum, started_at, finished_at, duration_ms, executed_by, outcome, heads_after, error
-       FROM ${historyTable(t)} WHERE version_table = $1 ORDER BY id DESC LIMIT $2`,
-    [t.versionTable, limit],
-  );
+  const statement = historySelect(t, limit);
+  const { rows } = await db.query<Record<string, unknown>>(statement.sql, statement.params);
   return rows.map((r) => ({
     id: Number(r['id']),
     revision: String(r['revision']),
@@ -115,4 +78,47 @@ export async function readHistory(db: Queryable, t: Tables, limit = 1000): Promi
     headsAfter: (r['heads_after'] as string | null) ?? null,
     error: (r['error'] as string | null) ?? null,
   }));
+}
+
+/**
+ * The end of an all-in-one run: the net version-table change and every step's history
+ * row, before COMMIT; a version table edited during the run fails it, so nothing commits.
+ */
+export async function recordRun(
+  db: Queryable,
+  t: Tables,
+  plan: Plan,
+  applied: readonly AppliedStep[],
+  executedBy: string,
+): Promise<void> {
+  const statement = runFinish(t, plan.fromHeads, plan.toHeads, applied, executedBy);
+  const { rows } = await db.query<{ deleted: number }>(statement.sql, statement.params);
+  const leaving = plan.fromHeads.filter((h) => !plan.toHeads.includes(h)).length;
+  if (rows[0]?.deleted !== leaving) {
+    throw new RevisorError(
+      'MigrationFailed',
+      `the version table changed during the run: expected to replace ${leaving} row(s) of ${plan.fromHeads.join(', ')}, ` +
+        `found ${rows[0]?.deleted ?? 0}; was it edited by hand? Nothing was committed`,
+    );
+  }
+}
+
+/** The audit trail keeps failed attempts too; best effort, the connection may be gone. */
+export async function recordFailure(
+  db: Queryable,
+  t: Tables,
+  step: Step,
+  error: RevisorError,
+  executedBy: string,
+): Promise<void> {
+  await insertHistory(db, t, {
+    revision: step.revision,
+    direction: step.direction,
+    checksum: null,
+    startedAt: new Date(),
+    executedBy,
+    outcome: 'failed',
+    headsAfter: null,
+    error: error.message,
+  }).catch(() => undefined);
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { ConnectionLostError, RevisorError } from '../errors/errors.js';
-import type { Session } from '../run/migrator.js';
+import type { Session } from '../run/session.js';
 import { type ConnectionOptions, clientConfig, describeTarget } from './connection.js';
 import { pgCode } from './db.js';
 

@@ -3,15 +3,14 @@ import type { Statement } from '../ops/statement.js';
 import { pgCode, type Queryable, sleep, sqlState } from '../pg/db.js';
 import { finishHistory, insertHistory } from '../pg/history.js';
 import type { Step } from '../plan/planner.js';
-import { rowChangeStatement, type Tables } from '../sql/bookkeeping.js';
 import {
   type AppliedStep,
   appliedStep,
-  batch,
-  stepEpilogue,
+  rowChangeStatement,
   stepFinish,
-  stepPrelude,
-} from '../sql/step-sql.js';
+  type Tables,
+} from '../sql/bookkeeping.js';
+import { batch, stepEpilogue, stepPrelude } from '../sql/step-sql.js';
 import { stepFailure } from './failure.js';
 import { dropInvalidIndex, indexesCreatedBy, invalidIndexError, invalidIndexes } from './invalid-indexes.js';
 

@@ -1,7 +1,7 @@
 import type { Statement } from '../ops/statement.js';
-import { qualified } from '../ops/statement.js';
 import type { Step } from '../plan/planner.js';
-import { historyTable, type Tables } from './bookkeeping.js';
+import { finishName, prepareFinish, settingPrefix, startedSetting, type Tables } from './bookkeeping.js';
+
 import { sqlInteger, stepPrelude } from './step-sql.js';
 
 /**
@@ -22,10 +22,8 @@ export interface ProgressRow {
   revisor_at: Date;
 }
 
-const settingPrefix = 'revisor.step_';
 // now() is the same for every transaction of a script (it starts with the query
 // message), so each step notes its own start.
-const startedSetting = 'revisor.step_started';
 const noteStart = `set_config('${startedSetting}', extract(epoch FROM clock_timestamp())::text, true)`;
 
 /** What the script's finish statements read back for one step (see {@link stageSteps}). */
@@ -65,36 +63,6 @@ export function stageSteps(t: Tables, executedBy: string, steps: readonly Step[]
       steps.map((step) => JSON.stringify(staged(t, executedBy, step))),
     ],
   };
-}
-
-/** The prepared statement a per-migration script finishes each step with. */
-export const finishName = 'revisor_finish';
-
-/**
- * A step's version-row changes and history row, from the record staged for the ordinal
- * it is executed with; prepared once per script, so it is planned once rather than per
- * step. The last column makes a row count other than the one expected (the version
- * table was edited during the run) an error inside the step's transaction, so it is
- * rolled back: SQL has no RAISE, and a cast of text that is not a number fails. The text
- * is built from the row so that it is not a constant, which the planner would fold and
- * fail on every time.
- */
-export function prepareFinish(t: Tables): string {
-  const version = qualified(t.versionTable, t.schema);
-  return (
-    `PREPARE ${finishName}(int) AS WITH s AS (SELECT current_setting('${settingPrefix}' || $1)::jsonb AS j), ` +
-    `d AS (DELETE FROM ${version} WHERE version_num IN (SELECT jsonb_array_elements_text(s.j->'deletes') FROM s) RETURNING 1), ` +
-    `u AS (UPDATE ${version} v SET version_num = s.j->'update'->>1 FROM s WHERE v.version_num = s.j->'update'->>0 RETURNING 1), ` +
-    `i AS (INSERT INTO ${version} (version_num) SELECT jsonb_array_elements_text(s.j->'inserts') FROM s RETURNING 1), ` +
-    `h AS (INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
-    'duration_ms, executed_by, outcome, heads_after) ' +
-    "SELECT j->>'versionTable', j->>'revision', j->>'direction', j->>'checksum', t.started, clock_timestamp(), " +
-    "extract(epoch FROM clock_timestamp() - t.started) * 1000, j->>'executedBy', 'applied', j->>'headsAfter' " +
-    `FROM s, (SELECT to_timestamp(current_setting('${startedSetting}')::float8) AS started) t RETURNING 1) ` +
-    "SELECT CASE WHEN (SELECT count(*) FROM d) = jsonb_array_length(j->'deletes') " +
-    "AND (SELECT count(*) FROM u) = (jsonb_typeof(j->'update') = 'array')::int " +
-    "THEN 0 ELSE ('the version table changed under ' || (j->>'revision') || '; was it edited by hand?')::int END AS revisor_check FROM s"
-  );
 }
 
 const progress = (ordinal: number) =>

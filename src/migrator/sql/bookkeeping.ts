@@ -1,4 +1,10 @@
+/**
+ * All of revisor's bookkeeping SQL, rendered here and nowhere else: the version table
+ * (Alembic's, row for row) and the history table, for every way a run records a step.
+ * Values are bind parameters; identifiers are quoted.
+ */
 import { qualified, type Statement } from '../ops/statement.js';
+import type { Step } from '../plan/planner.js';
 import type { RowChange } from '../plan/version-rows.js';
 
 /** Where the version table and its history live. */
@@ -120,4 +126,202 @@ export function selectAppliedChecksums(t: Tables): Statement {
       'ORDER BY revision, id DESC',
     params: [t.versionTable],
   };
+}
+
+export type Outcome = 'running' | 'applied' | 'failed' | 'interrupted';
+
+export interface HistoryEntry {
+  readonly revision: string;
+  readonly direction: 'upgrade' | 'downgrade' | 'stamp';
+  readonly checksum: string | null;
+  readonly startedAt: Date;
+  readonly executedBy: string;
+  readonly outcome: Outcome;
+  readonly headsAfter: readonly string[] | null;
+  readonly error?: string;
+}
+
+/**
+ * The INSERT of a history row, its parameters numbered from $offset+1 so it can sit in
+ * a larger statement. finished_at and the duration come from the server's clock.
+ */
+export function historyInsert(t: Tables, entry: HistoryEntry, offset = 0): Statement {
+  const p = (n: number) => `$${n + offset}`;
+  const finished = `CASE WHEN ${p(8)} = 'running' THEN NULL ELSE clock_timestamp() END`;
+  const duration = `CASE WHEN ${p(8)} = 'running' THEN NULL ELSE extract(epoch FROM clock_timestamp() - ${p(5)}::timestamptz) * 1000 END`;
+  return {
+    sql:
+      `INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
+      `duration_ms, executed_by, outcome, heads_after, error) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ` +
+      `${finished}, ${duration}, ${p(6)}, ${p(8)}, ${p(7)}, ${p(9)}) RETURNING id`,
+    params: [
+      t.versionTable,
+      entry.revision,
+      entry.direction,
+      entry.checksum,
+      entry.startedAt,
+      entry.executedBy,
+      entry.headsAfter?.join(',') ?? null,
+      entry.outcome,
+      entry.error ?? null,
+    ],
+  };
+}
+
+/** Renumbers $n placeholders by `offset`, so statements can share one parameter list. */
+function shift(statement: Statement, offset: number): string {
+  return statement.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+}
+
+/**
+ * The version-row changes and the history row of a step as one statement: data-modifying
+ * CTEs, each change touching a different row, returning how many rows each matched so a
+ * version table edited by hand is noticed.
+ */
+export function stepFinish(t: Tables, changes: readonly RowChange[], entry: HistoryEntry): Statement {
+  const params: unknown[] = [];
+  const ctes: string[] = [];
+  changes.forEach((change, i) => {
+    const statement = rowChangeStatement(t, change);
+    ctes.push(`c${i} AS (${shift(statement, params.length)} RETURNING 1)`);
+    params.push(...(statement.params ?? []));
+  });
+  const history = historyInsert(t, entry, params.length);
+  params.push(...(history.params ?? []));
+  ctes.push(`h AS (${history.sql})`);
+  const counts = changes.map((_, i) => `(SELECT count(*) FROM c${i})::int AS c${i}`);
+  return {
+    sql: `WITH ${ctes.join(', ')} SELECT ${[...counts, '(SELECT id FROM h) AS id'].join(', ')}`,
+    params,
+  };
+}
+
+/** A step applied inside the run's single transaction, recorded when the run finishes. */
+export interface AppliedStep {
+  readonly revision: string;
+  readonly direction: 'upgrade' | 'downgrade';
+  readonly checksum: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly headsAfter: readonly string[];
+}
+
+export function appliedStep(step: Step, startedAt: Date, finishedAt: Date): AppliedStep {
+  const { revision, direction, headsAfter } = step;
+  return {
+    revision,
+    direction,
+    checksum: step.migration.checksum(direction),
+    startedAt,
+    finishedAt,
+    headsAfter,
+  };
+}
+
+/**
+ * The end of an all-in-one run as one statement: the version table goes from the run's
+ * first heads to its last (rows leaving are deleted, and counted so a table edited by
+ * hand is noticed; rows arriving are inserted) and every step gets its history row.
+ * Nobody sees the intermediate rows of a single transaction, so only the net change is
+ * written.
+ */
+export function runFinish(
+  t: Tables,
+  fromHeads: readonly string[],
+  toHeads: readonly string[],
+  steps: readonly AppliedStep[],
+  executedBy: string,
+): Statement {
+  const leaving = fromHeads.filter((h) => !toHeads.includes(h));
+  const arriving = toHeads.filter((h) => !fromHeads.includes(h));
+  const table = qualified(t.versionTable, t.schema);
+  return {
+    sql:
+      `WITH d AS (DELETE FROM ${table} WHERE version_num = ANY ($1::varchar[]) RETURNING 1), ` +
+      `i AS (INSERT INTO ${table} (version_num) SELECT unnest($2::varchar[]) RETURNING 1), ` +
+      `h AS (INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
+      'duration_ms, executed_by, outcome, heads_after) ' +
+      "SELECT $3, r, d, c, s, f, extract(epoch FROM f - s) * 1000, $4, 'applied', ha " +
+      'FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[]) AS x(r, d, c, s, f, ha) ' +
+      'RETURNING 1) ' +
+      'SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM h)::int AS recorded',
+    params: [
+      leaving,
+      arriving,
+      t.versionTable,
+      executedBy,
+      steps.map((s) => s.revision),
+      steps.map((s) => s.direction),
+      steps.map((s) => s.checksum),
+      steps.map((s) => s.startedAt),
+      steps.map((s) => s.finishedAt),
+      steps.map((s) => s.headsAfter.join(',')),
+    ],
+  };
+}
+
+export function historyFinish(
+  t: Tables,
+  id: number,
+  outcome: Outcome,
+  headsAfter: readonly string[] | null,
+  error?: string,
+): Statement {
+  return {
+    sql: `UPDATE ${historyTable(t)} SET outcome = $2, finished_at = clock_timestamp(),
+            duration_ms = extract(epoch FROM clock_timestamp() - started_at) * 1000,
+            heads_after = coalesce($3, heads_after), error = $4
+      WHERE id = $1`,
+    params: [id, outcome, headsAfter?.join(',') ?? null, error ?? null],
+  };
+}
+
+export function historyMarkInterrupted(t: Tables): Statement {
+  return {
+    sql: `UPDATE ${historyTable(t)} SET outcome = 'interrupted', finished_at = clock_timestamp()
+      WHERE version_table = $1 AND outcome = 'running' RETURNING revision, started_at`,
+    params: [t.versionTable],
+  };
+}
+
+export function historySelect(t: Tables, limit: number): Statement {
+  return {
+    sql: `SELECT id, revision, direction, checksum, started_at, finished_at, duration_ms, executed_by, outcome, heads_after, error
+       FROM ${historyTable(t)} WHERE version_table = $1 ORDER BY id DESC LIMIT $2`,
+    params: [t.versionTable, limit],
+  };
+}
+
+/** Where a script's steps find what they record (batch-sql.ts stages it there). */
+export const settingPrefix = 'revisor.step_';
+export const startedSetting = 'revisor.step_started';
+
+/** The prepared statement a per-migration script finishes each step with. */
+export const finishName = 'revisor_finish';
+
+/**
+ * A step's version-row changes and history row, from the record staged for the ordinal
+ * it is executed with; prepared once per script, so it is planned once rather than per
+ * step. The last column makes a row count other than the one expected (the version
+ * table was edited during the run) an error inside the step's transaction, so it is
+ * rolled back: SQL has no RAISE, and a cast of text that is not a number fails. The text
+ * is built from the row so that it is not a constant, which the planner would fold and
+ * fail on every time.
+ */
+export function prepareFinish(t: Tables): string {
+  const version = qualified(t.versionTable, t.schema);
+  return (
+    `PREPARE ${finishName}(int) AS WITH s AS (SELECT current_setting('${settingPrefix}' || $1)::jsonb AS j), ` +
+    `d AS (DELETE FROM ${version} WHERE version_num IN (SELECT jsonb_array_elements_text(s.j->'deletes') FROM s) RETURNING 1), ` +
+    `u AS (UPDATE ${version} v SET version_num = s.j->'update'->>1 FROM s WHERE v.version_num = s.j->'update'->>0 RETURNING 1), ` +
+    `i AS (INSERT INTO ${version} (version_num) SELECT jsonb_array_elements_text(s.j->'inserts') FROM s RETURNING 1), ` +
+    `h AS (INSERT INTO ${historyTable(t)} (version_table, revision, direction, checksum, started_at, finished_at, ` +
+    'duration_ms, executed_by, outcome, heads_after) ' +
+    "SELECT j->>'versionTable', j->>'revision', j->>'direction', j->>'checksum', t.started, clock_timestamp(), " +
+    "extract(epoch FROM clock_timestamp() - t.started) * 1000, j->>'executedBy', 'applied', j->>'headsAfter' " +
+    `FROM s, (SELECT to_timestamp(current_setting('${startedSetting}')::float8) AS started) t RETURNING 1) ` +
+    "SELECT CASE WHEN (SELECT count(*) FROM d) = jsonb_array_length(j->'deletes') " +
+    "AND (SELECT count(*) FROM u) = (jsonb_typeof(j->'update') = 'array')::int " +
+    "THEN 0 ELSE ('the version table changed under ' || (j->>'revision') || '; was it edited by hand?')::int END AS revisor_check FROM s"
+  );
 }

@@ -1,0 +1,13 @@
+import type { Queryable } from '../pg/db.js';
+
+/** A database session as the migrator uses it; pg-session.ts makes one from a pg.Client. */
+export interface Session extends Queryable {
+  end(): Promise<void>;
+  /**
+   * Runs a multi-statement script over the simple protocol. Rows reach `onRow` as they
+   * arrive, including those of statements that completed before a failing one.
+   */
+  script(sql: string, onRow: (row: Record<string, unknown>) => void): Promise<void>;
+  /** The pid the server (or a pooler) gave at startup, in BackendKeyData. */
+  backendKeyPid(): number | null;
+}
