@@ -5,15 +5,14 @@ import {
   checksumMismatchError,
   classify,
   findChecksumDrift,
-  inline,
   isRevisorError,
   type Migrator,
   type MigratorEvents,
   type Plan,
   planToward,
   type RevisionGraph,
+  renderStep,
   resolveTarget,
-  statementsOf,
 } from '../migrator/index.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { httpStatus } from './http-status.js';
@@ -236,9 +235,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       const plan = planned.steps.map((s) => ({
         revision: s.revision,
         direction: s.direction,
-        sql: statementsOf(s)
-          .map((st) => `${inline(st)};`)
-          .join('\n'),
+        sql: renderStep(s),
       }));
       const message = pendingRevisions.length
         ? `dry run: ${pendingRevisions.length} step(s) would run (${planned.direction}); see status.plan`
@@ -295,9 +292,9 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
         },
       ).catch(() => undefined);
     };
-    const result = down
-      ? await migrator.downgrade(spec.targetRevision)
-      : await migrator.upgrade(spec.targetRevision);
+    // The plan shown in status is the plan applied: the migrator refuses it (PlanOutdated,
+    // retried) if the database moved in between, rather than planning again on its own.
+    const result = await migrator.apply(planned);
     const after = {
       currentRevision: lastHeads.join(','),
       pendingRevisions: remaining,

@@ -22,7 +22,6 @@ export { assertKnownHeads, type Plan, plan, planToward, type Step } from './plan
 export { resolveRevision, resolveTarget } from './plan/targets.js';
 export type { Direction } from './plan/version-rows.js';
 export { Migrator, type MigratorEvents, type RunResult, type Session } from './run/migrator.js';
-export { statementsOf } from './run/step-runner.js';
 export {
   createVersionTable,
   defaultTables,
@@ -30,3 +29,4 @@ export {
   type Tables,
   tableProblems,
 } from './sql/bookkeeping.js';
+export { renderPlan, renderStatements, renderStep } from './sql/render.js';

@@ -3,6 +3,7 @@ import {
   type RevisionGraph,
   RevisorError,
   readHistory,
+  renderStatements,
   resolveRevision,
   resolveTarget,
 } from '../../migrator/index.js';
@@ -136,9 +137,9 @@ export async function show(ctx: Context): Promise<number> {
     print(`Transactional: ${m.transactional}`);
     print(`Checksum: ${m.checksum('upgrade')}`);
     print('\n-- upgrade');
-    for (const s of up) print(`${inline(s)};`);
+    if (up.length > 0) print(renderStatements(up));
     print('\n-- downgrade');
-    for (const s of down) print(`${inline(s)};`);
+    if (down.length > 0) print(renderStatements(down));
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 import type { RevisionGraph } from '../chain/graph.js';
 import type { Migration } from '../chain/migration.js';
 import { RevisorError } from '../errors/errors.js';
+import type { Statement } from '../ops/statement.js';
 import { resolveTarget, type Target } from './targets.js';
 import { type Direction, type RowChange, transition } from './version-rows.js';
 
@@ -13,6 +14,10 @@ export interface Step {
   readonly headsAfter: readonly string[];
   readonly changes: readonly RowChange[];
 }
+
+/** What a step runs: its migration's upgrade or downgrade statements. */
+export const statementsOf = (step: Step): readonly Statement[] =>
+  step.direction === 'upgrade' ? step.migration.upgrade() : step.migration.downgrade();
 
 /** A plan is frozen data: what will run, in order, and where it leaves the version table. */
 export interface Plan {

@@ -1,9 +1,8 @@
 import { pgCode, sqlState } from '../pg/db.js';
-import type { Step } from '../plan/planner.js';
+import { type Step, statementsOf } from '../plan/planner.js';
 import { type BatchSettings, batchScript, type ProgressRow, stageSteps } from '../sql/batch-sql.js';
 import { finishName } from '../sql/bookkeeping.js';
 import type { Session } from './session.js';
-import { statementsOf } from './step-runner.js';
 
 export interface BatchedStep {
   readonly step: Step;

@@ -2,7 +2,7 @@ import { RevisorError } from '../errors/errors.js';
 import type { Statement } from '../ops/statement.js';
 import { pgCode, type Queryable, sleep, sqlState } from '../pg/db.js';
 import { finishHistory, insertHistory } from '../pg/history.js';
-import type { Step } from '../plan/planner.js';
+import { type Step, statementsOf } from '../plan/planner.js';
 import {
   type AppliedStep,
   appliedStep,
@@ -37,9 +37,6 @@ export interface StepSettings {
   readonly onRetry?: (step: Step, attempt: number, nextLockTimeoutMs: number) => void;
   readonly onInvalidIndexDropped?: (step: Step, index: string) => void;
 }
-
-export const statementsOf = (step: Step): readonly Statement[] =>
-  step.direction === 'upgrade' ? step.migration.upgrade() : step.migration.downgrade();
 
 type Block = 'transaction' | 'savepoint';
 const rollbackOf = (block: Block) =>
