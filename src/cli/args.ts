@@ -70,6 +70,11 @@ export const globalOptions = {
     env: 'REVISOR_TRANSACTION_MODE',
     help: 'per-migration (default) or all',
   },
+  batch: {
+    type: 'string',
+    env: 'REVISOR_BATCH',
+    help: 'adaptive (default): quick steps go as scripts; off: every step on its own',
+  },
   'allow-checksum-mismatch': {
     type: 'boolean',
     env: 'REVISOR_ALLOW_CHECKSUM_MISMATCH',

@@ -147,8 +147,13 @@ export function migratorSettings(ctx: Context) {
   if (mode !== 'per-migration' && mode !== 'all') {
     throw new RevisorError('Usage', `--transaction-mode is per-migration or all, got "${mode}"`);
   }
+  const batching = str(values, 'batch') ?? 'adaptive';
+  if (batching !== 'adaptive' && batching !== 'off') {
+    throw new RevisorError('Usage', `--batch is adaptive or off, got "${batching}"`);
+  }
   return {
     tables: tablesFrom(values),
+    batching,
     executedBy: executedBy(ctx.env),
     lockWaitMs: duration(str(values, 'lock-wait'), 'lock-wait', 300_000),
     lockLeaseMs: positiveDuration(str(values, 'lock-lease'), 'lock-lease', 60_000),
