@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
+import { loadLine, measure, median } from './measure.js';
 
 /**
  * npm run bench [-- N]: revisor against psql on the same SQL, on the same server, in
@@ -15,7 +15,6 @@ const migrations = Number(process.argv[2] ?? process.env['BENCH_MIGRATIONS'] ?? 
 const applyRuns = Number(process.env['BENCH_APPLY_RUNS'] ?? 9);
 const noopRuns = Number(process.env['BENCH_NOOP_RUNS'] ?? 30);
 const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
-const timeBin = '/usr/bin/time';
 
 const psql = spawnSync('psql', ['--version']).status === 0 ? 'psql' : null;
 if (!psql) {
@@ -47,24 +46,6 @@ async function generateChain(dir: string): Promise<string> {
   const file = join(dir, '..', 'all.sql');
   await writeFile(file, `${all.join('\n')}\n`);
   return file;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
-
-/** Wall time in ms and peak RSS in KiB (GNU time) of one command. */
-function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; rssKiB: number | null } {
-  const useTime = existsSync(timeBin);
-  const started = process.hrtime.bigint();
-  const result = useTime
-    ? spawnSync(timeBin, ['-f', '%M', cmd, ...args], { env, encoding: 'utf8' })
-    : spawnSync(cmd, args, { env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${result.stderr}`);
-  const rss = useTime ? Number(result.stderr.trim().split('\n').at(-1)) : Number.NaN;
-  return { ms, rssKiB: Number.isFinite(rss) ? rss : null };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'revisor-bench-'));
@@ -141,6 +122,7 @@ try {
     `${paired(xs).toFixed(2)}x paired   (target ${target})`;
   const lines = [
     `revisor bench: ${migrations} migrations, ${applyRuns} apply runs, ${noopRuns} no-op runs, PostgreSQL at 127.0.0.1:${server.port}`,
+    loadLine(),
     `${'psql -1 -f (floor)'.padEnd(44)} ${f.toFixed(1).padStart(9)} ms`,
     row('revisor upgrade head (transaction per step)', perMigration, '<= 1.5x'),
     row('revisor upgrade head --transaction-mode all', allInOne, '<= 1.15x'),
@@ -160,6 +142,7 @@ try {
     spread("psql -c 'select 1'", select1),
     spread('no-op', noop),
   );
+  lines.push(loadLine());
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await admin.end();
