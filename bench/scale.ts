@@ -10,7 +10,8 @@ import { loadLine, measure, median } from './measure.js';
 
 /**
  * npm run bench (second part): how revisor scales with history and where it runs.
- * - the no-op at head with 200 and with 10,000 applied revisions (target: flat, ±10%);
+ * - the no-op at head with 200 and with 10,000 applied revisions (target: flat, ±10%),
+ *   loading the chain and answered from the chain index;
  * - a 10,000-step chain applied from empty, against psql -f of the same SQL, and its peak RSS;
  * - a 200-step apply through PgBouncer in transaction pooling mode, against the same
  *   apply straight to PostgreSQL and psql -1 -f through the same PgBouncer.
@@ -90,32 +91,39 @@ try {
     '',
   );
 
-  // The no-op with short and long history, taking turns.
+  // The no-op with short and long history, taking turns: first loading the chain, then
+  // answered from the chain index (revisor index).
   const atShort = await freshDb();
   revisor(shortDir, atShort);
-  const noopShort: number[] = [];
-  const noopLong: number[] = [];
-  const select1: number[] = [];
-  for (let i = 0; i < noopRuns; i++) {
-    select1.push(measure('psql', ['-q', '-X', '-c', 'select 1', atShort], env).ms);
-    noopShort.push(revisor(shortDir, atShort).ms);
-    noopLong.push(revisor(longDir, atLong).ms);
-  }
-  const floor = median(select1);
-  lines.push(
-    row("psql -c 'select 1' (floor)", floor, ''),
-    row(
-      `no-op at head, ${short} applied`,
-      median(noopShort),
-      `${(median(noopShort) / floor).toFixed(2)}x select 1`,
-    ),
-    row(
-      `no-op at head, ${long} applied`,
-      median(noopLong),
-      `${(median(noopLong) / floor).toFixed(2)}x select 1; ${(median(noopLong) / median(noopShort)).toFixed(2)}x the ${short}-revision no-op (target <= 1.10x)`,
-    ),
-    '',
-  );
+  const noops = async (indexed: boolean) => {
+    if (indexed) {
+      for (const dir of [shortDir, longDir]) execFileSync(node, [bin, 'index', '--migrations', dir], { env });
+    }
+    const runs = { short: [] as number[], long: [] as number[], select1: [] as number[] };
+    for (let i = 0; i < noopRuns; i++) {
+      runs.select1.push(measure('psql', ['-q', '-X', '-c', 'select 1', atShort], env).ms);
+      runs.short.push(revisor(shortDir, atShort).ms);
+      runs.long.push(revisor(longDir, atLong).ms);
+    }
+    const floor = median(runs.select1);
+    const how = indexed ? 'with the chain index' : 'loading the chain';
+    lines.push(
+      row(`psql -c 'select 1' (floor)`, floor, ''),
+      row(
+        `no-op at head, ${short} applied, ${how}`,
+        median(runs.short),
+        `${(median(runs.short) / floor).toFixed(2)}x select 1`,
+      ),
+      row(
+        `no-op at head, ${long} applied, ${how}`,
+        median(runs.long),
+        `${(median(runs.long) / floor).toFixed(2)}x select 1; ${(median(runs.long) / median(runs.short)).toFixed(2)}x the ${short}-revision no-op (target <= 1.10x)`,
+      ),
+      '',
+    );
+  };
+  await noops(false);
+  await noops(true);
 
   // Through PgBouncer in transaction pooling mode.
   if (pgbouncerBin) {

@@ -8,10 +8,12 @@ import {
   executedBy,
   hasConnectionConfig,
   hasPassword,
+  indexedHeads,
   loadMigrations,
   Migrator,
   RevisionGraph,
   RevisorError,
+  readHeads,
   type Session,
   sessionFactory,
   type Tables,
@@ -173,8 +175,8 @@ export function migratorSettings(ctx: Context) {
  * overlaps reading the migrations; the migrator's first connect() takes it. `discard`
  * closes it when the migrator will never be made.
  */
-function primed(open: () => Promise<Session>) {
-  let first: Promise<Session> | null = open();
+function primed(open: () => Promise<Session>, opened: Promise<Session> = open()) {
+  let first: Promise<Session> | null = opened;
   // Whoever takes the session sees its error; until then it must not be unhandled.
   first.catch(() => undefined);
   return {
@@ -200,6 +202,39 @@ export async function createMigrator(ctx: Context): Promise<Migrator> {
   const session = primed(await connector(ctx));
   try {
     return migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect);
+  } catch (err) {
+    await session.discard();
+    throw err;
+  }
+}
+
+/**
+ * `upgrade head` (or `heads`): when the chain index (chain/index-file.ts) names exactly
+ * the directory's files and its heads are the database's, the answer is "nothing to do"
+ * without loading the chain, at the same cost for any length of history. Otherwise the
+ * migrator, on the session already opened.
+ */
+export async function createUpgrader(
+  ctx: Context,
+  target: string,
+): Promise<{ readonly upToDate: readonly string[] } | { readonly migrator: Migrator }> {
+  const settings = migratorSettings(ctx);
+  const open = await connector(ctx);
+  const session = primed(open);
+  try {
+    const heads =
+      target === 'head' || target === 'heads' ? await indexedHeads(migrationsDir(ctx.values)) : null;
+    if (heads && (target === 'heads' || heads.length === 1)) {
+      const db = await session.connect();
+      const current = await readHeads(db, settings.tables);
+      if (current.join(',') === [...heads].sort().join(',')) {
+        await db.end().catch(() => undefined);
+        return { upToDate: current };
+      }
+      const reuse = primed(open, Promise.resolve(db));
+      return { migrator: migratorWith(ctx, settings, await loadGraph(ctx.values), reuse.connect) };
+    }
+    return { migrator: migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect) };
   } catch (err) {
     await session.discard();
     throw err;

@@ -152,6 +152,13 @@ const commands: Record<string, Command> = {
     },
     run: async () => (await scaffold()).revision,
   },
+  index: {
+    usage: 'revisor index',
+    summary:
+      'Write the chain index (.revisor-index.json in --migrations): the no-op at head then skips reading the chain.',
+    options: {},
+    run: async () => (await scaffold()).index,
+  },
   merge: {
     usage: 'revisor merge -m "message" <rev> <rev>... | heads',
     summary: 'Create a revision that merges several heads.',

@@ -4,10 +4,11 @@
  */
 export { checksumMismatchError, findChecksumDrift } from './chain/checksum.js';
 export { RevisionGraph } from './chain/graph.js';
+export { chainIndexFile, chainIndexProblems, indexedHeads, writeChainIndex } from './chain/index-file.js';
 export { loadMigrations } from './chain/loader.js';
 export type { Migration } from './chain/migration.js';
 export { parseSqlMigration } from './chain/sql-file.js';
-export { staircase, staticChecks } from './check/staircase.js';
+export { type CheckIssue, staircase, staticChecks } from './check/staircase.js';
 export { embeddedMigrationsDir } from './embedded-chain.js';
 export { classify } from './errors/classify.js';
 export { type ErrorCode, errorCodes, isRevisorError, RevisorError } from './errors/errors.js';

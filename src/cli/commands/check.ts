@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type CheckIssue,
+  chainIndexProblems,
   ident,
   lintGraph,
   RevisorError,
@@ -11,6 +13,7 @@ import { str } from '../args.js';
 import {
   type Context,
   loadGraph,
+  migrationsDir,
   migratorSettings,
   migratorWith,
   resolveConnection,
@@ -28,7 +31,13 @@ export async function check(ctx: Context): Promise<number> {
   const declared = str(ctx.values, 'heads')
     ?.split(',')
     .map((h) => h.trim());
-  const issues = staticChecks(graph, declared);
+  const issues: CheckIssue[] = [
+    ...staticChecks(graph, declared),
+    ...(await chainIndexProblems(migrationsDir(ctx.values), graph)).map((message) => ({
+      kind: 'chain-index' as const,
+      message,
+    })),
+  ];
   if (issues.length === 0) {
     const connection = await resolveConnection(ctx);
     const admin = await sessionFactory(connection)();

@@ -1,7 +1,7 @@
 import { executedBy, RevisorError, type RunResult } from '../../migrator/index.js';
 import { str } from '../args.js';
 import type { Context } from '../context.js';
-import { createMigrator } from '../context.js';
+import { createMigrator, createUpgrader } from '../context.js';
 import { errorJson, headsText, print, printJson, reportError } from '../output.js';
 
 /** Pushes the run's metrics when --pushgateway-url is set; a push failure is logged, never fatal. */
@@ -41,7 +41,17 @@ async function report(ctx: Context, result: RunResult, verb: string): Promise<nu
 export async function upgrade(ctx: Context): Promise<number> {
   const [target = 'head', extra] = ctx.positionals;
   if (extra) throw new RevisorError('Usage', 'upgrade takes one target');
-  const migrator = await createMigrator(ctx);
+  const prepared = await createUpgrader(ctx, target);
+  if ('upToDate' in prepared) {
+    const plan = {
+      direction: 'upgrade' as const,
+      fromHeads: prepared.upToDate,
+      toHeads: prepared.upToDate,
+      steps: [],
+    };
+    return report(ctx, { plan, results: [], lockWaitMs: 0 }, 'applied');
+  }
+  const { migrator } = prepared;
   try {
     return await report(ctx, await migrator.upgrade(target), 'applied');
   } finally {

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadMigrations, RevisionGraph, RevisorError, resolveTarget } from '../../migrator/index.js';
+import {
+  chainIndexFile,
+  loadMigrations,
+  RevisionGraph,
+  RevisorError,
+  resolveTarget,
+  writeChainIndex,
+} from '../../migrator/index.js';
 import { str, type Values } from '../args.js';
 import type { Context } from '../context.js';
 import { print, printJson } from '../output.js';
@@ -78,6 +85,20 @@ async function write(ctx: Context, downRevisions: readonly string[], message: st
   });
   if (ctx.json) printJson({ revision, downRevisions, path });
   else print(`Generating ${path} ... done`);
+  // A chain that keeps an index keeps it current.
+  if (existsSync(join(dir, chainIndexFile))) await writeChainIndex(dir, await graphOf(ctx.values));
+  return 0;
+}
+
+/** revisor index: writes the chain index that lets the no-op at head skip reading the chain. */
+export async function index(ctx: Context): Promise<number> {
+  const dir = targetDir(ctx.values);
+  const written = await writeChainIndex(dir, await graphOf(ctx.values));
+  if (ctx.json) printJson({ path: join(dir, chainIndexFile), ...written });
+  else
+    print(
+      `wrote ${join(dir, chainIndexFile)}: ${written.count} migration(s), head(s) ${written.heads.join(', ')}`,
+    );
   return 0;
 }
 

@@ -6,10 +6,9 @@ import { RevisorError } from '../errors/errors.js';
 import { Op } from '../ops/op.js';
 import type { Statement } from '../ops/statement.js';
 import { checksum } from './checksum.js';
+import { isMigrationFile } from './index-file.js';
 import type { Migration, MigrationDefinition } from './migration.js';
 import { parseRevisionList, parseSqlMigration, revisionIdPattern } from './sql-file.js';
-
-const moduleFile = /^[^._][^/]*(?<!\.d)\.(ts|mts|js|mjs)$/;
 
 export async function loadMigrations(dir: string): Promise<Migration[]> {
   let entries: Dirent[];
@@ -33,10 +32,10 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
   // Small files read synchronously: hundreds of async opens cost more than they save.
   const loads = entries.map(async (entry): Promise<Migration | null> => {
     const { name } = entry;
+    if (!isMigrationFile(name)) return null;
     if (name.endsWith('.sql'))
       return parseSqlMigration(readSqlText(dir, entry, display(name)), display(name));
-    if (moduleFile.test(name)) return loadModule(join(dir, name), display(name));
-    return null;
+    return loadModule(join(dir, name), display(name));
   });
   return (await Promise.all(loads)).filter((m): m is Migration => m !== null);
 }

@@ -6,7 +6,13 @@ import type { Tables } from '../sql/bookkeeping.js';
 import { diffSnapshots, snapshot } from './snapshot.js';
 
 export interface CheckIssue {
-  readonly kind: 'heads' | 'missing-downgrade' | 'step-failed' | 'downgrade-trace' | 'reupgrade-differs';
+  readonly kind:
+    | 'heads'
+    | 'chain-index'
+    | 'missing-downgrade'
+    | 'step-failed'
+    | 'downgrade-trace'
+    | 'reupgrade-differs';
   readonly revision?: string;
   readonly message: string;
   readonly diff?: readonly string[];
