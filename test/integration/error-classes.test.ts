@@ -2,7 +2,14 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linearChain, runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
-import { connect, createTestDatabase, tableNames, versionRows, withDatabase } from '../support/db.js';
+import {
+  connect,
+  createTestDatabase,
+  tableNames,
+  untilSleeping,
+  versionRows,
+  withDatabase,
+} from '../support/db.js';
 
 /** Every failure lands in its documented class, with no stack trace and nothing lost. */
 describe('error classes', () => {
@@ -14,17 +21,7 @@ describe('error classes', () => {
     });
     const run = startCli(['upgrade'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir });
     const db = await connect(url);
-    await expect
-      .poll(
-        async () =>
-          (
-            await db.query(
-              "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-            )
-          ).rowCount,
-        { timeout: 30_000, interval: 100 },
-      )
-      .toBe(1);
+    await untilSleeping(db, 1);
     await db.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
     );

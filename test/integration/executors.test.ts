@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { MigratorConfig } from '../../src/migrator/run/migrator.js';
 import { runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
-import { connect, createTestDatabase, versionRows } from '../support/db.js';
+import { connect, createTestDatabase, untilSleeping, versionRows } from '../support/db.js';
 import { migratorFor } from '../support/migrator.js';
 
 /**
@@ -236,30 +236,10 @@ describe.each(strategies)('executor contract: $name', (strategy) => {
     const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
     const db = await connect(url);
     const run = startCli(['upgrade', ...strategy.cli], env);
-    await expect
-      .poll(
-        async () =>
-          (
-            await db.query(
-              "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-            )
-          ).rowCount,
-        { timeout: 30_000, interval: 50 },
-      )
-      .toBe(1);
+    await untilSleeping(db, 1);
     run.child.kill('SIGKILL');
     await run.done;
-    await expect
-      .poll(
-        async () =>
-          (
-            await db.query(
-              "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-            )
-          ).rowCount,
-        { timeout: 30_000, interval: 100 },
-      )
-      .toBe(0);
+    await untilSleeping(db, 0);
     expect(await versionRows(db)).toEqual(strategy.allOrNothing ? [] : ['a1']);
     await writeFile(
       `${dir}/001_a2.sql`,

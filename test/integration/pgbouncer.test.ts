@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
-import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
+import { connect, createTestDatabase, tableNames, untilSleeping, versionRows } from '../support/db.js';
 import { startPgBouncer } from '../support/pgbouncer.js';
 
 /**
@@ -76,17 +76,7 @@ describe.each(['transaction', 'session'] as const)('behind PgBouncer in %s pooli
     const env = { DATABASE_URL: bouncer.url(url), REVISOR_MIGRATIONS: dir };
     const db = await connect(url);
     const run = startCli(['upgrade', 'head'], env);
-    await expect
-      .poll(
-        async () =>
-          (
-            await db.query(
-              "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-            )
-          ).rowCount,
-        { timeout: 30_000, interval: 50 },
-      )
-      .toBe(1);
+    await untilSleeping(db, 1);
     run.child.kill('SIGKILL');
     await run.done;
     await import('node:fs/promises').then((fs) =>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject, onTestFinished } from 'vitest';
+import { expect, inject, onTestFinished } from 'vitest';
 
 export const adminUrl = () => inject('adminDatabaseUrl');
 
@@ -54,4 +54,23 @@ export async function tableNames(client: pg.Client, schema = 'public'): Promise<
 export async function versionRows(client: pg.Client, table = 'alembic_version'): Promise<string[]> {
   const { rows } = await client.query<{ version_num: string }>(`SELECT version_num FROM ${table} ORDER BY 1`);
   return rows.map((r) => r.version_num);
+}
+
+/**
+ * Waits until `count` sessions of this database sleep in pg_sleep: tests hold a step
+ * mid-run with pg_sleep, then kill or terminate it. By wait event, not query text,
+ * since a script's text in pg_stat_activity is cut off.
+ */
+export async function untilSleeping(db: pg.Client, count: number, timeoutMs = 30_000): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        (
+          await db.query(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
+          )
+        ).rowCount,
+      { timeout: timeoutMs, interval: 50 },
+    )
+    .toBe(count);
 }
