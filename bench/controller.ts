@@ -39,7 +39,7 @@ try {
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: `db-${i}` },
+        metadata: { annotations: { 'revisor.dev/allowed-migrations': '*' }, name: `db-${i}` },
         stringData: { url: server.urlFor(`bench_${i}`) },
       },
       {

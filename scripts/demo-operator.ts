@@ -44,7 +44,7 @@ export async function operatorDemo(server: EmbeddedServer, bin: string): Promise
         {
           apiVersion: 'v1',
           kind: 'Secret',
-          metadata: { name: 'app-db' },
+          metadata: { annotations: { 'revisor.dev/allowed-migrations': '*' }, name: 'app-db' },
           stringData: { url: server.urlFor('revisor_operator_demo') },
         },
         {

@@ -4,6 +4,7 @@ import type { ListWatch } from './informer.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
 import type { ClusterPort } from './reconcile.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
+import type { SecretObject } from './secret-policy.js';
 
 /** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
 
@@ -92,9 +93,10 @@ export class KubeCluster implements ClusterPort {
     this.#component = component;
   }
 
-  async secret(namespace: string, name: string): Promise<Record<string, string> | null> {
+  async secret(namespace: string, name: string): Promise<SecretObject | null> {
     try {
-      return decode((await this.#core.readNamespacedSecret({ name, namespace })).data);
+      const secret = await this.#core.readNamespacedSecret({ name, namespace });
+      return { data: decode(secret.data), annotations: secret.metadata?.annotations ?? {} };
     } catch (err) {
       if (httpStatus(err) === 404) return null;
       throw err;

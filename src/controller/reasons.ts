@@ -24,6 +24,10 @@ export const Reason = {
   DatabaseError: 'DatabaseError',
   InternalError: 'InternalError',
   DatabaseMoved: 'DatabaseMoved',
+  SecretNotPermitted: 'SecretNotPermitted',
+  HostNotPermitted: 'HostNotPermitted',
+  InvalidDatabaseURL: 'InvalidDatabaseURL',
+  ReferenceUnreadable: 'ReferenceUnreadable',
 } as const;
 
 import type { ErrorCode } from '../migrator/index.js';
@@ -89,6 +93,11 @@ export function isTransient(reason: ReasonName): boolean {
     Reason.StepLockTimeout,
     Reason.Cancelled,
     Reason.DatabaseMoved,
+    // Fixed by whoever may write the Secret, which the controller does not watch: retried with backoff.
+    Reason.SecretNotPermitted,
+    Reason.HostNotPermitted,
+    Reason.InvalidDatabaseURL,
+    Reason.ReferenceUnreadable,
   ];
   return transient.includes(reason);
 }

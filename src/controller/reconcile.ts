@@ -20,6 +20,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
 import { specSchema } from './resource.js';
+import { redact, type SecretObject } from './secret-policy.js';
 import { chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events. */
@@ -83,13 +84,17 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
 
   // Writes go out one at a time, in order: a progress write still in flight can never land
   // after the final one and leave the resource looking Progressing.
+  // The Secrets this pass read: their values are redacted from every message written.
+  let secrets: SecretObject[] = [];
   let writes: Promise<unknown> = Promise.resolve();
   const write = (outcome: Outcome, changes: Partial<Status>, drift: Drift | null = null): Promise<void> => {
+    const shown = { ...outcome, message: redact(outcome.message, secrets) };
+    const shownDrift = drift && { ...drift, message: redact(drift.message, secrets) };
     status = {
       ...status,
       ...changes,
       observedGeneration: generation,
-      conditions: conditionsFor(status.conditions, outcome, drift, generation, deps.now()),
+      conditions: conditionsFor(status.conditions, shown, shownDrift, generation, deps.now()),
     };
     const snapshot = status;
     const next = writes.then(async () => {
@@ -100,6 +105,8 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     writes = next.catch(() => undefined);
     return next;
   };
+  const event = (type: 'Normal' | 'Warning', reason: string, message: string) =>
+    cluster.event(current, type, reason, redact(message, secrets));
   const fail = (
     reason: ReasonName,
     message: string,
@@ -140,17 +147,17 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       ...changes,
       attempts: tries,
     });
-    await cluster.event(current, 'Warning', reason, message).catch(() => undefined);
+    await event('Warning', reason, message).catch(() => undefined);
     return { requeueAfterMs: transient ? backoffMs(spec, tries) : null, outcome: 'failed' as const };
   };
 
   let connection: ConnectionOptions;
   let graph: RevisionGraph;
   try {
-    connection = await connectionFor(spec, namespace, cluster, {
+    ({ connection, secrets } = await connectionFor(spec, namespace, name, cluster, {
       applicationName: `revisor controller ${namespace}/${name}`.slice(0, 63),
       connectTimeoutMs: deps.connectTimeoutMs,
-    });
+    }));
     graph = (await chainFor(spec, namespace, cluster)) ?? (await deps.embeddedGraph());
   } catch (err) {
     if (err instanceof SourceError) return retryLater(err.reason, err.message);
@@ -169,7 +176,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       waitingReported = true;
       const message = `waiting for the migration lock held by pid ${holder?.pid ?? '?'} (${holder?.applicationName ?? 'unknown'})`;
       void write({ kind: 'progressing', reason: Reason.WaitingForLock, message }, {}).catch(() => undefined);
-      void cluster.event(current, 'Normal', Reason.WaitingForLock, message).catch(() => undefined);
+      void event('Normal', Reason.WaitingForLock, message).catch(() => undefined);
     },
     lockAcquired: (waitedMs) => metrics.lockWait.observe(waitedMs / 1000),
   };
@@ -200,7 +207,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     if (checksumDrift.length > 0) {
       const message = checksumMismatchError(checksumDrift).message;
       await fail(Reason.ChecksumMismatch, message, base, { reason: Reason.ChecksumMismatch, message });
-      await cluster.event(current, 'Warning', Reason.ChecksumMismatch, message).catch(() => undefined);
+      await event('Warning', Reason.ChecksumMismatch, message).catch(() => undefined);
       return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
     }
     const wasReady = previous.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -215,7 +222,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
         'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
       metrics.drift.set({ namespace, name }, 1);
       await fail(Reason.OutOfBandChange, message, base, { reason: Reason.OutOfBandChange, message });
-      await cluster.event(current, 'Warning', Reason.OutOfBandChange, message).catch(() => undefined);
+      await event('Warning', Reason.OutOfBandChange, message).catch(() => undefined);
       return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
     }
 
@@ -224,7 +231,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     if (down && !spec.allowDowngrade) {
       const message = `target ${spec.targetRevision} (${targetRevision || 'base'}) is below the current revision ${currentRevision}; set allowDowngrade: true to revert, nothing was touched`;
       await fail(Reason.DowngradeNotAllowed, message, base);
-      await cluster.event(current, 'Warning', Reason.DowngradeNotAllowed, message).catch(() => undefined);
+      await event('Warning', Reason.DowngradeNotAllowed, message).catch(() => undefined);
       return { requeueAfterMs: null, outcome: 'failed' };
     }
     const pendingRevisions = planned.steps.map((s) => s.revision);
@@ -257,7 +264,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       { kind: 'progressing', reason: Reason.Migrating, message: startMessage },
       { ...base, pendingRevisions, plan: [] },
     );
-    await cluster.event(current, 'Normal', 'Started', startMessage).catch(() => undefined);
+    await event('Normal', 'Started', startMessage).catch(() => undefined);
 
     let remaining = [...pendingRevisions];
     let lastHeads = heads;
@@ -316,7 +323,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       { ...after, attempts: 0, failedRevision: undefined },
     );
     const doneMessage = `${pendingRevisions.length} step(s) applied; ${readyMessage}`;
-    await cluster.event(current, 'Normal', Reason.Applied, doneMessage).catch(() => undefined);
+    await event('Normal', Reason.Applied, doneMessage).catch(() => undefined);
     metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
     return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
   } catch (err) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type Tables, tableProblems } from '../migrator/index.js';
 
 /** DatabaseMigration, revisor.dev/v1alpha1: the spec as the controller reads it. */
 export const group = 'revisor.dev';
@@ -8,6 +9,13 @@ export const kind = 'DatabaseMigration';
 
 const secretKeyRef = (defaultKey: string) =>
   z.object({ name: z.string().min(1), key: z.string().min(1).default(defaultKey) });
+
+/** The migrator's tables for a spec's versionTable; the history table keeps its default name. */
+export const tablesOf = (versionTable: { name: string; schema: string }): Tables => ({
+  schema: versionTable.schema,
+  versionTable: versionTable.name,
+  historyTable: 'revisor_history',
+});
 
 export const specSchema = z
   .object({
@@ -51,6 +59,11 @@ export const specSchema = z
   })
   .refine((s) => s.targetRevision !== 'base' || s.allowDowngrade, {
     message: 'targetRevision base needs allowDowngrade: true',
+  })
+  .superRefine((s, ctx) => {
+    // The CRD rejects these too; a resource stored before it did still gets a condition.
+    for (const message of tableProblems(tablesOf(s.versionTable)))
+      ctx.addIssue({ code: 'custom', path: ['versionTable'], message });
   });
 
 export type Spec = z.infer<typeof specSchema>;

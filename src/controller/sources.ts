@@ -1,11 +1,19 @@
 import { type ConnectionOptions, parseSqlMigration, RevisionGraph } from '../migrator/index.js';
+import { httpStatus } from './http-status.js';
 import { Reason, type ReasonName } from './reasons.js';
 import type { Spec } from './resource.js';
+import {
+  allowedHosts,
+  annotations,
+  insecureAuthAllowed,
+  permits,
+  type SecretObject,
+} from './secret-policy.js';
 
 /** What the reconciler reads from the cluster besides the resource itself. */
 export interface ObjectReader {
-  /** A Secret's data, decoded; null when it does not exist. */
-  secret(namespace: string, name: string): Promise<Record<string, string> | null>;
+  /** A Secret's data, decoded, and its annotations; null when it does not exist. */
+  secret(namespace: string, name: string): Promise<SecretObject | null>;
   configMap(namespace: string, name: string): Promise<Record<string, string> | null>;
 }
 
@@ -18,50 +26,136 @@ export class SourceError extends Error {
   }
 }
 
-async function secretKey(
-  reader: ObjectReader,
-  namespace: string,
-  name: string,
-  key: string,
-): Promise<string> {
-  const data = await reader.secret(namespace, name);
-  if (!data) {
+/** Reads a referenced object; an API refusal (403, 400, …) becomes a condition, not a silent retry. */
+async function read<T>(what: string, get: () => Promise<T>): Promise<T> {
+  try {
+    return await get();
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status === undefined) throw err;
     throw new SourceError(
-      Reason.SecretNotFound,
-      `Secret ${namespace}/${name} does not exist; create it (it is retried when it appears)`,
+      Reason.ReferenceUnreadable,
+      `cannot read ${what}: the API server answered ${status}; check the name and the operator's RBAC`,
     );
   }
-  const value = data[key];
+}
+
+/** A Secret the resource `name` may use (secret-policy.ts), or a SourceError saying why not. */
+async function permittedSecret(
+  reader: ObjectReader,
+  namespace: string,
+  secretName: string,
+  name: string,
+): Promise<SecretObject> {
+  const secret = await read(`Secret ${namespace}/${secretName}`, () => reader.secret(namespace, secretName));
+  if (!secret) {
+    throw new SourceError(
+      Reason.SecretNotFound,
+      `Secret ${namespace}/${secretName} does not exist; create it (it is retried when it appears)`,
+    );
+  }
+  if (!permits(secret, name)) {
+    throw new SourceError(
+      Reason.SecretNotPermitted,
+      `Secret ${namespace}/${secretName} does not allow DatabaseMigration ${name} to use it: whoever may write ` +
+        `the Secret annotates it ${annotations.allowedMigrations}=${name} (or "*")`,
+    );
+  }
+  return secret;
+}
+
+function secretKey(secret: SecretObject, namespace: string, secretName: string, key: string): string {
+  const value = secret.data[key];
   if (value === undefined || value === '') {
-    throw new SourceError(Reason.SecretNotFound, `Secret ${namespace}/${name} has no key "${key}"`);
+    throw new SourceError(Reason.SecretNotFound, `Secret ${namespace}/${secretName} has no key "${key}"`);
   }
   return value;
 }
 
-/** The connection the spec describes, credentials read from its Secrets (never copied anywhere else). */
+// RFC 1123 host names, IPv4 and IPv6 literals: what a URL's host can carry unchanged.
+const hostName = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const ipv6 = /^[0-9a-f:.]+$/i;
+export const isHost = (host: string): boolean =>
+  hostName.test(host) || (host.includes(':') && ipv6.test(host));
+
+/**
+ * The connection the spec describes, from Secrets the resource may use (never copied
+ * anywhere else), and the Secrets read, whose values the caller redacts from anything
+ * it writes.
+ */
 export async function connectionFor(
   spec: Spec,
   namespace: string,
+  name: string,
   reader: ObjectReader,
   base: { applicationName: string; connectTimeoutMs: number },
-): Promise<ConnectionOptions> {
+): Promise<{ connection: ConnectionOptions; secrets: SecretObject[] }> {
   const db = spec.database;
   if (db.urlSecretRef) {
-    return { ...base, url: await secretKey(reader, namespace, db.urlSecretRef.name, db.urlSecretRef.key) };
+    const ref = db.urlSecretRef;
+    const secret = await permittedSecret(reader, namespace, ref.name, name);
+    const url = secretKey(secret, namespace, ref.name, ref.key);
+    if (!isDatabaseUrl(url)) {
+      throw new SourceError(
+        Reason.InvalidDatabaseURL,
+        `key "${ref.key}" of Secret ${namespace}/${ref.name} is not a postgres:// or postgresql:// URL with a host ` +
+          '(its value is not shown); fix the Secret',
+      );
+    }
+    return {
+      connection: { ...base, url, refuseInsecureAuth: !insecureAuthAllowed(secret) },
+      secrets: [secret],
+    };
   }
-  const credentials = db.credentialsSecretRef!.name;
-  const user = await secretKey(reader, namespace, credentials, 'username');
-  const password = await secretKey(reader, namespace, credentials, 'password');
-  const ca = db.caSecretRef
-    ? await secretKey(reader, namespace, db.caSecretRef.name, db.caSecretRef.key)
-    : undefined;
+  const host = db.host!;
+  if (!isHost(host)) {
+    throw new SourceError(
+      Reason.InvalidSpec,
+      'spec.database.host is not a host name or an IP address (no port, user or path: the port goes in spec.database.port)',
+    );
+  }
+  const credentialsName = db.credentialsSecretRef!.name;
+  const credentials = await permittedSecret(reader, namespace, credentialsName, name);
+  if (!allowedHosts(credentials).includes(host.toLowerCase())) {
+    throw new SourceError(
+      Reason.HostNotPermitted,
+      `Secret ${namespace}/${credentialsName} does not allow its credentials to be sent to ${host}: the host comes ` +
+        `from the Secret's "host" key or its ${annotations.allowedHosts} annotation, set by whoever may write the Secret`,
+    );
+  }
+  const user = secretKey(credentials, namespace, credentialsName, 'username');
+  const password = secretKey(credentials, namespace, credentialsName, 'password');
+  const secrets = [credentials];
+  let ca: string | undefined;
+  if (db.caSecretRef) {
+    const caSecret = await permittedSecret(reader, namespace, db.caSecretRef.name, name);
+    ca = secretKey(caSecret, namespace, db.caSecretRef.name, db.caSecretRef.key);
+  }
   const url = new URL('postgres://placeholder');
-  url.hostname = db.host!;
+  url.hostname = host.includes(':') ? `[${host}]` : host;
   url.port = String(db.port);
   url.username = user;
   url.password = password;
   url.pathname = `/${encodeURIComponent(db.name ?? user)}`;
-  return { ...base, url: url.toString(), tls: { mode: db.sslMode, ...(ca ? { ca } : {}) } };
+  return {
+    connection: {
+      ...base,
+      url: url.toString(),
+      tls: { mode: db.sslMode, ...(ca ? { ca } : {}) },
+      refuseInsecureAuth: !insecureAuthAllowed(credentials),
+    },
+    secrets,
+  };
+}
+
+/** postgres:// or postgresql://, parseable, with a host: nothing else is tried. */
+function isDatabaseUrl(text: string): boolean {
+  if (!/^postgres(ql)?:\/\/\S+$/.test(text)) return false;
+  try {
+    return new URL(text).hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** The chain from the spec's ConfigMap (its *.sql keys), or null for the controller's own chain. */
@@ -72,7 +166,7 @@ export async function chainFor(
 ): Promise<RevisionGraph | null> {
   const ref = spec.migrations.configMapRef;
   if (!ref) return null;
-  const data = await reader.configMap(namespace, ref.name);
+  const data = await read(`ConfigMap ${namespace}/${ref.name}`, () => reader.configMap(namespace, ref.name));
   if (!data) {
     throw new SourceError(
       Reason.ConfigMapNotFound,

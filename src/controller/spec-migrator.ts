@@ -5,7 +5,7 @@ import {
   type RevisionGraph,
   sessionFactory,
 } from '../migrator/index.js';
-import type { Spec } from './resource.js';
+import { type Spec, tablesOf } from './resource.js';
 
 /** The migrator a DatabaseMigration's spec asks for. */
 export function migratorForSpec(
@@ -18,11 +18,7 @@ export function migratorForSpec(
   return new Migrator({
     graph,
     connect: sessionFactory(connection),
-    tables: {
-      schema: spec.versionTable.schema,
-      versionTable: spec.versionTable.name,
-      historyTable: 'revisor_history',
-    },
+    tables: tablesOf(spec.versionTable),
     executedBy: context.executedBy,
     lockWaitMs: spec.lockWaitSeconds * 1000,
     lockLeaseMs: 60_000,

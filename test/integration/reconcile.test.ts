@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
 import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
+import type { SecretObject } from '../../src/controller/secret-policy.js';
 import { migratorForSpec } from '../../src/controller/spec-migrator.js';
 import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { loadMigrations } from '../../src/migrator/chain/loader.js';
@@ -10,7 +11,7 @@ import { connect, createTestDatabase, tableNames, versionRows } from '../support
 
 /** The narrow cluster interface, in memory: what the reconciler wrote is what the test reads. */
 class FakeCluster implements ClusterPort {
-  secrets = new Map<string, Record<string, string>>();
+  secrets = new Map<string, SecretObject>();
   configMaps = new Map<string, Record<string, string>>();
   writes: Status[] = [];
   events: { type: string; reason: string; message: string }[] = [];
@@ -61,7 +62,10 @@ describe('reconcile against a narrow cluster interface and a real database', () 
   it('applies to head, then a second pass changes nothing and writes nothing', async () => {
     const url = await createTestDatabase();
     const cluster = new FakeCluster();
-    cluster.secrets.set('team-a/db', { url });
+    cluster.secrets.set('team-a/db', {
+      data: { url },
+      annotations: { 'revisor.dev/allowed-migrations': '*' },
+    });
     const first = await reconcile(resource({}), deps(cluster));
     expect(first).toEqual({ outcome: 'ready', requeueAfterMs: 60_000 });
     const final = cluster.writes.at(-1)!;
@@ -80,7 +84,10 @@ describe('reconcile against a narrow cluster interface and a real database', () 
   it('refuses a downgrade without allowDowngrade and touches nothing', async () => {
     const url = await createTestDatabase();
     const cluster = new FakeCluster();
-    cluster.secrets.set('team-a/db', { url });
+    cluster.secrets.set('team-a/db', {
+      data: { url },
+      annotations: { 'revisor.dev/allowed-migrations': '*' },
+    });
     await reconcile(resource({}), deps(cluster));
     const result = await reconcile(
       resource({ targetRevision: '972fc63ffb69' }, cluster.writes.at(-1), 2),
@@ -106,7 +113,10 @@ describe('reconcile against a narrow cluster interface and a real database', () 
   it('puts a dry run plan in status without touching the database', async () => {
     const url = await createTestDatabase();
     const cluster = new FakeCluster();
-    cluster.secrets.set('team-a/db', { url });
+    cluster.secrets.set('team-a/db', {
+      data: { url },
+      annotations: { 'revisor.dev/allowed-migrations': '*' },
+    });
     const result = await reconcile(resource({ dryRun: true, targetRevision: '972fc63ffb69' }), deps(cluster));
     expect(result.outcome).toBe('dry-run');
     expect(cluster.writes.at(-1)?.plan?.map((p) => p.revision)).toEqual(['972fc63ffb69']);

@@ -118,8 +118,14 @@ export function dbm(name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'revisor.dev/v1alpha1', kind: 'DatabaseMigration', metadata: { name }, spec };
 }
 
-export function urlSecret(name: string, url: string) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { url } };
+/** A Secret holding a database URL, opted in for every DatabaseMigration of its namespace unless `allowed` says otherwise. */
+export function urlSecret(name: string, url: string, allowed = '*') {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, annotations: { 'revisor.dev/allowed-migrations': allowed } },
+    stringData: { url },
+  };
 }
 
 export async function events(

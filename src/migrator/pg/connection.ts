@@ -14,6 +14,11 @@ export interface ConnectionOptions {
   readonly database?: string;
   /** TLS as libpq's sslmode names it, with the CA's PEM text (the operator's caSecretRef). */
   readonly tls?: { readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full'; readonly ca?: string };
+  /**
+   * Refuse cleartext and MD5 password authentication: a server (or anything listening
+   * where the server should be) that asks for them gets no password and no hash.
+   */
+  readonly refuseInsecureAuth?: boolean;
 }
 
 /** A URL with its password replaced, for logs and messages. */

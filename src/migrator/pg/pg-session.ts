@@ -9,6 +9,7 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
   const config = clientConfig(options);
   return async () => {
     const client = new pg.Client(config);
+    if (options.refuseInsecureAuth) refuseInsecureAuth(client);
     // The driver reports a dead transport as a plain Error; the session knows it is dead
     // (its 'end' or 'error' came first) and says so with a type, not a message to match.
     let lost = false;
@@ -53,5 +54,36 @@ export function sessionFactory(options: ConnectionOptions): () => Promise<Sessio
           client.query(query);
         }),
     } satisfies Session;
+  };
+}
+
+/**
+ * Makes the client answer only SCRAM with its password. pg asks the password through a
+ * function when it is one, after the server's authentication request has arrived; this
+ * session's own listener on that request, registered first, tells the function which
+ * method it is for.
+ */
+function refuseInsecureAuth(client: pg.Client): void {
+  const internals = client as unknown as {
+    connection: NodeJS.EventEmitter;
+    password: string | null | (() => string | null);
+  };
+  const password = internals.password as string | null;
+  let method: 'a cleartext password' | 'an MD5 password hash' | null = null;
+  internals.connection.on('authenticationCleartextPassword', () => {
+    method = 'a cleartext password';
+  });
+  internals.connection.on('authenticationMD5Password', () => {
+    method = 'an MD5 password hash';
+  });
+  internals.password = () => {
+    if (method) {
+      throw new RevisorError(
+        'ConnectionFailed',
+        `the server asked for ${method}, which revisor refuses to send here: use scram-sha-256 authentication, ` +
+          'or allow it on the Secret (revisor.dev/allow-insecure-auth: "true")',
+      );
+    }
+    return password;
   };
 }
