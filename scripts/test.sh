@@ -8,5 +8,5 @@ npm run --silent build
 npm run --silent typecheck
 npm run --silent lint
 bash scripts/kube-assets.sh
-bash scripts/pgbouncer.sh
+bash scripts/test-deps.sh
 npx vitest run

@@ -19,7 +19,7 @@ const execFile = promisify(execFileCb);
 export interface EmbeddedServer {
   readonly dir: string;
   readonly port: number;
-  /** postgres://… with the password; never log it, use redactUrl. */
+  /** postgres://… with the password; never log it. */
   readonly url: string;
   urlFor(database: string): string;
 }

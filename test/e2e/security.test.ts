@@ -12,6 +12,7 @@ import {
 import { adminUrl, createTestDatabase } from '../support/db.js';
 import { adminKubectl, testNamespace } from '../support/kube/clients.js';
 import { passwordHarvester } from '../support/pg-listener.js';
+import { enableServerTls } from '../support/tls.js';
 
 const password = 'other-apps-password-4711';
 const username = 'other_app_user_0815';
@@ -154,6 +155,23 @@ describe('the controller as a security boundary', () => {
     await rejected(url, { versionTable: { name: 'v'.repeat(60) } });
     await rejected(url, { versionTable: { schema: 'pg_toast' } });
     await rejected(url, { versionTable: { schema: 'information_schema' } });
+  });
+
+  it('reads sslmode=require in a URL as libpq does: encrypted, not verified', async () => {
+    await enableServerTls(adminUrl());
+    const ns = await testNamespace();
+    const url = new URL(await createTestDatabase());
+    url.search = 'sslmode=require';
+    await applyManifest(ns, urlSecret('app-db', url.toString()));
+    url.search = 'sslmode=verify-full';
+    await applyManifest(ns, urlSecret('strict-db', url.toString()));
+    await startController(['--namespaces', ns]);
+    await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } } }));
+    await waitForStatus(ns, 'app', readyWith('Applied'), 60_000);
+    // The same server's self-signed certificate fails verification.
+    await applyManifest(ns, dbm('strict', { database: { urlSecretRef: { name: 'strict-db' } } }));
+    const strict = await waitForStatus(ns, 'strict', readyWith('ConnectionFailed'));
+    expect(conditionOf(strict, 'Ready')?.message).toMatch(/self[- ]signed/);
   });
 
   it('still migrates through a Secret that allows the resource', async () => {

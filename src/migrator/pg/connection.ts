@@ -21,19 +21,6 @@ export interface ConnectionOptions {
   readonly refuseInsecureAuth?: boolean;
 }
 
-/** A URL with its password replaced, for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    for (const key of ['password', 'sslpassword'])
-      if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
-    return parsed.toString();
-  } catch {
-    return '<unparseable database URL>';
-  }
-}
-
 /** Whether a URL carries a password (user:password@ or ?password=), parseable or not. */
 export function hasPassword(url: string): boolean {
   try {
@@ -57,50 +44,91 @@ export function describeTarget(options: ConnectionOptions, env: NodeJS.ProcessEn
   return `${env['PGHOST'] ?? 'localhost'}:${env['PGPORT'] ?? 5432}/${env['PGDATABASE'] ?? env['PGUSER'] ?? ''}`;
 }
 
+type TlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+/**
+ * libpq's sslmode words, meaning what libpq means: require encrypts without verifying,
+ * verify-ca checks the chain, verify-full the chain and the host name. The driver's own
+ * URL parsing would read require as verify-full, so revisor reads sslmode itself.
+ * prefer and allow would need a plain-text fallback the driver cannot make.
+ */
+const libpqModes: Readonly<Record<string, TlsMode>> = {
+  disable: 'disable',
+  require: 'require',
+  'no-verify': 'require',
+  'verify-ca': 'verify-ca',
+  'verify-full': 'verify-full',
+};
+
+function tlsMode(text: string): TlsMode {
+  const mode = libpqModes[text];
+  if (!mode) {
+    throw new RevisorError(
+      'Usage',
+      `sslmode "${text}" is not supported: use disable, require (encrypted, not verified), verify-ca or verify-full`,
+    );
+  }
+  return mode;
+}
+
+function sslConfig(mode: TlsMode, ca: string | undefined): ClientConfig['ssl'] {
+  if (mode === 'disable') return false;
+  if (mode === 'require') return { rejectUnauthorized: false };
+  return {
+    ...(ca ? { ca } : {}),
+    rejectUnauthorized: true,
+    // verify-ca checks the chain but not the host name, as libpq does.
+    ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RevisorError(
+      'Usage',
+      `cannot read the CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+}
+
 export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): ClientConfig {
   const config: ClientConfig = {
     application_name: env['PGAPPNAME'] ?? options.applicationName,
     connectionTimeoutMillis: options.connectTimeoutMs,
   };
+  let caFile = options.sslCaFile ?? env['PGSSLROOTCERT'];
+  let modeText = env['PGSSLMODE'] ?? null;
   if (options.url) {
-    if (!/^postgres(ql)?:\/\//.test(options.url)) {
+    let url: URL;
+    try {
+      if (!/^postgres(ql)?:\/\//.test(options.url)) throw new Error('scheme');
+      url = new URL(options.url);
+    } catch {
+      // Its text is not shown: whatever it is, it may hold a credential.
       throw new RevisorError(
         'Usage',
-        `the database URL must start with postgres:// or postgresql://, got ${redactUrl(options.url)}`,
+        'the database URL is not a postgres:// or postgresql:// URL (its text is not shown); check the variable or Secret it comes from',
       );
     }
-    if (options.database) {
-      const url = new URL(options.url);
-      url.pathname = `/${encodeURIComponent(options.database)}`;
-      config.connectionString = url.toString();
-    } else {
-      config.connectionString = options.url;
-    }
+    if (options.database) url.pathname = `/${encodeURIComponent(options.database)}`;
+    modeText = url.searchParams.get('sslmode') ?? modeText;
+    caFile = url.searchParams.get('sslrootcert') ?? caFile;
+    url.searchParams.delete('sslmode');
+    url.searchParams.delete('sslrootcert');
+    config.connectionString = url.toString();
   } else if (options.database) {
     config.database = options.database;
   }
   if (options.tls) {
-    const { mode, ca } = options.tls;
-    if (mode === 'disable') config.ssl = false;
-    else if (mode === 'require') config.ssl = { rejectUnauthorized: false };
-    // verify-ca checks the chain but not the host name, as libpq does.
-    else
-      config.ssl = {
-        ...(ca ? { ca } : {}),
-        rejectUnauthorized: true,
-        ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
-      };
-    return config;
-  }
-  const caFile = options.sslCaFile ?? env['PGSSLROOTCERT'];
-  if (caFile) {
-    let ca: string;
-    try {
-      ca = readFileSync(caFile, 'utf8');
-    } catch (err) {
-      throw new RevisorError('Usage', `cannot read the CA file ${caFile}: ${(err as Error).message}`);
-    }
-    config.ssl = { ca, rejectUnauthorized: true };
+    config.ssl = sslConfig(options.tls.mode, options.tls.ca);
+  } else if (modeText !== null) {
+    const mode = tlsMode(modeText);
+    config.ssl = sslConfig(mode, mode.startsWith('verify') && caFile ? readCa(caFile) : undefined);
+  } else if (caFile) {
+    // A CA without a mode: verify the server fully, as the option's name promises.
+    config.ssl = sslConfig('verify-full', readCa(caFile));
   }
   return config;
 }

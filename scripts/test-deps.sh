@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# System tools the tests use besides what npm brings: a real PgBouncer in front of
+# PostgreSQL, and openssl for self-signed server certificates. Debian's packages are
+# installed when missing and this runs as root (CI); otherwise it says what to do.
+set -euo pipefail
+missing=()
+[[ -x /usr/sbin/pgbouncer || -x /usr/bin/pgbouncer ]] || missing+=(pgbouncer)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "test: installing ${missing[*]} (Debian packages)" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The package's service is not wanted: each test starts its own PgBouncer.
+  service pgbouncer stop >/dev/null 2>&1 || true
+  exit 0
+fi
+echo "revisor: the tests need ${missing[*]} (apt-get install ${missing[*]}, or your OS's packages)" >&2
+exit 3
