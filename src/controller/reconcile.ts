@@ -180,8 +180,9 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     },
     lockAcquired: (waitedMs) => metrics.lockWait.observe(waitedMs / 1000),
   };
-  const migrator = deps.openMigrator(connection, graph, spec, events);
+  let migrator: Migrator | undefined;
   try {
+    migrator = deps.openMigrator(connection, graph, spec, events);
     let heads: readonly string[];
     let checksums: ReadonlyMap<string, string>;
     try {
@@ -334,6 +335,6 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     const error = classify(err);
     return retryLater(reasonFor(error.code), error.message);
   } finally {
-    await migrator.close();
+    await migrator?.close();
   }
 }

@@ -123,3 +123,60 @@ describe('reconcile against a narrow cluster interface and a real database', () 
     expect(await tableNames(await connect(url))).toEqual([]);
   });
 });
+
+describe('reconcile gives every failure a condition', () => {
+  const allowed = (url: string): SecretObject => ({
+    data: { url },
+    annotations: { 'revisor.dev/allowed-migrations': '*' },
+  });
+
+  it('an API error reading a reference (403) is ReferenceUnreadable, retried, with no raw error', async () => {
+    const cluster = new FakeCluster();
+    cluster.secret = async () => {
+      throw Object.assign(new Error('secrets "db" is forbidden: User cannot get resource'), { code: 403 });
+    };
+    const result = await reconcile(resource({}), deps(cluster));
+    expect(result.outcome).toBe('failed');
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(ready(cluster.writes.at(-1))).toMatchObject({ status: 'False', reason: 'ReferenceUnreadable' });
+    expect(ready(cluster.writes.at(-1))?.message).toContain('the API server answered 403');
+  });
+
+  it('a version table the role may not create is PermissionDenied, Degraded, not Progressing', async () => {
+    const url = await createTestDatabase();
+    const admin = await connect(url);
+    const role = `r_${Math.random().toString(36).slice(2, 10)}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}'`);
+    await admin.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    const u = new URL(url);
+    u.username = role;
+    u.password = `pw-${role}`;
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', allowed(u.toString()));
+    const result = await reconcile(resource({}), deps(cluster));
+    await admin.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    expect(result.outcome).toBe('failed');
+    const final = cluster.writes.at(-1)!;
+    expect(ready(final)).toMatchObject({ status: 'False', reason: 'PermissionDenied' });
+    expect(final.conditions?.find((c) => c.type === 'Progressing')?.status).toBe('False');
+    expect(final.conditions?.find((c) => c.type === 'Degraded')?.status).toBe('True');
+    expect(JSON.stringify(final)).not.toContain(`pw-${role}`);
+    expect(JSON.stringify(final)).not.toContain(role);
+  });
+
+  it('a bug is InternalError, Degraded, and not retried in a loop', async () => {
+    const url = await createTestDatabase();
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', allowed(url));
+    const broken: ReconcileDeps = {
+      ...deps(cluster),
+      openMigrator: () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'graph')");
+      },
+    };
+    const result = await reconcile(resource({}), broken);
+    expect(result).toEqual({ outcome: 'failed', requeueAfterMs: null });
+    expect(ready(cluster.writes.at(-1))).toMatchObject({ status: 'False', reason: 'InternalError' });
+    expect(ready(cluster.writes.at(-1))?.message).toContain('a bug in revisor');
+  });
+});
