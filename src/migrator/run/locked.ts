@@ -47,7 +47,7 @@ export async function withLock<T>(
     const { rows } = await lockDb.query<{ db: string }>('SELECT current_database() AS db');
     const { schema, versionTable } = settings.tables;
     const key = lockKey(rows[0]!.db, schema, versionTable);
-    const work_ = workKey(rows[0]!.db, schema, versionTable);
+    const fenceKey = workKey(rows[0]!.db, schema, versionTable);
     const started = Date.now();
     const held = await acquireLock(lockDb, key, {
       waitMs: settings.lockWaitMs,
@@ -61,10 +61,10 @@ export async function withLock<T>(
       // session was given is not the pid of the backend that runs its statements.
       const pooled = lockDb.backendKeyPid() !== held.backendPid;
       if (pooled) await secondSessionAnswers(db, settings.connectTimeoutMs);
-      await waitForWork(db, work_, Math.max(1, settings.lockWaitMs - (Date.now() - started)));
+      await waitForWork(db, fenceKey, Math.max(1, settings.lockWaitMs - (Date.now() - started)));
       const fence: Fence = {
         lockKey: key,
-        workKey: work_,
+        workKey: fenceKey,
         holderPid: held.backendPid,
         leaseMs: settings.lockLeaseMs,
       };
