@@ -6,7 +6,12 @@ export const globalOptions = {
   migrations: {
     type: 'string',
     env: 'REVISOR_MIGRATIONS',
-    help: 'migrations directory (default: the embedded chain)',
+    help: 'migrations directory, or several separated by , or : (default: the embedded chain)',
+  },
+  recursive: {
+    type: 'boolean',
+    env: 'REVISOR_RECURSIVE',
+    help: "read the migration directories' subdirectories too (Alembic's recursive_version_locations)",
   },
   'database-url': {
     type: 'string',

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import {
   type ConnectionOptions,
@@ -49,12 +50,35 @@ export function tablesFrom(values: Values): Tables {
   return tables;
 }
 
-export function migrationsDir(values: Values): string {
-  return str(values, 'migrations') ?? embeddedMigrationsDir;
+/**
+ * The version locations: --migrations names one or several directories, separated by
+ * commas or the platform's path separator, as Alembic's version_locations.
+ */
+export function migrationLocations(values: Values): string[] {
+  const text = str(values, 'migrations');
+  if (text === undefined) return [embeddedMigrationsDir];
+  const dirs = text
+    .split(new RegExp(`[,${delimiter === ';' ? ';' : ':'}]`))
+    .map((d) => d.trim())
+    .filter(Boolean);
+  if (dirs.length === 0) throw new RevisorError('Usage', '--migrations names no directory');
+  return dirs;
 }
 
+/** The one version location a chain index or a new revision belongs to: the first. */
+export function migrationsDir(values: Values): string {
+  return migrationLocations(values)[0]!;
+}
+
+const recursive = (values: Values) => values['recursive'] === true;
+
+/** Whether the chain is a single, flat location, the only kind a chain index describes. */
+export const indexable = (values: Values) => migrationLocations(values).length === 1 && !recursive(values);
+
 export async function loadGraph(values: Values): Promise<RevisionGraph> {
-  return RevisionGraph.build(await loadMigrations(migrationsDir(values)));
+  return RevisionGraph.build(
+    await loadMigrations(migrationLocations(values), { recursive: recursive(values) }),
+  );
 }
 
 /**
@@ -223,7 +247,9 @@ export async function createUpgrader(
   const session = primed(open);
   try {
     const heads =
-      target === 'head' || target === 'heads' ? await indexedHeads(migrationsDir(ctx.values)) : null;
+      (target === 'head' || target === 'heads') && indexable(ctx.values)
+        ? await indexedHeads(migrationsDir(ctx.values))
+        : null;
     if (heads && (target === 'heads' || heads.length === 1)) {
       const db = await session.connect();
       const current = await readHeads(db, settings.tables);

@@ -30,12 +30,18 @@ const commands: Record<string, Command> = {
     run: async () => (await migrate()).downgrade,
   },
   stamp: {
-    usage: 'revisor stamp <target> [--purge]',
-    summary: 'Set the version table to target without running migrations.',
+    usage: 'revisor stamp <target> [<target>…] [--purge]',
+    summary: 'Set the version table to the target(s) without running migrations.',
     options: {
       purge: { type: 'boolean', help: 'empty the version table first (it may name unknown revisions)' },
     },
     run: async () => (await migrate()).stamp,
+  },
+  'ensure-version': {
+    usage: 'revisor ensure-version',
+    summary: 'Create the version table (and the history table) if missing; run nothing.',
+    options: {},
+    run: async () => (await migrate()).ensureVersion,
   },
   current: {
     usage: 'revisor current',
@@ -173,7 +179,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const lines = ['usage: revisor <command> [options]', '', 'commands:'];
-  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(15)} ${c.summary}`);
   lines.push(
     '',
     'Run "revisor <command> --help" for its options.',

@@ -57,6 +57,27 @@ describe('targets', () => {
     expect(codeOf(() => resolveTarget(linear(), '+1', ['a3']))).toBe('InvalidTarget');
     expect(codeOf(() => resolveTarget(branched(), '-1', ['x2', 'y1']))).toBe('MultipleHeads');
   });
+
+  it("refuses, as Alembic does, a relative step that lands on a merge's parents", () => {
+    // m merges x2 and y1: one step down from it is two revisions, not one.
+    for (const [text, heads] of [
+      ['-1', ['m']],
+      ['m-1', []],
+    ] as const) {
+      expect(codeOf(() => resolveTarget(merged(), text, heads))).toBe('AmbiguousRevision');
+      expect(() => resolveTarget(merged(), text, heads)).toThrow(/reaches the merge's parents x2, y1/);
+    }
+    expect(resolveTarget(merged(), 'z-1', [])).toEqual(['m']);
+  });
+
+  it('names the relative targets to use when the database has several heads', () => {
+    expect(() => resolveTarget(branched(), '-1', ['x2', 'y1'])).toThrow(/x2-1 or y1-1/);
+  });
+
+  it('refuses a walk below base with InvalidTarget', () => {
+    expect(codeOf(() => resolveTarget(linear(), 'a1-2', []))).toBe('InvalidTarget');
+    expect(() => resolveTarget(linear(), 'a1-2', [])).toThrow(/goes below base/);
+  });
 });
 
 describe('planner', () => {

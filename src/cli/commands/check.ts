@@ -12,6 +12,7 @@ import {
 import { str } from '../args.js';
 import {
   type Context,
+  indexable,
   loadGraph,
   migrationsDir,
   migratorSettings,
@@ -33,10 +34,12 @@ export async function check(ctx: Context): Promise<number> {
     .map((h) => h.trim());
   const issues: CheckIssue[] = [
     ...staticChecks(graph, declared),
-    ...(await chainIndexProblems(migrationsDir(ctx.values), graph)).map((message) => ({
-      kind: 'chain-index' as const,
-      message,
-    })),
+    ...(indexable(ctx.values) ? await chainIndexProblems(migrationsDir(ctx.values), graph) : []).map(
+      (message) => ({
+        kind: 'chain-index' as const,
+        message,
+      }),
+    ),
   ];
   if (issues.length === 0) {
     const connection = await resolveConnection(ctx);

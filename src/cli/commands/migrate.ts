@@ -73,15 +73,29 @@ export async function downgrade(ctx: Context): Promise<number> {
 }
 
 export async function stamp(ctx: Context): Promise<number> {
-  const [target, extra] = ctx.positionals;
-  if (!target || extra) throw new RevisorError('Usage', 'stamp needs exactly one target');
+  if (ctx.positionals.length === 0) throw new RevisorError('Usage', 'stamp needs one or more targets');
   const migrator = await createMigrator(ctx);
   try {
     return await report(
       ctx,
-      await migrator.stamp(target, { purge: ctx.values['purge'] === true }),
+      await migrator.stamp(ctx.positionals, { purge: ctx.values['purge'] === true }),
       'stamped',
     );
+  } finally {
+    await migrator.close();
+  }
+}
+
+/** Creates the version table (and revisor's history table) and does nothing else, as `alembic ensure_version`. */
+export async function ensureVersion(ctx: Context): Promise<number> {
+  if (ctx.positionals.length > 0) throw new RevisorError('Usage', 'ensure-version takes no arguments');
+  const migrator = await createMigrator(ctx);
+  try {
+    const result = await migrator.ensureVersion();
+    if (result.error) return reportError(result.error);
+    if (ctx.json) printJson({ command: ctx.command, ensured: true });
+    else print('the version table exists');
+    return 0;
   } finally {
     await migrator.close();
   }

@@ -11,11 +11,17 @@ import {
   writeChainIndex,
 } from '../../migrator/index.js';
 import { str, type Values } from '../args.js';
-import type { Context } from '../context.js';
+import { type Context, indexable, migrationLocations } from '../context.js';
 import { print, printJson } from '../output.js';
 
-/** `revision` and `merge` write into --migrations, or ./migrations (never into the build). */
-const targetDir = (values: Values) => resolve(str(values, 'migrations') ?? 'migrations');
+/** The version locations `revision` and `merge` read: --migrations, or ./migrations (never the build). */
+const locations = (values: Values) =>
+  str(values, 'migrations') === undefined
+    ? [resolve('migrations')]
+    : migrationLocations(values).map((d) => resolve(d));
+
+/** They write into the first location. */
+const targetDir = (values: Values) => locations(values)[0]!;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -86,12 +92,19 @@ async function write(ctx: Context, downRevisions: readonly string[], message: st
   if (ctx.json) printJson({ revision, downRevisions, path });
   else print(`Generating ${path} ... done`);
   // A chain that keeps an index keeps it current.
-  if (existsSync(join(dir, chainIndexFile))) await writeChainIndex(dir, await graphOf(ctx.values));
+  if (indexable(ctx.values) && existsSync(join(dir, chainIndexFile)))
+    await writeChainIndex(dir, await graphOf(ctx.values));
   return 0;
 }
 
 /** revisor index: writes the chain index that lets the no-op at head skip reading the chain. */
 export async function index(ctx: Context): Promise<number> {
+  if (!indexable(ctx.values)) {
+    throw new RevisorError(
+      'Usage',
+      'a chain index describes one flat directory: give one --migrations, without --recursive',
+    );
+  }
   const dir = targetDir(ctx.values);
   const written = await writeChainIndex(dir, await graphOf(ctx.values));
   if (ctx.json) printJson({ path: join(dir, chainIndexFile), ...written });
@@ -103,10 +116,11 @@ export async function index(ctx: Context): Promise<number> {
 }
 
 async function graphOf(values: Values): Promise<RevisionGraph> {
-  const dir = targetDir(values);
   // The first revision of a project may create the directory; any other load error stands.
-  if (!existsSync(dir)) return RevisionGraph.build([]);
-  return RevisionGraph.build(await loadMigrations(dir));
+  const dirs = locations(values).filter((dir) => existsSync(dir));
+  return RevisionGraph.build(
+    dirs.length === 0 ? [] : await loadMigrations(dirs, { recursive: values['recursive'] === true }),
+  );
 }
 
 export async function revision(ctx: Context): Promise<number> {

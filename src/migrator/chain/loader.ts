@@ -10,34 +10,64 @@ import { isMigrationFile } from './index-file.js';
 import type { Migration, MigrationDefinition } from './migration.js';
 import { parseRevisionList, parseSqlMigration, revisionIdPattern } from './sql-file.js';
 
-export async function loadMigrations(dir: string): Promise<Migration[]> {
+/** A migration file found in a version location. */
+interface Found {
+  readonly dir: string;
+  readonly entry: Dirent;
+  /** As messages show it: relative to where revisor runs, when that is shorter. */
+  readonly display: string;
+}
+
+/**
+ * The migration files of a version location; with `recursive`, of its subdirectories too
+ * (Alembic's recursive_version_locations), skipping those starting with "." or "_"
+ * (__pycache__, hidden folders), as files are skipped.
+ */
+async function findMigrations(dir: string, recursive: boolean): Promise<Found[]> {
   let entries: Dirent[];
   try {
-    entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     throw new RevisorError(
       'MigrationLoadError',
       `cannot read migrations directory ${dir}: ${(err as Error).message}`,
-      {
-        dir,
-      },
+      { dir },
     );
   }
-  // Paths in messages are relative to where revisor runs, when that is shorter.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const relativeDir = relative(process.cwd(), dir);
   const shownDir = relativeDir.startsWith('..') ? dir : relativeDir;
-  const display = (name: string) => (shownDir ? `${shownDir}/${name}` : name);
+  const found: Found[] = [];
+  for (const entry of entries) {
+    if (recursive && entry.isDirectory() && !/^[._]/.test(entry.name)) {
+      found.push(...(await findMigrations(join(dir, entry.name), true)));
+    } else if (isMigrationFile(entry.name)) {
+      found.push({ dir, entry, display: shownDir ? `${shownDir}/${entry.name}` : entry.name });
+    }
+  }
+  return found;
+}
+
+/**
+ * The migrations of one or several version locations (Alembic's version_locations): one
+ * graph across all of them, so a revision may name a down revision in another location.
+ */
+export async function loadMigrations(
+  locations: string | readonly string[],
+  options: { recursive?: boolean } = {},
+): Promise<Migration[]> {
+  const found: Found[] = [];
+  for (const dir of typeof locations === 'string' ? [locations] : locations) {
+    found.push(...(await findMigrations(dir, options.recursive ?? false)));
+  }
   // Small files read synchronously: hundreds of async opens cost more than they save.
-  const loads = entries.map(async (entry): Promise<Migration | null> => {
-    const { name } = entry;
-    if (!isMigrationFile(name)) return null;
-    if (name.endsWith('.sql'))
-      return parseSqlMigration(readSqlText(dir, entry, display(name)), display(name));
-    return loadModule(join(dir, name), display(name));
-  });
-  return (await Promise.all(loads)).filter((m): m is Migration => m !== null);
+  return Promise.all(
+    found.map(({ dir, entry, display }) =>
+      entry.name.endsWith('.sql')
+        ? parseSqlMigration(readSqlText(dir, entry, display), display)
+        : loadModule(join(dir, entry.name), display),
+    ),
+  );
 }
 
 /** Larger than any hand-written migration; a data dump belongs in a COPY, not a revision. */

@@ -76,6 +76,15 @@ function walk(graph: RevisionGraph, start: string | null, steps: number, label: 
       current = graph.get(current[0]!).downRevisions;
     }
   }
+  // Alembic refuses a relative step that lands on a merge's parents: it is no one revision.
+  if (steps < 0 && current.length > 1) {
+    throw new RevisorError(
+      'AmbiguousRevision',
+      `${label}: walking down from ${start} reaches the merge's parents ${current.join(', ')}; name the revision ` +
+        `to go to instead (one of ${current.join(', ')}, or base)`,
+      { target: label, candidates: current },
+    );
+  }
   return current;
 }
 
@@ -97,7 +106,8 @@ export function resolveTarget(graph: RevisionGraph, text: string, currentHeads: 
       if (currentHeads.length > 1) {
         throw new RevisorError(
           'MultipleHeads',
-          `${spec} is relative to the current revision, but the database has several heads (${currentHeads.join(', ')}); use <rev>${sign}${count}`,
+          `${spec} is relative to the current revision, but the database has several heads (${currentHeads.join(', ')}); ` +
+            `name the one to count from: ${currentHeads.map((h) => `${h}${sign}${count}`).join(' or ')}`,
           { heads: currentHeads },
         );
       }

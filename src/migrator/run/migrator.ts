@@ -272,15 +272,27 @@ export class Migrator {
     });
   }
 
+  /** Creates the version and history tables, and nothing else (`revisor ensure-version`). */
+  ensureVersion(): Promise<RunResult> {
+    return this.#locked(async () => ({ plan: null, results: [] }));
+  }
+
   /**
-   * Sets the version table to `target` without running migrations. --purge first
-   * empties it, so a table naming revisions the chain does not know can be reset.
+   * Sets the version table to the targets (one or several, as `alembic stamp a b`) without
+   * running migrations. --purge first empties it, so a table naming revisions the chain
+   * does not know can be reset.
    */
-  async stamp(target: string, options: { purge?: boolean } = {}): Promise<RunResult> {
+  async stamp(targets: string | readonly string[], options: { purge?: boolean } = {}): Promise<RunResult> {
     return this.#locked(async (db) => {
       const { tables } = this.#config;
       const heads = options.purge ? [] : await readHeads(db, tables);
-      const resolved = resolveTarget(this.graph, target, heads);
+      const resolved = [
+        ...new Set(
+          (typeof targets === 'string' ? [targets] : targets).flatMap((t) =>
+            resolveTarget(this.graph, t, heads),
+          ),
+        ),
+      ];
       const stampPlan = planToward(this.graph, heads, resolved);
       await db.query('BEGIN');
       try {
