@@ -112,6 +112,19 @@ describe('Alembic parity, command by command', () => {
     expect(ensured.revisor.code).toBe(0);
   });
 
+  it('prefixes match only ids longer than three characters', async () => {
+    const both = await side(
+      [
+        ['abc', [], 't1'],
+        ['abcd1', ['abc'], 't2'],
+      ],
+      false,
+    );
+    const up = await both(['upgrade', 'ab'], ['upgrade', 'ab']);
+    expect(up.alembicOk).toBe(true);
+    expect(up.revisor.code).toBe(0);
+  });
+
   it("a relative step onto a merge's parents is refused by both, and changes nothing", async () => {
     const both = await side(chain, false);
     await both(['upgrade', 'heads'], ['upgrade', 'heads']);

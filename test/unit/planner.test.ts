@@ -45,8 +45,9 @@ describe('targets', () => {
     expect(codeOf(() => resolveTarget(g, 'head', []))).toBe('MultipleHeads');
     expect(() => resolveTarget(g, 'head', [])).toThrow(/x2, y1/);
     expect(resolveTarget(g, 'heads', [])).toEqual(['x2', 'y1']);
-    expect(codeOf(() => resolveTarget(g, 'x', []))).toBe('AmbiguousRevision');
-    expect(() => resolveTarget(g, 'x', [])).toThrow(/x1, x2/);
+    const long = graphOf(['r000'], ['x111', 'r000'], ['x222', 'r000']);
+    expect(codeOf(() => resolveTarget(long, 'x', []))).toBe('AmbiguousRevision');
+    expect(() => resolveTarget(long, 'x', [])).toThrow(/x111, x222/);
     expect(codeOf(() => resolveTarget(g, 'nope', []))).toBe('RevisionNotFound');
   });
 
@@ -72,6 +73,14 @@ describe('targets', () => {
 
   it('names the relative targets to use when the database has several heads', () => {
     expect(() => resolveTarget(branched(), '-1', ['x2', 'y1'])).toThrow(/x2-1 or y1-1/);
+  });
+
+  it("matches prefixes by Alembic's rule: only ids longer than three characters", () => {
+    const g = graphOf(['abc'], ['abcd1', 'abc'], ['zz99', 'abcd1']);
+    expect(resolveTarget(g, 'abc', [])).toEqual(['abc']);
+    expect(resolveTarget(g, 'ab', [])).toEqual(['abcd1']);
+    expect(resolveTarget(g, 'z', [])).toEqual(['zz99']);
+    expect(() => resolveTarget(g, 'q', [])).toThrow(/give at least four characters/);
   });
 
   it('refuses a walk below base with InvalidTarget', () => {

@@ -7,18 +7,20 @@ import { RevisorError } from '../errors/errors.js';
  */
 export type Target = readonly string[];
 
-/** A full id or a unique prefix of one. */
+/**
+ * A full id or a unique prefix of one, by Alembic's rule: a prefix matches only ids longer
+ * than three characters, and a miss with a prefix under four characters says so.
+ */
 export function resolveRevision(graph: RevisionGraph, text: string): string {
   if (graph.has(text)) return text;
-  const candidates = [...graph.ids()].filter((id) => id.startsWith(text)).sort();
+  const candidates = [...graph.ids()].filter((id) => id.length > 3 && id.startsWith(text)).sort();
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
+    const short = text.length < 4 ? '; give at least four characters of a revision id' : '';
     throw new RevisorError(
       'RevisionNotFound',
-      `no revision matches "${text}"; run "revisor history" to list them`,
-      {
-        target: text,
-      },
+      `no revision matches "${text}"${short}; run "revisor history" to list them`,
+      { target: text },
     );
   }
   throw new RevisorError(
