@@ -27,6 +27,29 @@ function credentials(name: string, annotations: Record<string, string>, host?: s
   };
 }
 
+/**
+ * A namespace with the given credentials Secret, a controller, a password harvester, and
+ * DatabaseMigration `name` pointing the host form at the harvester with that Secret.
+ */
+async function aimedAtHarvester(name: string, secret: ReturnType<typeof credentials>) {
+  const ns = await testNamespace();
+  const listener = await passwordHarvester();
+  await applyManifest(ns, secret);
+  const controller = await startController(['--namespaces', ns]);
+  await applyManifest(
+    ns,
+    dbm(name, {
+      database: {
+        host: '127.0.0.1',
+        port: listener.port,
+        sslMode: 'disable',
+        credentialsSecretRef: { name: secret.metadata.name },
+      },
+    }),
+  );
+  return { ns, listener, controller };
+}
+
 async function everythingShown(ns: string, name: string, logs: string): Promise<string> {
   const resource = await adminKubectl(['get', 'databasemigration', name, '-n', ns, '-o', 'json']);
   return resource + JSON.stringify(await events(ns)) + logs;
@@ -34,21 +57,7 @@ async function everythingShown(ns: string, name: string, logs: string): Promise<
 
 describe('the controller as a security boundary', () => {
   it('does not hand a Secret that did not opt in to a host the resource names', async () => {
-    const ns = await testNamespace();
-    const listener = await passwordHarvester();
-    await applyManifest(ns, credentials('other-app', {}));
-    const controller = await startController(['--namespaces', ns]);
-    await applyManifest(
-      ns,
-      dbm('thief', {
-        database: {
-          host: '127.0.0.1',
-          port: listener.port,
-          sslMode: 'disable',
-          credentialsSecretRef: { name: 'other-app' },
-        },
-      }),
-    );
+    const { ns, listener, controller } = await aimedAtHarvester('thief', credentials('other-app', {}));
     const status = await waitForStatus(ns, 'thief', readyWith('SecretNotPermitted'));
     expect(conditionOf(status, 'Ready')?.message).toContain('revisor.dev/allowed-migrations=thief');
     expect(listener.connections()).toBe(0);
@@ -58,23 +67,9 @@ describe('the controller as a security boundary', () => {
   });
 
   it('sends credentials only to the hosts their Secret names', async () => {
-    const ns = await testNamespace();
-    const listener = await passwordHarvester();
-    await applyManifest(
-      ns,
+    const { ns, listener, controller } = await aimedAtHarvester(
+      'thief',
       credentials('other-app', { 'revisor.dev/allowed-migrations': '*' }, 'db.internal'),
-    );
-    const controller = await startController(['--namespaces', ns]);
-    await applyManifest(
-      ns,
-      dbm('thief', {
-        database: {
-          host: '127.0.0.1',
-          port: listener.port,
-          sslMode: 'disable',
-          credentialsSecretRef: { name: 'other-app' },
-        },
-      }),
     );
     const status = await waitForStatus(ns, 'thief', readyWith('HostNotPermitted'));
     expect(conditionOf(status, 'Ready')?.message).toContain(
@@ -85,25 +80,11 @@ describe('the controller as a security boundary', () => {
   });
 
   it('refuses a server that asks for a cleartext password, unless the Secret allows it', async () => {
-    const ns = await testNamespace();
-    const listener = await passwordHarvester();
-    await applyManifest(
-      ns,
+    const { ns, listener, controller } = await aimedAtHarvester(
+      'app',
       credentials('app-db', {
         'revisor.dev/allowed-migrations': 'app',
         'revisor.dev/allowed-hosts': '127.0.0.1',
-      }),
-    );
-    const controller = await startController(['--namespaces', ns]);
-    await applyManifest(
-      ns,
-      dbm('app', {
-        database: {
-          host: '127.0.0.1',
-          port: listener.port,
-          sslMode: 'disable',
-          credentialsSecretRef: { name: 'app-db' },
-        },
       }),
     );
     const status = await waitForStatus(ns, 'app', readyWith('ConnectionFailed'));
