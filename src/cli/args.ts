@@ -34,6 +34,11 @@ export const globalOptions = {
     env: 'REVISOR_VERSION_TABLE',
     help: 'version table (default alembic_version)',
   },
+  'version-length': {
+    type: 'string',
+    env: 'REVISOR_VERSION_LENGTH',
+    help: 'varchar length of a version table revisor creates (default 32, as Alembic)',
+  },
   'version-schema': { type: 'string', env: 'REVISOR_VERSION_SCHEMA', help: 'its schema (default public)' },
   'history-table': {
     type: 'string',

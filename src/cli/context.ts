@@ -35,11 +35,19 @@ export interface Context {
 }
 
 export function tablesFrom(values: Values): Tables {
+  const length = str(values, 'version-length');
   const tables = {
     schema: str(values, 'version-schema') ?? defaultTables.schema,
     versionTable: str(values, 'version-table') ?? defaultTables.versionTable,
     historyTable: str(values, 'history-table') ?? defaultTables.historyTable,
+    ...(length === undefined ? {} : { versionLength: count(length, 'version-length', 32) }),
   };
+  if (tables.versionLength !== undefined && (tables.versionLength < 1 || tables.versionLength > 10_485_760)) {
+    throw new RevisorError(
+      'Usage',
+      `--version-length is between 1 and 10485760, got ${tables.versionLength}`,
+    );
+  }
   const problems = tableProblems(tables);
   if (problems.length > 0) {
     throw new RevisorError(

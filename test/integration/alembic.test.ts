@@ -60,9 +60,16 @@ describe('Alembic and revisor share the version table', () => {
 describe('Alembic parity, command by command', () => {
   beforeAll(installAlembic, 300_000);
 
-  async function side(spread: readonly ChainEntry[], recursive: boolean) {
+  async function side(spread: readonly ChainEntry[], recursive: boolean, prepare?: string) {
     const alembicUrl = await createTestDatabase();
     const revisorUrl = await createTestDatabase();
+    if (prepare) {
+      for (const url of [alembicUrl, revisorUrl]) {
+        const db = await connect(url);
+        await db.query(prepare);
+        await db.end();
+      }
+    }
     const project = await alembicProject(spread);
     const env = { DATABASE_URL: revisorUrl, REVISOR_MIGRATIONS: await revisorChain(spread) };
     const extra = recursive ? ['--recursive'] : [];
@@ -110,6 +117,24 @@ describe('Alembic parity, command by command', () => {
     const ensured = await both(['ensure_version'], ['ensure-version']);
     expect(ensured.alembicOk).toBe(true);
     expect(ensured.revisor.code).toBe(0);
+  });
+
+  it('a revision id longer than 32 characters, once the version column is widened', async () => {
+    const longId = 'release.2026_11_28.add_users_table_for_billing';
+    const both = await side(
+      [
+        ['r0000', [], 'r'],
+        [longId, ['r0000'], 'long'],
+      ],
+      false,
+      'CREATE TABLE alembic_version (version_num varchar(64) NOT NULL, ' +
+        'CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))',
+    );
+    const up = await both(['upgrade', 'head'], ['upgrade', 'head']);
+    expect(up.alembicOk).toBe(true);
+    expect(up.revisor.code).toBe(0);
+    const down = await both(['downgrade', 'r0000'], ['downgrade', 'r0000']);
+    expect(down.alembicOk).toBe(true);
   });
 
   it('prefixes match only ids longer than three characters', async () => {

@@ -8,7 +8,7 @@ import type { Statement } from '../ops/statement.js';
 import { checksum } from './checksum.js';
 import { isMigrationFile } from './index-file.js';
 import type { Migration, MigrationDefinition } from './migration.js';
-import { parseRevisionList, parseSqlMigration, revisionIdPattern } from './sql-file.js';
+import { parseRevisionList, parseSqlMigration, revisionIdPattern, revisionIdRule } from './sql-file.js';
 
 /** A migration file found in a version location. */
 interface Found {
@@ -153,7 +153,7 @@ function fail(file: string, what: string): never {
 export function fromDefinition(definition: MigrationDefinition, file: string): Migration {
   const { revision, downRevision, message } = definition;
   if (typeof revision !== 'string' || !revisionIdPattern.test(revision)) {
-    fail(file, `malformed revision id ${JSON.stringify(revision)} (1-32 letters, digits or _)`);
+    fail(file, `malformed revision id ${JSON.stringify(revision)} (${revisionIdRule})`);
   }
   if (typeof definition.upgrade !== 'function') fail(file, 'missing upgrade(op)');
   if (typeof definition.downgrade !== 'function') fail(file, 'missing downgrade(op)');

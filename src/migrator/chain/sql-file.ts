@@ -25,7 +25,12 @@ const headerKeys = new Set([
   'create_date',
   'lint_waive',
 ]);
-export const revisionIdPattern = /^[A-Za-z0-9_]{1,32}$/;
+/**
+ * Revision ids as Alembic takes them: any text but the characters Alembic refuses (@ - + :),
+ * whitespace, and the comma, slashes that revisor's headers and file names need; up to 255.
+ */
+export const revisionIdPattern = /^[^\s@+\-:,/\\]{1,255}$/;
+export const revisionIdRule = '1-255 characters, none of whitespace @ + - : , / \\';
 
 export interface HeaderLines {
   readonly revision: number;
@@ -89,11 +94,7 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
   const revision = header.get('revision');
   if (!revision) fail(file, 1, 'missing header "-- revision: <id>"');
   if (!revisionIdPattern.test(revision.value)) {
-    fail(
-      file,
-      revision.line,
-      `malformed revision id ${JSON.stringify(revision.value)} (1-32 letters, digits or _)`,
-    );
+    fail(file, revision.line, `malformed revision id ${JSON.stringify(revision.value)} (${revisionIdRule})`);
   }
   const down = header.get('down_revision');
   if (!down) fail(file, 1, 'missing header "-- down_revision: <id>|None"');

@@ -5,6 +5,9 @@ import {
   selectAppliedChecksums,
   selectHeads,
   type Tables,
+  tablesProbe,
+  versionLength,
+  widenHistoryRevision,
 } from '../sql/bookkeeping.js';
 import { pgCode, type Queryable, sqlState } from './db.js';
 
@@ -56,16 +59,26 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
 }
 
 /**
- * Readies the work session and creates what is missing; run under the migration lock,
+ * Readies the work session and creates what is missing, returning the version column's
+ * length (a revision id longer than it cannot be recorded); run under the migration lock,
  * so IF NOT EXISTS never races.
  * The schema is created only when absent: CREATE SCHEMA checks the database-level
  * privilege even with IF NOT EXISTS, which a least-privileged migration role lacks.
  */
-export async function ensureTables(db: Queryable, tables: Tables, pooled: boolean): Promise<void> {
-  const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [tables.schema]);
+export async function ensureTables(db: Queryable, tables: Tables, pooled: boolean): Promise<number> {
+  const probe = tablesProbe(tables);
+  const { rows } = await db.query<{
+    schema_exists: boolean;
+    version_length: number | null;
+    history_revision_length: number | null;
+  }>(probe.sql, probe.params);
+  const found = rows[0]!;
   const statements = [
-    ...(rows.length === 0 ? [createSchemaIfMissing(tables)] : []),
+    ...(found.schema_exists ? [] : [createSchemaIfMissing(tables)]),
     createVersionTable(tables),
+    ...createHistoryTable(tables),
+    // History tables made before revision ids could be longer than 32 characters.
+    ...(found.history_revision_length === null ? [] : [widenHistoryRevision(tables)]),
   ];
   // A killed migrator's statement would otherwise run on to its end, holding its table
   // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.
@@ -79,7 +92,8 @@ export async function ensureTables(db: Queryable, tables: Tables, pooled: boolea
         : [
             "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
           ]),
-      ...[...statements, ...createHistoryTable(tables)].map((s) => s.sql),
+      ...statements.map((s) => s.sql),
     ].join(';\n'),
   );
+  return found.version_length ?? versionLength(tables);
 }

@@ -2,6 +2,7 @@ import { type ChecksumDrift, checksumMismatchError, findChecksumDrift } from '..
 import type { RevisionGraph } from '../chain/graph.js';
 import { classify } from '../errors/classify.js';
 import { RevisorError } from '../errors/errors.js';
+import { qualified } from '../ops/statement.js';
 import { insertHistory, markInterrupted } from '../pg/history.js';
 import { fenceSql, holderCheckSql, type LockHolder } from '../pg/lock.js';
 import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/state.js';
@@ -68,6 +69,27 @@ export interface RunResult {
 export interface PlannedRun {
   readonly plan: Plan;
   readonly checksumDrift: readonly ChecksumDrift[];
+}
+
+/** A run under the lock, with the version column's length, which ids written must fit. */
+type LockedRun = RunContext & { readonly versionLength: number };
+
+/**
+ * Every revision a plan writes as a version row fits the version column; Alembic's is
+ * varchar(32), which users widen for longer ids, and so may revisor's users.
+ */
+function assertIdsFit(planned: Plan, length: number, tables: Tables): void {
+  const written = new Set(planned.steps.flatMap((s) => [s.revision, ...s.headsAfter]));
+  const long = [...written].filter((id) => id.length > length);
+  if (long.length === 0) return;
+  const needed = Math.max(...long.map((id) => id.length));
+  throw new RevisorError(
+    'InvalidPlan',
+    `revision id(s) ${long.join(', ')} are longer than the version column (varchar(${length})): widen it, as ` +
+      `Alembic users do, with ALTER TABLE ${qualified(tables.versionTable, tables.schema)} ALTER COLUMN version_num ` +
+      `TYPE varchar(${needed}); a new table is created that wide with --version-length ${needed}`,
+    { revisions: long, versionLength: length },
+  );
 }
 
 const failed = (error: unknown, lockWaitMs = 0): RunResult => ({
@@ -188,7 +210,7 @@ export class Migrator {
   }
 
   async #locked(
-    work: (db: Session, run: RunContext) => Promise<Omit<RunResult, 'lockWaitMs'>>,
+    work: (db: Session, run: LockedRun) => Promise<Omit<RunResult, 'lockWaitMs'>>,
   ): Promise<RunResult> {
     const { events } = this.#config;
     let lockWaitMs = 0;
@@ -204,10 +226,10 @@ export class Migrator {
         async (run, waited) => {
           lockWaitMs = waited;
           events?.lockAcquired?.(waited);
-          await ensureTables(db, this.#config.tables, run.pooled);
+          const versionLength = await ensureTables(db, this.#config.tables, run.pooled);
           const interrupted = await markInterrupted(db, this.#config.tables);
           if (interrupted.length > 0) events?.interrupted?.(interrupted);
-          return { ...(await work(db, run)), lockWaitMs };
+          return { ...(await work(db, { ...run, versionLength })), lockWaitMs };
         },
       );
     } catch (err) {
@@ -250,7 +272,8 @@ export class Migrator {
     return batching ? scriptExecutor(db, 'transaction', settings, single) : single;
   }
 
-  async #execute(db: Session, planned: Plan, run: RunContext): Promise<Omit<RunResult, 'lockWaitMs'>> {
+  async #execute(db: Session, planned: Plan, run: LockedRun): Promise<Omit<RunResult, 'lockWaitMs'>> {
+    assertIdsFit(planned, run.versionLength, this.#config.tables);
     const settings = this.#settings(run);
     const { events } = this.#config;
     const outcome = await execute(db, planned, this.#executor(db, settings), {
@@ -283,7 +306,7 @@ export class Migrator {
    * does not know can be reset.
    */
   async stamp(targets: string | readonly string[], options: { purge?: boolean } = {}): Promise<RunResult> {
-    return this.#locked(async (db) => {
+    return this.#locked(async (db, run) => {
       const { tables } = this.#config;
       const heads = options.purge ? [] : await readHeads(db, tables);
       const resolved = [
@@ -294,6 +317,7 @@ export class Migrator {
         ),
       ];
       const stampPlan = planToward(this.graph, heads, resolved);
+      assertIdsFit(stampPlan, run.versionLength, tables);
       await db.query('BEGIN');
       try {
         if (options.purge) await db.query(deleteAllHeads(tables).sql);

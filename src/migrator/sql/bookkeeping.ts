@@ -12,7 +12,11 @@ export interface Tables {
   readonly schema: string;
   readonly versionTable: string;
   readonly historyTable: string;
+  /** The version column's varchar length when revisor creates the table: Alembic's 32 by default. */
+  readonly versionLength?: number;
 }
+
+export const versionLength = (t: Tables) => t.versionLength ?? 32;
 
 export const defaultTables: Tables = Object.freeze({
   schema: 'public',
@@ -60,7 +64,7 @@ export const historyTable = (t: Tables) => qualified(t.historyTable, t.schema);
 export function createVersionTable(t: Tables): Statement {
   return {
     sql:
-      `CREATE TABLE IF NOT EXISTS ${versionTable(t)} (version_num varchar(32) NOT NULL, ` +
+      `CREATE TABLE IF NOT EXISTS ${versionTable(t)} (version_num varchar(${Math.trunc(versionLength(t))}) NOT NULL, ` +
       `CONSTRAINT ${qualified(`${t.versionTable}_pkc`)} PRIMARY KEY (version_num))`,
   };
 }
@@ -72,7 +76,7 @@ export function createHistoryTable(t: Tables): Statement[] {
       sql: `CREATE TABLE IF NOT EXISTS ${table} (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     version_table text NOT NULL,
-    revision varchar(32) NOT NULL,
+    revision text NOT NULL,
     direction text NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp')),
     checksum text,
     started_at timestamptz NOT NULL,
@@ -88,6 +92,23 @@ export function createHistoryTable(t: Tables): Statement[] {
       sql: `CREATE INDEX IF NOT EXISTS ${qualified(`${t.historyTable}_revision_idx`)} ON ${table} (version_table, revision, id)`,
     },
   ];
+}
+
+/** Whether the schema exists, and the lengths of the version column and the history's revision column. */
+export function tablesProbe(t: Tables): Statement {
+  const column = (table: string, name: string) =>
+    'SELECT character_maximum_length FROM information_schema.columns ' +
+    `WHERE table_schema = $1 AND table_name = ${table} AND column_name = '${name}'`;
+  return {
+    sql:
+      'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists, ' +
+      `(${column('$2', 'version_num')}) AS version_length, (${column('$3', 'revision')}) AS history_revision_length`,
+    params: [t.schema, t.versionTable, t.historyTable],
+  };
+}
+
+export function widenHistoryRevision(t: Tables): Statement {
+  return { sql: `ALTER TABLE ${historyTable(t)} ALTER COLUMN revision TYPE text` };
 }
 
 export function createSchemaIfMissing(t: Tables): Statement {
