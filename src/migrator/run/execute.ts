@@ -42,11 +42,13 @@ export async function execute(
     status: 'not-run',
     durationMs: 0,
   }));
+  const indexOf = new Map(steps.map((step, i) => [step, i]));
   const events = {
     started: (step: Step) => hooks.stepStarted?.(step),
     applied: ({ step, durationMs }: { step: Step; durationMs: number }) => {
-      const result: StepResult = { ...results[steps.indexOf(step)]!, status: 'applied', durationMs };
-      results[steps.indexOf(step)] = result;
+      const i = indexOf.get(step)!;
+      const result: StepResult = { ...results[i]!, status: 'applied', durationMs };
+      results[i] = result;
       hooks.stepFinished?.(step, result);
     },
   };
