@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   applyManifest,
@@ -10,7 +13,7 @@ import {
   waitForStatus,
 } from '../support/controller.js';
 import { adminUrl, createTestDatabase } from '../support/db.js';
-import { adminKubectl, testNamespace } from '../support/kube/clients.js';
+import { adminKubectl, serviceAccountConfig, testNamespace } from '../support/kube/clients.js';
 import { passwordHarvester } from '../support/pg-listener.js';
 import { enableServerTls } from '../support/tls.js';
 
@@ -165,5 +168,51 @@ describe('the controller as a security boundary', () => {
     await waitForStatus(ns, 'app', readyWith('Applied'), 60_000);
     await applyManifest(ns, dbm('other', { database: { urlSecretRef: { name: 'not-for-app' } } }));
     await waitForStatus(ns, 'other', readyWith('SecretNotPermitted'));
+  });
+});
+
+describe('API errors on references', () => {
+  it('a Secret the operator may not read (403) gives ReferenceUnreadable, not a silent retry', async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    await applyManifest(ns, urlSecret('app-db', url));
+    await applyManifest(ns, urlSecret('locked-db', url));
+    // The operator's rules, but Secrets readable by name only for app-db.
+    const rbac = [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ctl' } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'ctl' },
+        rules: [
+          { apiGroups: ['revisor.dev'], resources: ['databasemigrations'], verbs: ['get', 'list', 'watch'] },
+          {
+            apiGroups: ['revisor.dev'],
+            resources: ['databasemigrations/status'],
+            verbs: ['get', 'update', 'patch'],
+          },
+          { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list', 'watch'] },
+          { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['app-db'] },
+          { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'ctl' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ctl' },
+        subjects: [{ kind: 'ServiceAccount', name: 'ctl', namespace: ns }],
+      },
+    ];
+    for (const object of rbac) await applyManifest(ns, object);
+    const kubeconfig = join(await mkdtemp(join(tmpdir(), 'revisor-sa-')), 'kubeconfig');
+    await writeFile(kubeconfig, (await serviceAccountConfig(ns, 'ctl')).exportConfig());
+    await startController(['--namespaces', ns], { KUBECONFIG: kubeconfig });
+    await applyManifest(ns, dbm('allowed', { database: { urlSecretRef: { name: 'app-db' } } }));
+    await waitForStatus(ns, 'allowed', readyWith('Applied'), 60_000);
+    await applyManifest(ns, dbm('locked', { database: { urlSecretRef: { name: 'locked-db' } } }));
+    const status = await waitForStatus(ns, 'locked', readyWith('ReferenceUnreadable'));
+    expect(conditionOf(status, 'Ready')?.message).toContain('the API server answered 403');
+    expect(conditionOf(status, 'Ready')?.message).toContain('retrying in');
   });
 });
