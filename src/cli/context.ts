@@ -204,14 +204,18 @@ export function migratorSettings(ctx: Context) {
 
 /**
  * The first session starts connecting at once, so the server's side of the handshake
- * overlaps reading the migrations; the migrator's first connect() takes it. `discard`
- * closes it when the migrator will never be made.
+ * overlaps reading the migrations; the migrator's first connect() takes it. `peek` uses
+ * it without taking it; `discard` closes it when the migrator will never be made.
  */
-function primed(open: () => Promise<Session>, opened: Promise<Session> = open()) {
-  let first: Promise<Session> | null = opened;
+function primed(open: () => Promise<Session>) {
+  let first: Promise<Session> | null = open();
   // Whoever takes the session sees its error; until then it must not be unhandled.
   first.catch(() => undefined);
   return {
+    peek: (): Promise<Session> => {
+      first ??= open();
+      return first;
+    },
     connect: (): Promise<Session> => {
       const session = first ?? open();
       first = null;
@@ -251,22 +255,18 @@ export async function createUpgrader(
   target: string,
 ): Promise<{ readonly upToDate: readonly string[] } | { readonly migrator: Migrator }> {
   const settings = migratorSettings(ctx);
-  const open = await connector(ctx);
-  const session = primed(open);
+  const session = primed(await connector(ctx));
   try {
     const heads =
       (target === 'head' || target === 'heads') && indexable(ctx.values)
         ? await indexedHeads(migrationsDir(ctx.values))
         : null;
     if (heads && (target === 'heads' || heads.length === 1)) {
-      const db = await session.connect();
-      const current = await readHeads(db, settings.tables);
+      const current = await readHeads(await session.peek(), settings.tables);
       if (current.join(',') === [...heads].sort().join(',')) {
-        await db.end().catch(() => undefined);
+        await session.discard();
         return { upToDate: current };
       }
-      const reuse = primed(open, Promise.resolve(db));
-      return { migrator: migratorWith(ctx, settings, await loadGraph(ctx.values), reuse.connect) };
     }
     return { migrator: migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect) };
   } catch (err) {

@@ -23,6 +23,14 @@ describe('the chain index', () => {
     const noop = await runCli(['upgrade'], env);
     expect(noop.code).toBe(0);
     expect(noop.stdout).toContain('nothing to do: the database is at rev5');
+    // Behind the head, the chain is loaded: the load error is reported, and the session
+    // opened to compare heads is closed, so the process exits.
+    const db = await connect(url);
+    await db.query("UPDATE alembic_version SET version_num = 'rev4'");
+    const behind = await runCli(['upgrade'], env);
+    expect(behind.code).toBe(10);
+    expect(behind.stderr).toContain('003.sql: is not a regular file');
+    await db.query("UPDATE alembic_version SET version_num = 'rev5'");
     await rm(join(dir, '.revisor-index.json'));
     expect((await runCli(['upgrade'], env)).code).toBe(10);
     await rm(join(dir, '003.sql'), { recursive: true });
