@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RevisorError } from '../errors/errors.js';
+import { sqlInteger } from '../sql/step-sql.js';
 import { pgCode, type Queryable, sleep, sqlState } from './db.js';
 
 /**
@@ -114,9 +115,7 @@ export async function acquireLock(db: Queryable, key: bigint, options: LockOptio
       [String(key)],
     );
     if (rows[0]?.locked) {
-      await db.query(
-        `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.trunc(options.leaseMs))}`,
-      );
+      await db.query(`SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(options.leaseMs)}`);
       return { backendPid: rows[0].pid };
     }
     await db.query('ROLLBACK');
@@ -183,31 +182,32 @@ export interface Fence {
  * text holds only integers formatted here): the work key shared; an idle timeout, so a
  * step left idle by a stopped client cannot hold it forever; a client check interval, so
  * a step whose client died (or whose pooler dropped it) stops within a second instead of
- * running on with the work key; and a check that the lock is still held by this run's
- * lock backend. All are transaction-local, so nothing leaks to a pooled connection. SQL has no RAISE, so the check fails by casting
- * a text that is not a number; the runner then asks {@link lockHeld} and reports the lost
- * lock as such.
+ * running on with the work key; and the holder check. All are transaction-local, so
+ * nothing leaks to a pooled connection.
  */
 export function fenceSql(fence: Fence): string {
-  const { classid, objid } = lockParts(fence.lockKey);
   return [
-    `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.trunc(fence.leaseMs))}`,
+    `SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(fence.leaseMs)}`,
     "SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000",
     `SELECT pg_advisory_xact_lock_shared(${fence.workKey.toString()})`,
-    holderCheck(classid, objid, fence.holderPid),
+    holderCheckSql(fence),
   ].join('; ');
 }
 
-/** The holder check alone, for statements that run outside a transaction. */
+/**
+ * That the lock is still held by this run's lock backend; alone, it runs before each
+ * statement of a non-transactional step. SQL has no RAISE, so it fails by casting a text
+ * that is not a number; the runner then asks {@link lockHeld} and reports the lost lock
+ * as such.
+ */
 export function holderCheckSql(fence: Fence): string {
   const { classid, objid } = lockParts(fence.lockKey);
-  return holderCheck(classid, objid, fence.holderPid);
+  return (
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 " +
+    `AND classid = ${classid.toString()}::oid AND objid = ${objid.toString()}::oid AND pid = ${sqlInteger(fence.holderPid)}) ` +
+    "THEN 0 ELSE ('revisor: migration lock lost ' || pg_backend_pid())::int END AS revisor_fence"
+  );
 }
-
-const holderCheck = (classid: bigint, objid: bigint, pid: number) =>
-  "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 " +
-  `AND classid = ${classid.toString()}::oid AND objid = ${objid.toString()}::oid AND pid = ${Math.trunc(pid)}) ` +
-  "THEN 0 ELSE ('revisor: migration lock lost ' || pg_backend_pid())::int END AS revisor_fence";
 
 /**
  * Waits until no step of an earlier holder is still in its transaction: a killed
@@ -217,7 +217,7 @@ const holderCheck = (classid: bigint, objid: bigint, pid: number) =>
 export async function waitForWork(db: Queryable, key: bigint, waitMs: number): Promise<void> {
   await db.query('BEGIN');
   try {
-    await db.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}`);
+    await db.query(`SET LOCAL lock_timeout = ${sqlInteger(waitMs)}`);
     await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [String(key)]);
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
