@@ -31,9 +31,7 @@ export function blockStepExecutor(
     async runFrom(steps, index, events: ExecutorEvents) {
       const step = steps[index]!;
       const startedAt = new Date();
-      const durationMs = await timed(index, step, async () => {
-        await runBlockStep(db, step, settings, block);
-      });
+      const durationMs = await timed(index, step, () => runBlockStep(db, step, settings, block));
       onApplied?.(step, startedAt, new Date());
       events.applied({ step, durationMs });
       return 1;

@@ -3,13 +3,7 @@ import type { Statement } from '../ops/statement.js';
 import { pgCode, type Queryable, sleep, sqlState } from '../pg/db.js';
 import { finishHistory, insertHistory } from '../pg/history.js';
 import { type Step, statementsOf } from '../plan/planner.js';
-import {
-  type AppliedStep,
-  appliedStep,
-  rowChangeStatement,
-  stepFinish,
-  type Tables,
-} from '../sql/bookkeeping.js';
+import { rowChangeStatement, stepFinish, type Tables } from '../sql/bookkeeping.js';
 import { batch, stepEpilogue, stepPrelude } from '../sql/step-sql.js';
 import { stepFailure } from './failure.js';
 import { dropInvalidIndex, indexesCreatedBy, invalidIndexError, invalidIndexes } from './invalid-indexes.js';
@@ -71,7 +65,7 @@ async function runStatements(db: Queryable, step: Step, statements: readonly Sta
 /**
  * The step inside an open block: statements without parameters go in one round trip
  * with the block's prelude. In a transaction of its own, the version rows and history
- * row follow in a second; in the run's single transaction they are left to runFinish.
+ * row follow in a second; in the run's single transaction they are left to its end.
  */
 async function runInBlock(
   db: Queryable,
@@ -80,7 +74,7 @@ async function runInBlock(
   block: Block,
   lockTimeoutMs: number,
   startedAt: Date,
-): Promise<AppliedStep | null> {
+): Promise<void> {
   const statements = statementsOf(step);
   const prelude = stepPrelude(
     block,
@@ -102,7 +96,7 @@ async function runInBlock(
     await runStatements(db, step, statements);
     if (epilogue) await db.query(epilogue);
   }
-  if (block === 'savepoint') return appliedStep(step, startedAt, new Date());
+  if (block === 'savepoint') return;
   const finish = stepFinish(settings.tables, step.changes, {
     revision: step.revision,
     direction: step.direction,
@@ -117,7 +111,6 @@ async function runInBlock(
     if (change.kind !== 'insert' && rows[0]?.[`c${i}`] !== 1)
       throw versionTableChanged(step, change, rows[0]?.[`c${i}`]);
   });
-  return null;
 }
 
 function versionTableChanged(step: Step, change: Step['changes'][number], found: unknown): RevisorError {
@@ -189,21 +182,20 @@ async function withLockRetries<T>(
 
 /**
  * A transactional step in a block of its own: a transaction, or a savepoint of the run's
- * transaction (then it returns what runFinish must record).
+ * transaction (whose executor records the step when the run commits).
  */
 export async function runBlockStep(
   db: Queryable,
   step: Step,
   settings: StepSettings,
   block: Block,
-): Promise<AppliedStep | null> {
+): Promise<void> {
   const startedAt = new Date();
-  return withLockRetries(step, settings, async (lockTimeoutMs) => {
+  await withLockRetries(step, settings, async (lockTimeoutMs) => {
     try {
-      const applied = await runInBlock(db, step, settings, block, lockTimeoutMs, startedAt);
+      await runInBlock(db, step, settings, block, lockTimeoutMs, startedAt);
       const commit = commitOf(block);
       if (commit) await db.query(commit);
-      return applied;
     } catch (err) {
       await db.query(rollbackOf(block)).catch(() => undefined);
       if (err instanceof BatchFailure) throw await attribute(db, step, settings, block, err);
