@@ -1,4 +1,4 @@
-import { type ChecksumDrift, checksumMismatchError, findChecksumDrift } from '../chain/checksum.js';
+import { checksumMismatchError, findChecksumDrift } from '../chain/checksum.js';
 import type { RevisionGraph } from '../chain/graph.js';
 import { classify } from '../errors/classify.js';
 import { RevisorError } from '../errors/errors.js';
@@ -63,12 +63,6 @@ export interface RunResult {
   readonly results: readonly StepResult[];
   readonly lockWaitMs: number;
   readonly error?: RevisorError;
-}
-
-/** A plan made without the lock, and the applied migrations edited since they ran. */
-export interface PlannedRun {
-  readonly plan: Plan;
-  readonly checksumDrift: readonly ChecksumDrift[];
 }
 
 /** A run under the lock, with the version column's length, which ids written must fit. */
@@ -148,18 +142,6 @@ export class Migrator {
     return plan(this.graph, await this.current(), direction, target);
   }
 
-  /**
-   * The plan toward a resolved target, whichever way it lies, with the checksum drift of
-   * what is applied: for callers that show a plan before applying it (the operator).
-   */
-  async planTo(target: string): Promise<PlannedRun> {
-    const state = await this.state();
-    assertKnownHeads(this.graph, state.heads);
-    const resolved = resolveTarget(this.graph, target, state.heads);
-    const checksumDrift = findChecksumDrift(this.graph, this.graph.ancestors(state.heads), state.checksums);
-    return { plan: planToward(this.graph, state.heads, resolved), checksumDrift };
-  }
-
   upgrade(target = 'head'): Promise<RunResult> {
     return this.#run('upgrade', target);
   }
@@ -188,14 +170,15 @@ export class Migrator {
   }
 
   /**
-   * Applies a plan made earlier (planTo), refused with PlanOutdated when the database is
-   * no longer where the plan starts: the caller plans again and shows the new plan.
+   * Applies a plan made earlier (the operator's, from the state it read and showed),
+   * refused with PlanOutdated when the database is no longer where the plan starts: the
+   * caller plans again and shows the new plan.
    */
   apply(planned: Plan): Promise<RunResult> {
     if (planned.steps.length === 0) return Promise.resolve({ plan: planned, results: [], lockWaitMs: 0 });
     return this.#locked(async (db, run) => {
       const state = await readState(db, this.#config.tables);
-      const now = [...state.heads].sort().join(',');
+      const now = state.heads.join(',');
       if (now !== planned.fromHeads.join(',')) {
         throw new RevisorError(
           'PlanOutdated',
