@@ -257,13 +257,13 @@ export async function createUpgrader(
   const settings = migratorSettings(ctx);
   const session = primed(await connector(ctx));
   try {
-    const heads =
+    const index =
       (target === 'head' || target === 'heads') && indexable(ctx.values)
         ? await indexedHeads(migrationsDir(ctx.values))
         : null;
-    if (heads && (target === 'heads' || heads.length === 1)) {
+    if (index && (target === 'heads' || index.versionedHeads.length === 1)) {
       const current = await readHeads(await session.peek(), settings.tables);
-      if (current.join(',') === [...heads].sort().join(',')) {
+      if (current.join(',') === [...index.heads].sort().join(',')) {
         await session.discard();
         return { upToDate: current };
       }

@@ -19,13 +19,14 @@ const scaffold = () => import('./commands/scaffold.js');
 const commands: Record<string, Command> = {
   upgrade: {
     usage: 'revisor upgrade [target]',
-    summary: 'Apply migrations up to target (default head): head, heads, <rev>, <prefix>, +N, <rev>+N.',
+    summary:
+      'Apply migrations up to target (default head): head, heads, <rev>, <prefix>, +N, <rev>+N, label@head, label@+N, <rev>@head.',
     options: {},
     run: async () => (await migrate()).upgrade,
   },
   downgrade: {
     usage: 'revisor downgrade <target>',
-    summary: 'Revert migrations down to target: base, <rev>, -N, <rev>-N.',
+    summary: 'Revert migrations down to target: base, <rev>, -N, <rev>-N, label@base, label@-N, label@<rev>.',
     options: {},
     run: async () => (await migrate()).downgrade,
   },
@@ -50,9 +51,14 @@ const commands: Record<string, Command> = {
     run: async () => (await info()).current,
   },
   heads: {
-    usage: 'revisor heads',
+    usage: 'revisor heads [--resolve-dependencies]',
     summary: 'Print the head revision(s) of the migrations.',
-    options: {},
+    options: {
+      'resolve-dependencies': {
+        type: 'boolean',
+        help: 'leave out revisions that only depends_on names (they are applied with what needs them)',
+      },
+    },
     run: async () => (await info()).heads,
   },
   history: {
@@ -148,12 +154,25 @@ const commands: Record<string, Command> = {
     run: async () => (await import('./commands/controller.js')).controller,
   },
   revision: {
-    usage: 'revisor revision -m "message" [--sql] [--head <rev>] [--rev-id <id>]',
+    usage:
+      'revisor revision -m "message" [--sql] [--head <rev>|label@head|base] [--splice] [--branch-label l] [--depends-on rev] [--rev-id <id>]',
     summary: 'Create a migration file YYYYMMDD_HHMM_<rev>_<slug> in --migrations (default ./migrations).',
     options: {
       message: { type: 'string', short: 'm', help: 'what the revision does' },
       sql: { type: 'boolean', help: 'a .sql file instead of TypeScript' },
-      head: { type: 'string', help: 'the revision to build on (default: the single head)' },
+      head: {
+        type: 'string',
+        help: 'the revision to build on: a head, label@head, or base (default: the single head)',
+      },
+      splice: {
+        type: 'boolean',
+        help: 'allow --head to name a revision that is not a head (starts a branch)',
+      },
+      'branch-label': {
+        type: 'string',
+        help: 'label(s) for the branch this revision starts, comma-separated',
+      },
+      'depends-on': { type: 'string', help: 'revision(s) or label(s) to apply first, comma-separated' },
       'rev-id': { type: 'string', help: 'use this id instead of a random one' },
     },
     run: async () => (await scaffold()).revision,

@@ -17,11 +17,18 @@ export function reportError(err: RevisorError): number {
   return err.exitCode;
 }
 
-/** `c0b7d0e366e7 (head)` / `abc (head) (mergepoint)`, as Alembic labels revisions. */
+/**
+ * `c0b7d0e366e7 (billing) (head)` / `abc (head) (mergepoint)`, as Alembic labels revisions:
+ * branch labels, then (head) for what nothing builds on, (effective head) for a revision
+ * only others' depends_on name.
+ */
 export function label(graph: RevisionGraph, id: string): string {
   const m = graph.get(id);
   const tags: string[] = [];
+  const labels = graph.labels(id);
+  if (labels.length > 0) tags.push(`(${labels.join(', ')})`);
   if (graph.heads.includes(id)) tags.push('(head)');
+  else if (graph.versionedHeads.includes(id)) tags.push('(effective head)');
   if (m.downRevisions.length === 0) tags.push('(base)');
   if (m.downRevisions.length > 1) tags.push('(mergepoint)');
   if (graph.children(id).length > 1) tags.push('(branchpoint)');

@@ -4,6 +4,7 @@ import { Reason } from '../../src/controller/reasons.js';
 import { applyManifest, events, startController, urlSecret } from '../support/controller.js';
 import { createTestDatabase } from '../support/db.js';
 import { adminConfig, adminKubectl, testNamespace } from '../support/kube/clients.js';
+import { random } from '../support/random.js';
 
 /**
  * Randomly mutated DatabaseMigration specs against the real API server and a running
@@ -13,18 +14,6 @@ import { adminConfig, adminKubectl, testNamespace } from '../support/kube/client
  */
 const seed = Number(process.env['REVISOR_FUZZ_SEED'] ?? 20261128);
 const count = Number(process.env['REVISOR_FUZZ_COUNT'] ?? 250);
-
-/** mulberry32: small, seeded, and the same on every machine. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const secretPassword = 'fuzz-password-91c2e7';
 const secretUser = 'fuzz_user_5d1a';

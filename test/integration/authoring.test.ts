@@ -29,7 +29,7 @@ describe('revision, merge, history and show', () => {
       dir,
     ]);
     expect(second.code).toBe(0);
-    const branch = await runCli([
+    const side = [
       'revision',
       '-m',
       'side',
@@ -40,7 +40,12 @@ describe('revision, merge, history and show', () => {
       'ccc333',
       '--migrations',
       dir,
-    ]);
+    ];
+    // As in Alembic, a branch from a revision that is not a head needs --splice.
+    const notHead = await runCli(side);
+    expect(notHead.code).toBe(2);
+    expect(notHead.stderr).toContain('aaa111 is not a head revision; pass --splice');
+    const branch = await runCli([...side, '--splice']);
     expect(branch.code).toBe(0);
     const files = (await readdir(dir)).sort();
     expect(files).toHaveLength(3);
@@ -76,6 +81,35 @@ describe('revision, merge, history and show', () => {
       'bbb222, ccc333 -> ddd444 (head) (mergepoint), merge heads',
       'aaa111 -> bbb222, add gadgets',
     ]);
+  });
+
+  it('starts and extends a labelled branch, with a dependency, and shows the labels', async () => {
+    const dir = await writeChain({ 'a.sql': sqlMigration('core0001', null, 'SELECT 1;', 'SELECT 1;') });
+    const make = (rev: string, ...args: string[]) =>
+      runCli(['revision', '-m', rev, '--sql', '--rev-id', rev, '--migrations', dir, ...args]);
+    expect((await make('bill0001', '--head', 'base', '--branch-label', 'billing')).code).toBe(0);
+    expect((await make('bill0002', '--head', 'billing@head', '--depends-on', 'core')).code).toBe(0);
+    const taken = await make('bill0003', '--head', 'base', '--branch-label', 'billing');
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('branch label "billing" is already used by revision bill0001');
+    const second = await readFile(
+      join(dir, (await readdir(dir)).find((f) => f.includes('bill0002'))!),
+      'utf8',
+    );
+    expect(second).toContain('-- down_revision: bill0001\n');
+    expect(second).toContain('-- depends_on: core0001\n');
+
+    const heads = await runCli(['heads', '--migrations', dir]);
+    expect(heads.stdout.trim().split('\n')).toEqual([
+      'bill0002 (billing) (head)',
+      'core0001 (effective head) (base)',
+    ]);
+    const resolved = await runCli(['heads', '--resolve-dependencies', '--migrations', dir]);
+    expect(resolved.stdout.trim()).toBe('bill0002 (billing) (head)');
+    const history = await runCli(['history', '--migrations', dir]);
+    expect(history.stdout).toContain('bill0001 (core0001) -> bill0002 (billing) (head), bill0002');
+    const shown = await runCli(['show', 'billing@head', '--migrations', dir]);
+    expect(shown.stdout).toContain('Rev: bill0002 (billing) (head)');
   });
 
   it('shows a revision with its SQL and checksum', async () => {

@@ -3,7 +3,11 @@ import { fromDefinition } from '../../src/migrator/chain/loader.js';
 import type { Migration } from '../../src/migrator/chain/migration.js';
 
 /** An in-memory revision whose upgrade creates table <id> and whose downgrade drops it. */
-export function rev(id: string, down: string[] = [], options: { transactional?: boolean } = {}): Migration {
+export function rev(
+  id: string,
+  down: string[] = [],
+  options: { transactional?: boolean; dependsOn?: string[]; branchLabels?: string[] } = {},
+): Migration {
   return fromDefinition(
     {
       revision: id,

@@ -67,8 +67,8 @@ describe('batch scripts', () => {
     const staged = (stage.params![1] as string[]).map((j) => JSON.parse(j));
     expect(staged.map((s) => [s.revision, s.deletes, s.update, s.inserts])).toEqual([
       ['r', [], null, ['r']],
-      ['x', [], ['r', 'x'], []],
-      ['y', [], null, ['y']],
+      ['y', [], ['r', 'y'], []],
+      ['x', [], null, ['x']],
       ['m', ['x'], ['y', 'm'], []],
     ]);
     expect(staged[3]).toMatchObject({

@@ -106,12 +106,12 @@ describe('planner', () => {
     expect(codeOf(() => plan(linear(), ['zz'], 'upgrade', 'head'))).toBe('UnknownRevision');
   });
 
-  it('upgrades both branches with heads and keeps branches together', () => {
+  it("upgrades both branches with heads in Alembic's order (the branch loaded last first, each kept together)", () => {
     const p = plan(branched(), [], 'upgrade', 'heads');
-    expect(steps(p)).toEqual(['+r', '+x1', '+x2', '+y1']);
+    expect(steps(p)).toEqual(['+r', '+y1', '+x1', '+x2']);
     expect(p.toHeads).toEqual(['x2', 'y1']);
-    // Entering the second branch inserts a row: x2's row stays.
-    expect(p.steps[3]!.changes).toEqual([{ kind: 'insert', revision: 'y1' }]);
+    // Entering the second branch inserts a row: y1's row stays.
+    expect(p.steps[2]!.changes).toEqual([{ kind: 'insert', revision: 'x1' }]);
   });
 
   it('upgrades one branch at a time', () => {
@@ -135,7 +135,7 @@ describe('planner', () => {
 
   it('plans a full upgrade through a merge from base', () => {
     const p = plan(merged(), [], 'upgrade', 'head');
-    expect(steps(p)).toEqual(['+r', '+x1', '+x2', '+y1', '+m', '+z']);
+    expect(steps(p)).toEqual(['+r', '+y1', '+x1', '+x2', '+m', '+z']);
     expect(p.toHeads).toEqual(['z']);
   });
 
@@ -153,7 +153,7 @@ describe('planner', () => {
   it('downgrades one branch, leaving the other, and deletes its row at the branch point', () => {
     const g = branched();
     const p = plan(g, ['x2', 'y1'], 'downgrade', 'r');
-    expect(steps(p)).toEqual(['-y1', '-x2', '-x1']);
+    expect(steps(p)).toEqual(['-x2', '-x1', '-y1']);
     expect(p.toHeads).toEqual(['r']);
     const down = plan(g, ['x2', 'y1'], 'downgrade', 'x1');
     expect(steps(down)).toEqual(['-x2']);
@@ -183,6 +183,6 @@ describe('planner', () => {
     expect(planToward(g, ['x2', 'y1'], ['x1']).toHeads).toEqual(['x1', 'y1']);
     const there = planToward(g, ['x2'], ['x2']);
     expect(there.steps).toEqual([]);
-    expect(steps(planToward(g, ['x2', 'y1'], []))).toEqual(['-y1', '-x2', '-x1', '-r']);
+    expect(steps(planToward(g, ['x2', 'y1'], []))).toEqual(['-x2', '-x1', '-y1', '-r']);
   });
 });

@@ -15,6 +15,8 @@ function describe(graph: RevisionGraph, id: string) {
   return {
     revision: id,
     downRevisions: m.downRevisions,
+    dependsOn: m.dependsOn,
+    branchLabels: graph.labels(id),
     children: graph.children(id),
     message: m.message,
     createDate: m.createDate,
@@ -37,10 +39,15 @@ export async function current(ctx: Context): Promise<number> {
   }
 }
 
+/**
+ * The heads: revisions no revision names as its down revision, as `alembic heads` lists
+ * them; with --resolve-dependencies, without those only others' depends_on name.
+ */
 export async function heads(ctx: Context): Promise<number> {
   const graph = await loadGraph(ctx.values);
-  if (ctx.json) printJson({ heads: graph.heads.map((h) => describe(graph, h)) });
-  else for (const h of graph.heads) print(label(graph, h));
+  const ids = ctx.values['resolve-dependencies'] ? graph.heads : graph.versionedHeads;
+  if (ctx.json) printJson({ heads: ids.map((h) => describe(graph, h)) });
+  else for (const h of ids) print(label(graph, h));
   return 0;
 }
 
@@ -74,7 +81,8 @@ export async function history(ctx: Context): Promise<number> {
   }
   for (const id of ids) {
     const m = graph.get(id);
-    const from = m.downRevisions.length ? m.downRevisions.join(', ') : '<base>';
+    const downs = m.downRevisions.length ? m.downRevisions.join(', ') : '<base>';
+    const from = m.dependsOn.length ? `${downs} (${m.dependsOn.join(', ')})` : downs;
     if (!ctx.values['verbose']) {
       print(`${from} -> ${label(graph, id)}, ${m.message}`);
       continue;
@@ -115,7 +123,10 @@ export async function show(ctx: Context): Promise<number> {
   const [text] = ctx.positionals;
   if (!text) throw new RevisorError('Usage', 'show needs a revision');
   const graph = await loadGraph(ctx.values);
-  const ids = text === 'head' || text === 'heads' ? graph.heads : [resolveRevision(graph, text)];
+  const ids =
+    text === 'head' || text === 'heads' || text.includes('@')
+      ? resolveTarget(graph, text, [])
+      : [resolveRevision(graph, text)];
   for (const id of ids) {
     const m = graph.get(id);
     const up = m.upgrade();

@@ -7,6 +7,7 @@ import {
   loadMigrations,
   RevisionGraph,
   RevisorError,
+  resolveRevision,
   resolveTarget,
   writeChainIndex,
 } from '../../migrator/index.js';
@@ -42,15 +43,28 @@ export function fileStem(now: Date, revision: string, message: string): string {
   return `${date}_${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}_${revision}_${slug(message)}`;
 }
 
-export function renderTemplate(
-  kind: 'ts' | 'sql',
-  fields: { revision: string; downRevisions: readonly string[]; message: string; createDate: string },
-): string {
+export interface TemplateFields {
+  readonly revision: string;
+  readonly downRevisions: readonly string[];
+  readonly branchLabels?: readonly string[];
+  readonly dependsOn?: readonly string[];
+  readonly message: string;
+  readonly createDate: string;
+}
+
+const tsList = (ids: readonly string[]) =>
+  ids.length === 0 ? 'null' : ids.length === 1 ? `'${ids[0]}'` : JSON.stringify(ids).replaceAll('"', "'");
+
+export function renderTemplate(kind: 'ts' | 'sql', fields: TemplateFields): string {
   const { revision, downRevisions, message, createDate } = fields;
+  const labels = fields.branchLabels ?? [];
+  const deps = fields.dependsOn ?? [];
   if (kind === 'sql') {
     return [
       `-- revision: ${revision}`,
       `-- down_revision: ${downRevisions.length ? downRevisions.join(', ') : 'None'}`,
+      ...(labels.length ? [`-- branch_labels: ${labels.join(', ')}`] : []),
+      ...(deps.length ? [`-- depends_on: ${deps.join(', ')}`] : []),
       `-- message: ${message.replace(/\n/g, ' ')}`,
       `-- create_date: ${createDate}`,
       '-- migrate:upgrade',
@@ -59,18 +73,16 @@ export function renderTemplate(
       '',
     ].join('\n');
   }
-  const down =
-    downRevisions.length === 0
-      ? 'null'
-      : downRevisions.length === 1
-        ? `'${downRevisions[0]}'`
-        : JSON.stringify(downRevisions).replaceAll('"', "'");
+  const optional = [
+    ...(labels.length ? [`  branchLabels: ${tsList(labels)},\n`] : []),
+    ...(deps.length ? [`  dependsOn: ${tsList(deps)},\n`] : []),
+  ].join('');
   return `import { defineMigration } from 'revisor';
 
 export default defineMigration({
   revision: '${revision}',
-  downRevision: ${down},
-  message: ${JSON.stringify(message)},
+  downRevision: ${tsList(downRevisions)},
+${optional}  message: ${JSON.stringify(message)},
   createDate: '${createDate}',
   upgrade(op) {},
   downgrade(op) {},
@@ -78,7 +90,12 @@ export default defineMigration({
 `;
 }
 
-async function write(ctx: Context, downRevisions: readonly string[], message: string): Promise<number> {
+async function write(
+  ctx: Context,
+  downRevisions: readonly string[],
+  message: string,
+  extra: { branchLabels?: readonly string[]; dependsOn?: readonly string[] } = {},
+): Promise<number> {
   const dir = targetDir(ctx.values);
   const now = new Date();
   const revision = str(ctx.values, 'rev-id') ?? randomBytes(6).toString('hex');
@@ -86,10 +103,10 @@ async function write(ctx: Context, downRevisions: readonly string[], message: st
   const kind = ctx.values['sql'] ? 'sql' : 'ts';
   const path = join(dir, `${fileStem(now, revision, message)}.${kind}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(path, renderTemplate(kind, { revision, downRevisions, message, createDate }), {
+  await writeFile(path, renderTemplate(kind, { revision, downRevisions, message, createDate, ...extra }), {
     flag: 'wx',
   });
-  if (ctx.json) printJson({ revision, downRevisions, path });
+  if (ctx.json) printJson({ revision, downRevisions, ...extra, path });
   else print(`Generating ${path} ... done`);
   // A chain that keeps an index keeps it current.
   if (indexable(ctx.values) && existsSync(join(dir, chainIndexFile)))
@@ -123,22 +140,52 @@ async function graphOf(values: Values): Promise<RevisionGraph> {
   );
 }
 
+const listOption = (values: Values, name: string) =>
+  (str(values, name) ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+
+/**
+ * revisor revision, as `alembic revision`: on the single head by default; --head names
+ * another (a head, `label@head`, or `base` for a new root), --splice allows a non-head,
+ * --branch-label names the branch it starts, --depends-on adds dependencies.
+ */
 export async function revision(ctx: Context): Promise<number> {
   const message = str(ctx.values, 'message');
   if (!message) throw new RevisorError('Usage', 'revision needs -m "message"');
   const graph = await graphOf(ctx.values);
-  const head = str(ctx.values, 'head');
-  let parents: readonly string[];
-  if (head) parents = resolveTarget(graph, head, []);
-  else if (graph.heads.length <= 1) parents = graph.heads;
-  else {
+  const head = str(ctx.values, 'head') ?? (graph.size === 0 ? 'base' : 'head');
+  if (head === 'head' && graph.versionedHeads.length > 1) {
     throw new RevisorError(
       'MultipleHeads',
-      `there are several heads (${graph.heads.join(', ')}); pass --head <rev>, or merge them first with "revisor merge -m msg heads"`,
-      { heads: graph.heads },
+      `there are several heads (${graph.versionedHeads.join(', ')}); pass --head <rev> or --head <label>@head, ` +
+        'or merge them first with "revisor merge -m msg heads"',
+      { heads: graph.versionedHeads },
     );
   }
-  return write(ctx, parents, message);
+  const parents = resolveTarget(graph, head, []);
+  const notHead = parents.filter((p) => !graph.versionedHeads.includes(p));
+  if (notHead.length > 0 && !ctx.values['splice']) {
+    throw new RevisorError(
+      'Usage',
+      `${notHead.join(', ')} is not a head revision; pass --splice to start a new branch from it`,
+      { revision: notHead },
+    );
+  }
+  const branchLabels = listOption(ctx.values, 'branch-label');
+  for (const l of branchLabels) {
+    const owner = graph.labelOwner(l) ?? (graph.has(l) ? l : undefined);
+    if (owner !== undefined)
+      throw new RevisorError('Usage', `branch label "${l}" is already used by revision ${owner}`, {
+        label: l,
+      });
+  }
+  // Alembic keeps a label as written and turns anything else into the full revision id.
+  const dependsOn = listOption(ctx.values, 'depends-on').map((d) =>
+    graph.labelOwner(d) !== undefined ? d : resolveRevision(graph, d),
+  );
+  return write(ctx, parents, message, { branchLabels, dependsOn });
 }
 
 export async function merge(ctx: Context): Promise<number> {

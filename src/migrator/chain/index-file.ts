@@ -18,7 +18,10 @@ export interface ChainIndex {
   /** sha256 of the migration file names, sorted, one per line. */
   readonly names: string;
   readonly count: number;
+  /** What `heads` names (nothing builds on them). */
   readonly heads: readonly string[];
+  /** What `head` must be the only one of (no down revision names them); differs only with depends_on. */
+  readonly versionedHeads: readonly string[];
 }
 
 const moduleFile = /^[^._][^/]*(?<!\.d)\.(ts|mts|js|mjs)$/;
@@ -35,7 +38,13 @@ const digest = (names: readonly string[]) => createHash('sha256').update(names.j
 
 export async function buildChainIndex(dir: string, graph: RevisionGraph): Promise<ChainIndex> {
   const names = await migrationNames(dir);
-  return { format: 1, names: digest(names), count: names.length, heads: [...graph.heads] };
+  return {
+    format: 1,
+    names: digest(names),
+    count: names.length,
+    heads: [...graph.heads],
+    versionedHeads: [...graph.versionedHeads],
+  };
 }
 
 export async function writeChainIndex(dir: string, graph: RevisionGraph): Promise<ChainIndex> {
@@ -58,8 +67,9 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
       parsed.format === 1 &&
       typeof parsed.names === 'string' &&
       typeof parsed.count === 'number' &&
-      Array.isArray(parsed.heads) &&
-      parsed.heads.every((h) => typeof h === 'string');
+      [parsed.heads, parsed.versionedHeads].every(
+        (list) => Array.isArray(list) && list.every((h) => typeof h === 'string'),
+      );
     return ok ? (parsed as ChainIndex) : null;
   } catch {
     return null;
@@ -71,12 +81,12 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
  * migration files; null otherwise (the caller loads the chain). Reading the directory's
  * names is one getdents pass, not a read per file.
  */
-export async function indexedHeads(dir: string): Promise<readonly string[] | null> {
+export async function indexedHeads(dir: string): Promise<Pick<ChainIndex, 'heads' | 'versionedHeads'> | null> {
   const index = await readChainIndex(dir);
   if (!index) return null;
   const names = await migrationNames(dir).catch(() => null);
   if (!names || names.length !== index.count || digest(names) !== index.names) return null;
-  return index.heads;
+  return index;
 }
 
 /** What is wrong with the stored index against the loaded chain; empty when it matches or is absent. */
@@ -87,7 +97,10 @@ export async function chainIndexProblems(dir: string, graph: RevisionGraph): Pro
   const problems: string[] = [];
   if (stored.names !== actual.names || stored.count !== actual.count)
     problems.push(`${chainIndexFile} lists other migration files than ${dir} holds`);
-  if (stored.heads.join(',') !== actual.heads.join(','))
+  if (
+    stored.heads.join(',') !== actual.heads.join(',') ||
+    stored.versionedHeads.join(',') !== actual.versionedHeads.join(',')
+  )
     problems.push(
       `${chainIndexFile} names heads ${stored.heads.join(', ')}, the chain's are ${actual.heads.join(', ')}`,
     );

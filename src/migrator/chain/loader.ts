@@ -38,11 +38,17 @@ async function findMigrations(dir: string, recursive: boolean): Promise<Found[]>
   const relativeDir = relative(process.cwd(), dir);
   const shownDir = relativeDir.startsWith('..') ? dir : relativeDir;
   const found: Found[] = [];
+  // Alembic's load order (a location's files by name, then its subdirectories by name) is
+  // the order it runs independent branches in; keeping it keeps runs alike.
   for (const entry of entries) {
-    if (recursive && entry.isDirectory() && !/^[._]/.test(entry.name)) {
-      found.push(...(await findMigrations(join(dir, entry.name), true)));
-    } else if (isMigrationFile(entry.name)) {
+    if (isMigrationFile(entry.name) && !(recursive && entry.isDirectory())) {
       found.push({ dir, entry, display: shownDir ? `${shownDir}/${entry.name}` : entry.name });
+    }
+  }
+  if (recursive) {
+    for (const entry of entries) {
+      if (entry.isDirectory() && !/^[._]/.test(entry.name))
+        found.push(...(await findMigrations(join(dir, entry.name), true)));
     }
   }
   return found;
@@ -157,12 +163,14 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
   }
   if (typeof definition.upgrade !== 'function') fail(file, 'missing upgrade(op)');
   if (typeof definition.downgrade !== 'function') fail(file, 'missing downgrade(op)');
-  const downRevisions =
-    downRevision === null || downRevision === undefined
-      ? []
-      : typeof downRevision === 'string'
-        ? parseRevisionList(downRevision, file, 0)
-        : parseRevisionList([...downRevision].join(','), file, 0);
+  const list = (value: unknown, field: 'down_revision' | 'branch_labels' | 'depends_on') => {
+    if (value === null || value === undefined) return [];
+    if (typeof value === 'string') return parseRevisionList(value, file, 0, field);
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+      return parseRevisionList(value.join(','), file, 0, field);
+    fail(file, `${field} must be a string, a list of strings, or null`);
+  };
+  const downRevisions = list(downRevision, 'down_revision');
   const render = (direction: 'upgrade' | 'downgrade') => {
     let cached: readonly Statement[] | undefined;
     return (): readonly Statement[] => {
@@ -189,6 +197,8 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
   return {
     revision,
     downRevisions,
+    branchLabels: list(definition.branchLabels, 'branch_labels'),
+    dependsOn: list(definition.dependsOn, 'depends_on'),
     message: typeof message === 'string' ? message : '',
     createDate: definition.createDate ?? null,
     transactional: definition.transactional ?? true,

@@ -5,6 +5,10 @@ import type { Statement } from '../ops/statement.js';
 export interface MigrationDefinition {
   revision: string;
   downRevision: string | readonly string[] | null;
+  /** Names for the branch this revision starts (Alembic's branch_labels): targets `label@head`, … */
+  branchLabels?: string | readonly string[];
+  /** Revisions or branch labels that must be applied first, without being down revisions (Alembic's depends_on). */
+  dependsOn?: string | readonly string[];
   message: string;
   createDate?: string;
   /** false: the statements run outside a transaction (e.g. CREATE INDEX CONCURRENTLY). */
@@ -23,6 +27,10 @@ export function defineMigration(definition: MigrationDefinition): MigrationDefin
 export interface Migration {
   readonly revision: string;
   readonly downRevisions: readonly string[];
+  /** The labels this revision declares (the graph works out the labels it inherits). */
+  readonly branchLabels: readonly string[];
+  /** depends_on as written: revision ids or branch labels, resolved by the graph. */
+  readonly dependsOn: readonly string[];
   readonly message: string;
   readonly createDate: string | null;
   readonly transactional: boolean;

@@ -9,6 +9,8 @@ import { splitSql } from './sql-split.js';
  *   -- revision: 1a2b3c4d5e6f
  *   -- down_revision: None            (several ids, comma-separated, make a merge)
  *   -- message: add widgets
+ *   -- branch_labels: billing         (optional, comma-separated)
+ *   -- depends_on: 3c4d5e6f7a8b       (optional, revision ids or branch labels, comma-separated)
  *   -- transactional: false           (optional, default true)
  *   -- create_date: 2025-10-18 02:30  (optional)
  *   -- lint_waive: <rule>: <reason>   (optional, repeatable)
@@ -20,6 +22,8 @@ import { splitSql } from './sql-split.js';
 const headerKeys = new Set([
   'revision',
   'down_revision',
+  'branch_labels',
+  'depends_on',
   'message',
   'transactional',
   'create_date',
@@ -46,16 +50,28 @@ function fail(file: string, line: number, what: string): never {
   throw new RevisorError('MigrationLoadError', `${where}: ${what}`, { file, ...(line > 0 ? { line } : {}) });
 }
 
-export function parseRevisionList(value: string, file: string, line: number): string[] {
+/** A comma-separated list of ids or labels (`None` or empty: none), as a header or a module field gives it. */
+export function parseRevisionList(
+  value: string,
+  file: string,
+  line: number,
+  field: 'down_revision' | 'branch_labels' | 'depends_on' = 'down_revision',
+): string[] {
   if (value === '' || value === 'None' || value === 'null') return [];
   const ids = value.split(',').map((id) => id.trim());
   for (const id of ids) {
     if (!revisionIdPattern.test(id))
-      fail(file, line, `malformed revision id ${JSON.stringify(id)} in down_revision`);
+      fail(file, line, `malformed ${JSON.stringify(id)} in ${field} (${revisionIdRule})`);
   }
-  if (new Set(ids).size !== ids.length) fail(file, line, 'down_revision names the same revision twice');
+  if (new Set(ids).size !== ids.length) fail(file, line, `${field} names the same one twice`);
   return ids;
 }
+
+const listHeader = (
+  entry: { value: string; line: number } | undefined,
+  file: string,
+  field: 'branch_labels' | 'depends_on',
+) => (entry ? parseRevisionList(entry.value, file, entry.line, field) : []);
 
 export function parseSqlMigration(text: string, file: string): SqlMigration {
   const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
@@ -122,6 +138,8 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
   return {
     revision: revision.value,
     downRevisions: parseRevisionList(down.value, file, down.line),
+    branchLabels: listHeader(header.get('branch_labels'), file, 'branch_labels'),
+    dependsOn: listHeader(header.get('depends_on'), file, 'depends_on'),
     message: header.get('message')?.value ?? '',
     createDate: header.get('create_date')?.value ?? null,
     transactional,

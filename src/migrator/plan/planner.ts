@@ -2,7 +2,7 @@ import type { RevisionGraph } from '../chain/graph.js';
 import type { Migration } from '../chain/migration.js';
 import { RevisorError } from '../errors/errors.js';
 import type { Statement } from '../ops/statement.js';
-import { resolveTarget, type Target } from './targets.js';
+import { resolveBranch, resolveTarget, type Target } from './targets.js';
 import { type Direction, type RowChange, transition } from './version-rows.js';
 
 export interface Step {
@@ -76,10 +76,17 @@ export function planUpgrade(graph: RevisionGraph, currentHeads: readonly string[
 }
 
 /**
- * Everything applied above the target, children first. Revisions on branches the
- * target does not descend from stay. base (an empty target) removes everything.
+ * Everything applied above the target, children first: the revisions built on the target's
+ * children, by down revision or dependency (Alembic's rule, so a revision that only depends
+ * on the target stays). Revisions on branches the target does not lead to stay; base (an
+ * empty target) removes everything. `roots` narrows what is removed to what grows from them.
  */
-export function planDowngrade(graph: RevisionGraph, currentHeads: readonly string[], target: Target): Plan {
+export function planDowngrade(
+  graph: RevisionGraph,
+  currentHeads: readonly string[],
+  target: Target,
+  roots: readonly string[] = target.length === 0 ? graph.bases : target.flatMap((t) => graph.children(t)),
+): Plan {
   assertKnownHeads(graph, currentHeads);
   const applied = graph.ancestors(currentHeads);
   const notApplied = target.filter((t) => !applied.has(t));
@@ -91,12 +98,17 @@ export function planDowngrade(graph: RevisionGraph, currentHeads: readonly strin
     );
   }
   const keep = graph.ancestors(target);
-  const removed =
-    target.length === 0
-      ? applied
-      : new Set([...graph.descendants(target)].filter((id) => applied.has(id) && !keep.has(id)));
-  const order = graph.orderUp(removed, [...currentHeads]).reverse();
-  return build(graph, 'downgrade', currentHeads, order);
+  const removed = new Set([...graph.descendants(roots)].filter((id) => applied.has(id) && !keep.has(id)));
+  const onlyNeeded = target.filter((t) => !currentHeads.includes(t));
+  if (removed.size === 0 && onlyNeeded.length > 0) {
+    throw new RevisorError(
+      'InvalidTarget',
+      `nothing to remove for ${onlyNeeded.join(', ')}: it is applied only because ${currentHeads.join(', ')} ` +
+        'depends on it; downgrade the revision that depends on it instead',
+      { target: onlyNeeded, current: currentHeads },
+    );
+  }
+  return build(graph, 'downgrade', currentHeads, graph.topDown(removed, currentHeads));
 }
 
 /**
@@ -119,9 +131,57 @@ export function plan(
 ): Plan {
   assertKnownHeads(graph, currentHeads);
   const target = resolveTarget(graph, targetText, currentHeads);
-  return direction === 'upgrade'
-    ? planUpgrade(graph, currentHeads, target)
-    : planDowngrade(graph, currentHeads, target);
+  if (direction === 'upgrade') {
+    assertNoOverlap(graph, currentHeads);
+    return planUpgrade(graph, currentHeads, target);
+  }
+  const branch = downgradeBranch(graph, targetText.trim(), currentHeads);
+  if (branch === undefined) return planDowngrade(graph, currentHeads, target);
+  let roots = target.length === 0 ? graph.bases : target.flatMap((t) => graph.children(t));
+  if (roots.length > 1) {
+    // Alembic keeps to the named branch (or, for -N, the current head's): of the target's
+    // children only those below it are removed.
+    const below = graph.lineageBelow([branch]);
+    roots = roots.filter((r) => below.has(r));
+    if (roots.length === 0) {
+      throw new RevisorError(
+        'InvalidTarget',
+        `${targetText}: nothing of the branch lies above that revision; name the revision to go to instead`,
+        { target: targetText, current: currentHeads },
+      );
+    }
+  }
+  return planDowngrade(graph, currentHeads, target, roots);
+}
+
+/**
+ * Rows of which one needs another (a downgrade through a depends_on can leave them, in
+ * Alembic too): Alembic refuses to upgrade from them, and so does revisor.
+ */
+function assertNoOverlap(graph: RevisionGraph, currentHeads: readonly string[]): void {
+  for (const head of currentHeads) {
+    const below = graph.ancestors([head]);
+    const overlapping = currentHeads.filter((other) => other !== head && below.has(other));
+    if (overlapping.length > 0) {
+      throw new RevisorError(
+        'InvalidTarget',
+        `the version table's rows overlap: ${head} already needs ${overlapping.join(', ')}; ` +
+          `remove the redundant row with "revisor stamp ${currentHeads.filter((h) => !overlapping.includes(h)).join(' ')}"`,
+        { current: currentHeads },
+      );
+    }
+  }
+}
+
+/** The branch a downgrade target keeps to: `<branch>@…`, or the current head for `-N`. */
+function downgradeBranch(
+  graph: RevisionGraph,
+  spec: string,
+  currentHeads: readonly string[],
+): string | undefined {
+  const at = spec.indexOf('@');
+  if (at > 0) return resolveBranch(graph, spec.slice(0, at));
+  return /^-\d+$/.test(spec) && currentHeads.length === 1 ? currentHeads[0] : undefined;
 }
 
 /** Exactly one revision up or down from the current heads (revisor check's staircase). */

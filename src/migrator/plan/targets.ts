@@ -11,9 +11,13 @@ export type Target = readonly string[];
  * A full id or a unique prefix of one, by Alembic's rule: a prefix matches only ids longer
  * than three characters, and a miss with a prefix under four characters says so.
  */
-export function resolveRevision(graph: RevisionGraph, text: string): string {
+export function resolveRevision(
+  graph: RevisionGraph,
+  text: string,
+  within: (ids: readonly string[]) => readonly string[] = (ids) => ids,
+): string {
   if (graph.has(text)) return text;
-  const candidates = [...graph.ids()].filter((id) => id.length > 3 && id.startsWith(text)).sort();
+  const candidates = within([...graph.ids()].filter((id) => id.length > 3 && id.startsWith(text))).toSorted();
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
     const short = text.length < 4 ? '; give at least four characters of a revision id' : '';
@@ -30,23 +34,53 @@ export function resolveRevision(graph: RevisionGraph, text: string): string {
   );
 }
 
+/** `head`: the one revision nothing names as its down revision (a revision others only depend on counts, as in Alembic). */
 export function singleHead(graph: RevisionGraph): string {
-  if (graph.heads.length === 1) return graph.heads[0]!;
-  if (graph.heads.length === 0)
+  const heads = graph.versionedHeads;
+  if (heads.length === 1) return heads[0]!;
+  if (heads.length === 0)
     throw new RevisorError('RevisionNotFound', 'the migrations directory has no revisions');
+  const labelled = heads.filter((h) => graph.labels(h).length > 0).map((h) => `${graph.labels(h)[0]}@head`);
   throw new RevisorError(
     'MultipleHeads',
-    `there are several heads (${graph.heads.join(', ')}); name one, use "heads" for all, or merge them with "revisor merge"`,
-    { heads: graph.heads },
+    `there are several heads (${heads.join(', ')}); name one${labelled.length ? ` (or ${labelled.join(', ')})` : ''}, ` +
+      'use "heads" for all, or merge them with "revisor merge"',
+    { heads },
   );
 }
 
-/** Moves up (steps > 0) or down (steps < 0) from `start` (null: base), refusing forks. */
-function walk(graph: RevisionGraph, start: string | null, steps: number, label: string): Target {
+/** The revision a branch name stands for: the one declaring the label, or a revision id (Alembic's _resolve_branch). */
+export function resolveBranch(graph: RevisionGraph, name: string): string {
+  const owner = graph.labelOwner(name);
+  if (owner !== undefined) return owner;
+  try {
+    return resolveRevision(graph, name);
+  } catch {
+    const labels = [...graph.ids()].flatMap((id) => graph.get(id).branchLabels).sort();
+    throw new RevisorError(
+      'RevisionNotFound',
+      `no branch "${name}": it is neither a branch label${labels.length ? ` (${labels.join(', ')})` : ''} nor a revision`,
+      { target: name },
+    );
+  }
+}
+
+/**
+ * Moves up (steps > 0) or down (steps < 0) from `start` (null: base), refusing forks. Going
+ * up within `branch`, only children on that branch's lineage count.
+ */
+function walk(
+  graph: RevisionGraph,
+  start: string | null,
+  steps: number,
+  label: string,
+  branch?: string,
+): Target {
   let current: readonly string[] = start === null ? [] : [start];
   for (let i = 0; i < Math.abs(steps); i++) {
     if (steps > 0) {
-      const next = current.length === 0 ? graph.bases : graph.children(current[0]!);
+      let next = current.length === 0 ? graph.bases : graph.children(current[0]!);
+      if (branch !== undefined) next = next.filter((id) => graph.sharesLineage(id, [branch]));
       if (next.length === 0) {
         throw new RevisorError(
           'InvalidTarget',
@@ -90,12 +124,96 @@ function walk(graph: RevisionGraph, start: string | null, steps: number, label: 
   return current;
 }
 
+/** The revision of `branch`'s lineage that a relative target without a revision counts from (null: base). */
+function branchStart(
+  graph: RevisionGraph,
+  currentHeads: readonly string[],
+  branch: string,
+  spec: string,
+  up: boolean,
+) {
+  const onBranch = currentHeads.filter((h) => graph.sharesLineage(h, [branch]));
+  let starts = onBranch;
+  if (starts.length === 0) {
+    // The branch's revisions are below another head (a merge, or a dependency of another
+    // branch): count from the highest of them that is applied, as Alembic backtracks.
+    const active = graph.ancestors(currentHeads);
+    if (up) {
+      // upgrade: the branch's applied revisions that none of them builds on
+      const onLine = [...active].filter((id) => graph.sharesLineage(id, [branch]));
+      const below = new Set(onLine.flatMap((id) => graph.prerequisites(id)));
+      starts = onLine.filter((id) => !below.has(id));
+    } else {
+      // downgrade: of the applied revisions no applied one builds on by down revision, the branch's
+      const tops = [...active].filter((id) => !graph.children(id).some((c) => active.has(c)));
+      starts = tops.filter((id) => graph.sharesLineage(id, [branch]));
+    }
+  }
+  if (starts.length > 1) {
+    throw new RevisorError(
+      'AmbiguousRevision',
+      `${spec}: the branch is applied up to several revisions (${starts.join(', ')}); name the one to count from`,
+      { target: spec, candidates: starts },
+    );
+  }
+  if (starts.length === 0 && !up) {
+    throw new RevisorError('InvalidTarget', `${spec}: nothing of that branch is applied`, { target: spec });
+  }
+  return starts[0] ?? null;
+}
+
+/** `<branch>@…`: Alembic's targets within a named branch (or the lineage of a revision). */
+function resolveOnBranch(
+  graph: RevisionGraph,
+  name: string,
+  rest: string,
+  currentHeads: readonly string[],
+  spec: string,
+): Target {
+  const branch = resolveBranch(graph, name);
+  const onLineage = (ids: readonly string[]) => ids.filter((id) => graph.sharesLineage(id, [branch]));
+  if (rest === 'heads') return onLineage(graph.versionedHeads);
+  if (rest === 'base') return [];
+  if (rest === 'head') {
+    const heads = onLineage(graph.versionedHeads);
+    if (heads.length > 1) {
+      throw new RevisorError(
+        'MultipleHeads',
+        `${spec}: the branch has several heads (${heads.join(', ')}); name one, or use ${name}@heads`,
+        { heads },
+      );
+    }
+    return heads;
+  }
+  const relative = /^(.*?)([+-])(\d+)$/.exec(rest);
+  if (relative) {
+    const [, anchor, sign, count] = relative as unknown as [string, string, string, string];
+    const steps = Number(count) * (sign === '+' ? 1 : -1);
+    const start = anchor === '' ? branchStart(graph, currentHeads, branch, spec, steps > 0) : member(anchor);
+    return walk(graph, start, steps, spec, steps > 0 ? branch : undefined);
+  }
+  return [member(rest)];
+
+  function member(text: string): string {
+    const id = resolveRevision(graph, text, (ids) => onLineage(ids));
+    if (!graph.sharesLineage(id, [branch])) {
+      throw new RevisorError('InvalidTarget', `${spec}: revision ${id} is not on branch ${name}`, {
+        target: spec,
+      });
+    }
+    return id;
+  }
+}
+
 /**
- * Alembic's target grammar: head, heads, base, <id or prefix>, +N, -N, <rev>+N, <rev>-N.
- * Relative targets without a revision count from the database's current head.
+ * Alembic's target grammar: head, heads, base, <id or prefix>, +N, -N, <rev>+N, <rev>-N, and
+ * each of those within a branch as <label>@… (a revision id works as the label too:
+ * <rev>@head). Relative targets without a revision count from the database's current head.
  */
 export function resolveTarget(graph: RevisionGraph, text: string, currentHeads: readonly string[]): Target {
   const spec = text.trim();
+  const at = spec.indexOf('@');
+  if (at > 0) return resolveOnBranch(graph, spec.slice(0, at), spec.slice(at + 1), currentHeads, spec);
   if (spec === 'heads') return graph.heads;
   if (spec === 'head') return [singleHead(graph)];
   if (spec === 'base') return [];
@@ -106,10 +224,14 @@ export function resolveTarget(graph: RevisionGraph, text: string, currentHeads: 
     let start: string | null;
     if (anchor === '') {
       if (currentHeads.length > 1) {
+        const labelled = currentHeads.map((h) => graph.labels(h)[0]);
+        const suggestions = currentHeads.map((h, i) =>
+          labelled[i] ? `${labelled[i]}@${sign}${count}` : `${h}${sign}${count}`,
+        );
         throw new RevisorError(
           'MultipleHeads',
           `${spec} is relative to the current revision, but the database has several heads (${currentHeads.join(', ')}); ` +
-            `name the one to count from: ${currentHeads.map((h) => `${h}${sign}${count}`).join(' or ')}`,
+            `name the one to count from: ${suggestions.join(' or ')}`,
           { heads: currentHeads },
         );
       }

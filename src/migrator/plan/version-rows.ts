@@ -16,6 +16,11 @@ export interface HeadsTransition {
   readonly changes: readonly RowChange[];
 }
 
+/**
+ * A revision's prerequisites are its down revisions and its dependencies: a dependency
+ * that is a row is absorbed into the revision's row on upgrade, and restored on downgrade,
+ * as Alembic does, so depends_on never leaves a row of its own behind.
+ */
 export function transition(
   graph: RevisionGraph,
   heads: readonly string[],
@@ -23,7 +28,7 @@ export function transition(
   direction: Direction,
 ): HeadsTransition {
   const current = new Set(heads);
-  const downs = graph.get(revision).downRevisions;
+  const downs = graph.prerequisites(revision);
   const changes: RowChange[] = [];
 
   if (direction === 'upgrade') {
@@ -39,9 +44,11 @@ export function transition(
       changes.push({ kind: 'update', from: present[0]!, to: revision });
     }
   } else {
-    // Down revisions another head still needs are not restored as rows.
-    const ancestors = graph.ancestors([...current].filter((h) => h !== revision));
-    const restored = downs.filter((d) => !ancestors.has(d));
+    const restored = restoredRows(
+      graph,
+      [...current].filter((h) => h !== revision),
+      downs,
+    );
     if (restored.length === 0) {
       changes.push({ kind: 'delete', revision });
     } else {
@@ -50,6 +57,23 @@ export function transition(
     }
   }
   return { heads: apply(heads, changes), changes };
+}
+
+/**
+ * The prerequisites that become rows again when a revision is removed (Alembic's
+ * _unmerge_to_revisions): those no other head still needs or, when there is no other head,
+ * those that are not below another of them.
+ */
+function restoredRows(
+  graph: RevisionGraph,
+  otherHeads: readonly string[],
+  downs: readonly string[],
+): string[] {
+  if (otherHeads.length > 0) {
+    const needed = graph.ancestors(otherHeads);
+    return downs.filter((d) => !needed.has(d));
+  }
+  return downs.filter((d) => !downs.some((o) => o !== d && graph.ancestors([o]).has(d)));
 }
 
 function apply(heads: readonly string[], changes: readonly RowChange[]): string[] {
