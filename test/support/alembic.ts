@@ -7,8 +7,24 @@ import { repoRoot, sqlMigration, writeChain } from './cli.js';
 const execFile = promisify(execFileCb);
 const alembicBin = join(repoRoot, '.cache/alembic/bin/alembic');
 
-/** A revision of a chain both tools get: id, down revisions, the table its upgrade creates, and its location. */
-export type ChainEntry = readonly [id: string, down: readonly string[], table: string, location?: string];
+/** Branch labels, dependencies, and an upgrade that fails (division by zero). */
+export interface EntryOptions {
+  readonly labels?: readonly string[];
+  readonly dependsOn?: readonly string[];
+  readonly fails?: boolean;
+}
+
+/** A revision of a chain both tools get: id, down revisions, the table its upgrade creates, its location. */
+export type ChainEntry = readonly [
+  id: string,
+  down: readonly string[],
+  table: string,
+  location?: string,
+  options?: EntryOptions,
+];
+
+const upgradeSql = (table: string, options: EntryOptions = {}) =>
+  options.fails ? 'SELECT 1/0' : `CREATE TABLE ${table} (id int)`;
 
 /** The pinned, real Alembic (scripts/alembic-env.sh installs it from PyPI). */
 export function installAlembic(): void {
@@ -23,7 +39,10 @@ const pyList = (ids: readonly string[]) =>
  * An Alembic project whose revisions mirror `chain`: each in the version location it
  * names (a subdirectory of `versions/` when it has a slash), read recursively.
  */
-export async function alembicProject(chain: readonly ChainEntry[]): Promise<string> {
+export async function alembicProject(
+  chain: readonly ChainEntry[],
+  options: { transactionPerMigration?: boolean } = {},
+): Promise<string> {
   const dir = await writeChain({});
   const locations = [...new Set(chain.map(([, , , location]) => (location ?? 'versions').split('/')[0]!))];
   await writeFile(
@@ -39,13 +58,15 @@ export async function alembicProject(chain: readonly ChainEntry[]): Promise<stri
       'from sqlalchemy import create_engine',
       "engine = create_engine(os.environ['ALEMBIC_URL'])",
       'with engine.connect() as connection:',
-      '    context.configure(connection=connection, target_metadata=None)',
+      // transaction_per_migration: as revisor's default, a failing run keeps what it applied
+      // before. Off by default, as in Alembic's template (ensure_version commits only without it).
+      `    context.configure(connection=connection, target_metadata=None, transaction_per_migration=${options.transactionPerMigration ? 'True' : 'False'})`,
       '    with context.begin_transaction():',
       '        context.run_migrations()',
       '',
     ].join('\n'),
   );
-  for (const [rev, down, table, location] of chain) {
+  for (const [rev, down, table, location, options] of chain) {
     const folder = join(dir, location ?? 'versions');
     await mkdir(folder, { recursive: true });
     await writeFile(
@@ -54,9 +75,9 @@ export async function alembicProject(chain: readonly ChainEntry[]): Promise<stri
         'from alembic import op',
         `revision = '${rev}'`,
         `down_revision = ${pyList(down)}`,
-        'branch_labels = None',
-        'depends_on = None',
-        `def upgrade():\n    op.execute("CREATE TABLE ${table} (id int)")`,
+        `branch_labels = ${pyList(options?.labels ?? [])}`,
+        `depends_on = ${pyList(options?.dependsOn ?? [])}`,
+        `def upgrade():\n    op.execute("${upgradeSql(table, options)}")`,
         `def downgrade():\n    op.execute("DROP TABLE ${table}")`,
         '',
       ].join('\n'),
@@ -69,13 +90,16 @@ export async function alembicProject(chain: readonly ChainEntry[]): Promise<stri
 export async function revisorChain(chain: readonly ChainEntry[]): Promise<string> {
   const dir = await writeChain({});
   const locations = new Set<string>();
-  for (const [rev, down, table, location] of chain) {
+  for (const [rev, down, table, location, options] of chain) {
     const folder = join(dir, location ?? 'versions');
     locations.add(join(dir, (location ?? 'versions').split('/')[0]!));
     await mkdir(folder, { recursive: true });
     await writeFile(
       join(folder, `${rev}.sql`),
-      sqlMigration(rev, down.join(', ') || null, `CREATE TABLE ${table} (id int);`, `DROP TABLE ${table};`),
+      sqlMigration(rev, down.join(', ') || null, `${upgradeSql(table, options)};`, `DROP TABLE ${table};`, {
+        branchLabels: [...(options?.labels ?? [])],
+        dependsOn: [...(options?.dependsOn ?? [])],
+      }),
     );
   }
   return [...locations].join(',');

@@ -56,11 +56,13 @@ export function sqlMigration(
   down: string | null,
   upgrade: string,
   downgrade: string,
-  options: { transactional?: boolean; message?: string } = {},
+  options: { transactional?: boolean; message?: string; branchLabels?: string[]; dependsOn?: string[] } = {},
 ): string {
   return [
     `-- revision: ${revision}`,
     `-- down_revision: ${down ?? 'None'}`,
+    ...(options.branchLabels?.length ? [`-- branch_labels: ${options.branchLabels.join(', ')}`] : []),
+    ...(options.dependsOn?.length ? [`-- depends_on: ${options.dependsOn.join(', ')}`] : []),
     `-- message: ${options.message ?? `step ${revision}`}`,
     ...(options.transactional === false ? ['-- transactional: false'] : []),
     '-- migrate:upgrade',
