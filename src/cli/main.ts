@@ -184,6 +184,20 @@ const commands: Record<string, Command> = {
     options: {},
     run: async () => (await scaffold()).index,
   },
+  import: {
+    usage:
+      'revisor import alembic <alembic.ini | script or versions directory> --out <dir> [--python python3]',
+    summary:
+      "Write an Alembic project's revisions as revisor SQL migrations: same ids and graph, SQL from Alembic's offline mode.",
+    options: {
+      out: { type: 'string', help: 'the (empty) directory to write the migrations into' },
+      python: {
+        type: 'string',
+        help: 'a Python with Alembic and the project importable (default python3); without one, markers replace the SQL',
+      },
+    },
+    run: async () => (await import('./commands/import.js')).importProject,
+  },
   merge: {
     usage: 'revisor merge -m "message" <rev> <rev>... | heads',
     summary: 'Create a revision that merges several heads.',

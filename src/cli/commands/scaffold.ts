@@ -7,6 +7,7 @@ import {
   loadMigrations,
   RevisionGraph,
   RevisorError,
+  renderSqlMigration,
   resolveRevision,
   resolveTarget,
   writeChainIndex,
@@ -57,22 +58,9 @@ const tsList = (ids: readonly string[]) =>
 
 export function renderTemplate(kind: 'ts' | 'sql', fields: TemplateFields): string {
   const { revision, downRevisions, message, createDate } = fields;
+  if (kind === 'sql') return renderSqlMigration(fields, '', '');
   const labels = fields.branchLabels ?? [];
   const deps = fields.dependsOn ?? [];
-  if (kind === 'sql') {
-    return [
-      `-- revision: ${revision}`,
-      `-- down_revision: ${downRevisions.length ? downRevisions.join(', ') : 'None'}`,
-      ...(labels.length ? [`-- branch_labels: ${labels.join(', ')}`] : []),
-      ...(deps.length ? [`-- depends_on: ${deps.join(', ')}`] : []),
-      `-- message: ${message.replace(/\n/g, ' ')}`,
-      `-- create_date: ${createDate}`,
-      '-- migrate:upgrade',
-      '',
-      '-- migrate:downgrade',
-      '',
-    ].join('\n');
-  }
   const optional = [
     ...(labels.length ? [`  branchLabels: ${tsList(labels)},\n`] : []),
     ...(deps.length ? [`  dependsOn: ${tsList(deps)},\n`] : []),

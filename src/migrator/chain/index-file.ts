@@ -81,7 +81,9 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
  * migration files; null otherwise (the caller loads the chain). Reading the directory's
  * names is one getdents pass, not a read per file.
  */
-export async function indexedHeads(dir: string): Promise<Pick<ChainIndex, 'heads' | 'versionedHeads'> | null> {
+export async function indexedHeads(
+  dir: string,
+): Promise<Pick<ChainIndex, 'heads' | 'versionedHeads'> | null> {
   const index = await readChainIndex(dir);
   if (!index) return null;
   const names = await migrationNames(dir).catch(() => null);

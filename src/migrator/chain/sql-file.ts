@@ -152,3 +152,33 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     checksum: (direction) => (direction === 'upgrade' ? upgrade : downgrade).checksum(),
   };
 }
+
+/** What a SQL migration file's header says. */
+export interface SqlMigrationHeader {
+  readonly revision: string;
+  readonly downRevisions: readonly string[];
+  readonly branchLabels?: readonly string[];
+  readonly dependsOn?: readonly string[];
+  readonly message: string;
+  readonly createDate?: string | null;
+  readonly transactional?: boolean;
+}
+
+/** The text of a SQL migration file: the header above, then both sections. */
+export function renderSqlMigration(header: SqlMigrationHeader, upgrade: string, downgrade: string): string {
+  const labels = header.branchLabels ?? [];
+  const deps = header.dependsOn ?? [];
+  return [
+    `-- revision: ${header.revision}`,
+    `-- down_revision: ${header.downRevisions.length ? header.downRevisions.join(', ') : 'None'}`,
+    ...(labels.length ? [`-- branch_labels: ${labels.join(', ')}`] : []),
+    ...(deps.length ? [`-- depends_on: ${deps.join(', ')}`] : []),
+    `-- message: ${header.message.replace(/\s*\n\s*/g, ' ')}`,
+    ...(header.createDate ? [`-- create_date: ${header.createDate}`] : []),
+    ...(header.transactional === false ? ['-- transactional: false'] : []),
+    '-- migrate:upgrade',
+    upgrade,
+    '-- migrate:downgrade',
+    downgrade,
+  ].join('\n');
+}
