@@ -13,7 +13,7 @@ import { random } from '../support/random.js';
  * revisor's planner against Alembic's own, on random revision graphs with branches,
  * merges, several bases, depends_on and branch labels: the same commands in turn, from an
  * empty version table, must run the same revisions in the same order and leave the same
- * rows, or both be refused. Alembic's side (test/support/alembic_plans.py) calls the
+ * rows, or both be refused; and each revision must carry the same branch labels. Alembic's side (test/support/alembic_plans.py) calls the
  * RevisionMap methods `alembic upgrade`/`downgrade` use, with no database, so hundreds of
  * graphs take a second. REVISOR_PARITY_SEED and REVISOR_PARITY_COUNT run others by hand.
  */
@@ -120,15 +120,24 @@ describe('the planner agrees with Alembic on random revision graphs', () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     expect(run.status, run.stderr).toBe(0);
-    const alembic = JSON.parse(run.stdout) as Outcome[][];
+    const alembic = JSON.parse(run.stdout) as { results: Outcome[]; labels: Record<string, string[]> }[];
     const mismatches: string[] = [];
     let compared = 0;
     let applied = 0;
     let alembicCrashed = 0;
     cases.forEach((c, i) => {
       const ours = revisorOutcomes(c.revisions, c.commands);
+      const graph = RevisionGraph.build(
+        c.revisions.map((r) => rev(r.id, r.down, { dependsOn: r.deps, branchLabels: r.labels })),
+      );
+      const labels = Object.fromEntries(c.revisions.map((r) => [r.id, [...graph.labels(r.id)]]));
+      if (JSON.stringify(labels) !== JSON.stringify(alembic[i]!.labels)) {
+        mismatches.push(
+          `graph ${JSON.stringify(c.revisions)}\n  labels: alembic ${JSON.stringify(alembic[i]!.labels)}, revisor ${JSON.stringify(labels)}`,
+        );
+      }
       for (let k = 0; k < c.commands.length; k++) {
-        const a = alembic[i]![k]!;
+        const a = alembic[i]!.results[k]!;
         const r = ours[k]!;
         if ('error' in a && crashes.has(a.error)) {
           // Alembic itself breaks (its bookkeeping deletes a row that is not there, an

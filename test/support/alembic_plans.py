@@ -4,7 +4,7 @@ Reads [{"revisions": [{"id", "down", "deps", "labels"}], "commands": [[verb, tar
 from stdin. Runs each case's commands in turn from an empty version table, with the same
 functions `alembic upgrade/downgrade` use (ScriptDirectory._upgrade_revs/_downgrade_revs
 call these RevisionMap methods), and prints per command the revisions in the order they
-run and the rows left, or the error's class. No database: the rows are kept in a set by
+run and the rows left, or the error's class; and each revision's branch labels. No database: the rows are kept in a set by
 Alembic's HeadMaintainer, whose SQL is replaced by nothing.
 """
 
@@ -70,7 +70,8 @@ def run(case):
             results.append({"order": [r.revision for r in revs], "rows": sorted(rows)})
         except Exception as err:  # every failure is an outcome to compare, by its class
             results.append({"error": type(err).__name__, "message": str(err)})
-    return results
+    labels = {r.revision: sorted(revision_map.get_revision(r.revision).branch_labels) for r in revisions}
+    return {"results": results, "labels": labels}
 
 
 print(json.dumps([run(case) for case in json.load(sys.stdin)]))
