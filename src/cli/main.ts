@@ -61,6 +61,12 @@ const commands: Record<string, Command> = {
     },
     run: async () => (await info()).heads,
   },
+  branches: {
+    usage: 'revisor branches',
+    summary: 'Print the branch points and the revisions each branches into.',
+    options: {},
+    run: async () => (await info()).branches,
+  },
   history: {
     usage: 'revisor history [-r start:end] [--verbose] [--audit]',
     summary: "List revisions newest first; --audit lists the database's history table instead.",

@@ -76,6 +76,12 @@ describe('revision, merge, history and show', () => {
 
     const heads = await runCli(['heads', '--migrations', dir]);
     expect(heads.stdout.trim()).toBe('ddd444 (head) (mergepoint)');
+    const branches = await runCli(['branches', '--migrations', dir]);
+    expect(branches.stdout.trim().split('\n')).toEqual([
+      'aaa111 (base) (branchpoint), Create widgets!',
+      '       -> bbb222, add gadgets',
+      '       -> ccc333, side',
+    ]);
     const history = await runCli(['history', '--migrations', dir, '-r', 'bbb222:']);
     expect(history.stdout.trim().split('\n')).toEqual([
       'bbb222, ccc333 -> ddd444 (head) (mergepoint), merge heads',

@@ -51,6 +51,25 @@ export async function heads(ctx: Context): Promise<number> {
   return 0;
 }
 
+/** Branch points and the revisions they branch into, newest first, as `alembic branches` prints them. */
+export async function branches(ctx: Context): Promise<number> {
+  const graph = await loadGraph(ctx.values);
+  const points = graph
+    .ordered()
+    .reverse()
+    .filter((id) => graph.children(id).length > 1);
+  if (ctx.json) {
+    printJson({ branches: points.map((id) => ({ ...describe(graph, id), children: graph.children(id) })) });
+    return 0;
+  }
+  for (const id of points) {
+    print(`${label(graph, id)}, ${graph.get(id).message}`);
+    for (const child of graph.children(id))
+      print(`${' '.repeat(id.length)} -> ${label(graph, child)}, ${graph.get(child).message}`);
+  }
+  return 0;
+}
+
 /** Revisions between `start:end` (either side may be empty, base, head or heads), newest first. */
 function inRange(graph: RevisionGraph, range: string | undefined): string[] {
   let ids = graph.ordered();
