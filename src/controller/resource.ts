@@ -60,6 +60,10 @@ export const specSchema = z
   .refine((s) => s.targetRevision !== 'base' || s.allowDowngrade, {
     message: 'targetRevision base needs allowDowngrade: true',
   })
+  .refine((s) => !s.targetRevision.endsWith('@base'), {
+    message:
+      'targetRevision label@base is a downgrade command, not a state; name the revisions to keep instead',
+  })
   .superRefine((s, ctx) => {
     // The CRD rejects these too; a resource stored before it did still gets a condition.
     for (const message of tableProblems(tablesOf(s.versionTable)))

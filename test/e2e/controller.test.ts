@@ -191,6 +191,24 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     expect(fixed.attempts).toBe(0);
   });
 
+  it('keeps a labelled branch at its head (targetRevision label@head) and leaves the other branch alone', async () => {
+    const { ns, url } = await setup({
+      chain: {
+        '1.sql': sqlMigration('core0001', null, 'CREATE TABLE core (id int);', 'DROP TABLE core;'),
+        '2.sql': sqlMigration('bill0001', null, 'CREATE TABLE bill (id int);', 'DROP TABLE bill;', {
+          branchLabels: ['billing'],
+        }),
+        '3.sql': sqlMigration('bill0002', 'bill0001', 'CREATE TABLE bill2 (id int);', 'DROP TABLE bill2;'),
+      },
+      spec: { targetRevision: 'billing@head' },
+    });
+    const status = await waitForStatus(ns, 'app', readyWith('Applied'));
+    expect(status.currentRevision).toBe('bill0002');
+    const tables = await tableNames(await connect(url));
+    expect(tables).toContain('bill2');
+    expect(tables).not.toContain('core');
+  });
+
   it('has invalid specs rejected by the API server', async () => {
     const ns = await testNamespace();
     const apply = (spec: Record<string, unknown>) =>
@@ -201,6 +219,13 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     await expect(
       apply({ database: { urlSecretRef: { name: 'x' } }, targetRevision: 'no spaces!' }),
     ).rejects.toThrow(/spec\.targetRevision/);
+    await expect(
+      apply({
+        database: { urlSecretRef: { name: 'x' } },
+        targetRevision: 'billing@base',
+        allowDowngrade: true,
+      }),
+    ).rejects.toThrow(/label@base is a downgrade command/);
     await expect(apply({ database: {} })).rejects.toThrow(/exactly one of urlSecretRef or host/);
     await expect(apply({ database: { host: 'db' } })).rejects.toThrow(/credentialsSecretRef/);
     await expect(apply({ database: { urlSecretRef: { name: 'x' } }, lockWaitSeconds: -1 })).rejects.toThrow(
