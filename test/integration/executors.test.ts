@@ -127,14 +127,15 @@ describe.each(strategies)('executor contract: $name', (strategy) => {
     expect((await m.downgrade('a')).error).toBeUndefined();
     expect(await versionRows(db)).toEqual(['a']);
     await m.close();
+    // Alembic's order: the branch loaded last goes up first; down, in load order.
     expect(await history(db)).toEqual([
       'upgrade a applied',
-      'upgrade b1 applied',
       'upgrade b2 applied',
+      'upgrade b1 applied',
       'upgrade m applied',
       'downgrade m applied',
-      'downgrade b2 applied',
       'downgrade b1 applied',
+      'downgrade b2 applied',
     ]);
   });
 

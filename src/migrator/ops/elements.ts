@@ -13,6 +13,10 @@ export interface ColumnOptions {
   /** A string or number is a literal; sql`now()` is an expression. */
   serverDefault?: ServerDefault;
   identity?: 'always' | 'by default';
+  /** A stored generated column: `GENERATED ALWAYS AS (expression) STORED`. */
+  generated?: string;
+  /** A collation name, quoted as PostgreSQL prints it (`"C"`). */
+  collation?: string;
 }
 
 export interface Column {
@@ -108,6 +112,8 @@ export function renderDefault(value: ServerDefault): string {
 export function renderColumn(col: Column): string {
   const parts = [ident(col.name), col.type.sql];
   const { options } = col;
+  if (options.collation) parts.push(`COLLATE ${options.collation}`);
+  if (options.generated) parts.push(`GENERATED ALWAYS AS (${options.generated}) STORED`);
   if (options.identity) parts.push(`GENERATED ${options.identity.toUpperCase()} AS IDENTITY`);
   if (options.serverDefault !== undefined) parts.push(`DEFAULT ${renderDefault(options.serverDefault)}`);
   const nullable = options.nullable ?? !options.primaryKey;

@@ -37,6 +37,12 @@ export const sa = {
   INET: () => type('inet'),
   LargeBinary: () => type('bytea'),
   ARRAY: (item: ColumnType) => type(`${item.sql}[]`),
+  /** Any type by its PostgreSQL name (`character varying(50)`, `tsvector`): what autogenerate writes when no helper above fits. */
+  Type: (sql: string) => {
+    if (sql.trim() === '' || /;|--|\/\*/.test(sql))
+      throw new TypeError(`not a type name: ${JSON.stringify(sql)}`);
+    return type(sql);
+  },
   /** A PostgreSQL enum type made with op.createEnum. */
   Enum: (name: string, options: { schema?: string } = {}) => type(qualified(name, options.schema)),
 } as const;

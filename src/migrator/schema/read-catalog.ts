@@ -1,0 +1,149 @@
+import type { Queryable } from '../pg/db.js';
+import type { Tables } from '../sql/bookkeeping.js';
+import type { Catalog, Column, Constraint, ConstraintKind, Sequence, Table, View } from './catalog.js';
+
+export interface CatalogScope {
+  /** The schemas to read; all user schemas when empty or absent. */
+  readonly schemas?: readonly string[];
+  /** revisor's own tables (and whatever is named after them) are left out. */
+  readonly tables: Tables;
+}
+
+// $1: the schemas in scope (null: every user schema); $2, $3: the version and history
+// table names, whose tables (and anything named <table>_…) are revisor's, not the app's.
+const inScope = (nsp: string) =>
+  `${nsp}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${nsp}.nspname NOT LIKE 'pg\\_%' ` +
+  `AND ($1::text[] IS NULL OR ${nsp}.nspname = ANY ($1::text[]))`;
+const notOurs = (rel: string) =>
+  `NOT (${rel} = ANY (ARRAY[$2::text, $3::text]) OR ${rel} LIKE $2 || '\\_%' OR ${rel} LIKE $3 || '\\_%')`;
+/** Not created by an extension: those come and go with the extension. */
+const notFromExtension = (oid: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.objid = ${oid} AND x.deptype = 'e')`;
+
+const queries = {
+  schemas: `SELECT n.nspname AS name FROM pg_namespace n WHERE ${inScope('n')} ORDER BY 1`,
+  extensions: `SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                WHERE e.extname <> 'plpgsql' ORDER BY 1`,
+  enums: `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
+            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+           WHERE ${inScope('n')} AND ${notFromExtension('t.oid')} GROUP BY 1, 2 ORDER BY 1, 2`,
+  sequences: `SELECT n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS type,
+                     s.seqstart::text AS start, s.seqincrement::text AS increment, s.seqmin::text AS min,
+                     s.seqmax::text AS max, s.seqcache::text AS cache, s.seqcycle AS cycle,
+                     (SELECT tc.relname || '.' || a.attname FROM pg_depend d
+                        JOIN pg_class tc ON tc.oid = d.refobjid
+                        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                       WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype = 'a') AS "ownedBy"
+                FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE ${inScope('n')} AND ${notOurs('c.relname')} AND ${notFromExtension('c.oid')}
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')
+               ORDER BY 1, 2`,
+  columns: `SELECT n.nspname AS schema, c.relname AS "table", obj_description(c.oid, 'pg_class') AS "tableComment",
+                   a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
+                   CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default,
+                   CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
+                   CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+                   CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN quote_ident(co.collname) END AS collation,
+                   col_description(c.oid, a.attnum) AS comment
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              JOIN pg_type t ON t.oid = a.atttypid
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              LEFT JOIN pg_collation co ON co.oid = a.attcollation
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${inScope('n')} AND ${notOurs('c.relname')}
+               AND ${notFromExtension('c.oid')}
+             ORDER BY 1, 2, a.attnum`,
+  constraints: `SELECT n.nspname AS schema, c.relname AS "table", con.conname AS name, con.contype AS kind,
+                       pg_get_constraintdef(con.oid) AS definition,
+                       CASE WHEN con.contype = 'f' THEN (SELECT rn.nspname || '.' || rc.relname FROM pg_class rc
+                              JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = con.confrelid) END AS "references"
+                  FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'p') AND ${inScope('n')} AND ${notOurs('c.relname')} AND con.conislocal
+                   AND con.contype <> 'n' -- NOT NULL (a constraint row since PostgreSQL 18) is the column's notNull
+                 ORDER BY 1, 2, 3`,
+  indexes: `SELECT n.nspname AS schema, tc.relname AS "table", ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class tc ON tc.oid = i.indrelid
+              JOIN pg_namespace n ON n.oid = tc.relnamespace
+             WHERE tc.relkind IN ('r', 'p') AND ${inScope('n')} AND ${notOurs('tc.relname')}
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid)
+             ORDER BY 1, 2, 3`,
+  views: `SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'm' AS materialized,
+                 pg_get_viewdef(c.oid, true) AS definition, obj_description(c.oid, 'pg_class') AS comment,
+                 coalesce((SELECT array_agg(DISTINCT rn.nspname || '.' || rc.relname ORDER BY rn.nspname || '.' || rc.relname)
+                             FROM pg_rewrite r JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass
+                             JOIN pg_class rc ON rc.oid = d.refobjid AND rc.oid <> c.oid
+                             JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                            WHERE r.ev_class = c.oid), '{}') AS reads
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('v', 'm') AND ${inScope('n')} AND ${notFromExtension('c.oid')}
+           ORDER BY 1, 2`,
+};
+
+const constraintKinds: Record<string, ConstraintKind> = {
+  p: 'primary key',
+  u: 'unique',
+  f: 'foreign key',
+  c: 'check',
+  x: 'exclusion',
+};
+
+/** The catalog of the schemas in scope, in a handful of queries on one session. */
+export async function readCatalog(db: Queryable, scope: CatalogScope): Promise<Catalog> {
+  const params = [
+    scope.schemas?.length ? scope.schemas : null,
+    scope.tables.versionTable,
+    scope.tables.historyTable,
+  ];
+  // Each query takes the parameters it refers to (PostgreSQL refuses unreferenced ones).
+  const run = async <T>(sql: string) => {
+    const used = Math.max(0, ...[...sql.matchAll(/\$(\d)/g)].map((m) => Number(m[1])));
+    return (await db.query<T & Record<string, unknown>>(sql, params.slice(0, used))).rows as T[];
+  };
+  const schemas = await run<{ name: string }>(queries.schemas);
+  const extensions = await run<{ name: string; schema: string }>(queries.extensions);
+  const enums = await run<{ schema: string; name: string; labels: string[] }>(queries.enums);
+  const sequences = await run<Sequence>(queries.sequences);
+  const columns = await run<Column & { schema: string; table: string; tableComment: string | null }>(
+    queries.columns,
+  );
+  const constraints = await run<{
+    schema: string;
+    table: string;
+    name: string;
+    kind: string;
+    definition: string;
+    references: string | null;
+  }>(queries.constraints);
+  const indexes = await run<{ schema: string; table: string; name: string; definition: string }>(
+    queries.indexes,
+  );
+  const views = await run<View>(queries.views);
+
+  type Building = {
+    -readonly [K in keyof Table]: K extends 'columns' | 'constraints' | 'indexes'
+      ? Table[K][number][]
+      : Table[K];
+  };
+  const tables = new Map<string, Building>();
+  for (const { schema, table, tableComment, ...col } of columns) {
+    const key = `${schema}.${table}`;
+    let t = tables.get(key);
+    if (!t) {
+      t = { schema, name: table, comment: tableComment, columns: [], constraints: [], indexes: [] };
+      tables.set(key, t);
+    }
+    t.columns.push(col);
+  }
+  for (const { schema, table, kind, ...con } of constraints) {
+    tables.get(`${schema}.${table}`)?.constraints.push({ ...con, kind: constraintKinds[kind] ?? 'check' });
+  }
+  for (const { schema, table, ...index } of indexes) tables.get(`${schema}.${table}`)?.indexes.push(index);
+  return {
+    schemas: schemas.map((s) => s.name),
+    extensions,
+    enums,
+    sequences,
+    tables: [...tables.values()],
+    views: views.map((v) => ({ ...v, reads: [...v.reads] })),
+  };
+}
