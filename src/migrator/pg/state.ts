@@ -8,6 +8,7 @@ import {
   tablesProbe,
   versionLength,
   widenHistoryRevision,
+  addHistorySchemaColumns,
 } from '../sql/bookkeeping.js';
 import { pgCode, type Queryable, sqlState } from './db.js';
 
@@ -71,6 +72,8 @@ export async function ensureTables(db: Queryable, tables: Tables, pooled: boolea
     schema_exists: boolean;
     version_length: number | null;
     history_revision_length: number | null;
+    history_exists: boolean;
+    history_has_schema: boolean;
   }>(probe.sql, probe.params);
   const found = rows[0]!;
   const statements = [
@@ -79,6 +82,7 @@ export async function ensureTables(db: Queryable, tables: Tables, pooled: boolea
     ...createHistoryTable(tables),
     // History tables made before revision ids could be longer than 32 characters.
     ...(found.history_revision_length === null ? [] : [widenHistoryRevision(tables)]),
+    ...(found.history_exists && !found.history_has_schema ? [addHistorySchemaColumns(tables)] : []),
   ];
   // A killed migrator's statement would otherwise run on to its end, holding its table
   // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.

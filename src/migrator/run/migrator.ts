@@ -8,6 +8,7 @@ import { fenceSql, holderCheckSql, type LockHolder } from '../pg/lock.js';
 import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/state.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
 import { resolveTarget } from '../plan/targets.js';
+import { recordCatalog } from '../schema/record.js';
 import type { Direction } from '../plan/version-rows.js';
 import { deleteAllHeads, type Tables } from '../sql/bookkeeping.js';
 import { execute, type StepResult } from './execute.js';
@@ -31,6 +32,8 @@ export interface MigratorEvents {
   stepRetry?(step: Step, attempt: number, nextLockTimeoutMs: number): void;
   /** An INVALID index left by an interrupted build of this step was dropped before it ran again. */
   invalidIndexDropped?(step: Step, index: string): void;
+  /** The catalog after the run could not be recorded (revisor drift then compares with an older one). */
+  schemaNotRecorded?(error: unknown): void;
 }
 
 export interface MigratorConfig {
@@ -53,6 +56,10 @@ export interface MigratorConfig {
   /** Consecutive steps as scripts of adaptive size (default), or every step on its own. */
   readonly batching?: 'adaptive' | 'off';
   readonly allowChecksumMismatch: boolean;
+  /** Record the catalog after each run that applied a step (default true), for drift detection. */
+  readonly recordSchema?: boolean;
+  /** The schemas recorded; every user schema when absent. */
+  readonly schemas?: readonly string[];
   readonly signal?: AbortSignal;
   readonly events?: MigratorEvents;
 }
@@ -267,6 +274,12 @@ export class Migrator {
       stepStarted: (step) => events?.stepStarted?.(step),
       stepFinished: (step, result) => events?.stepFinished?.(step, result),
     });
+    if (this.#config.recordSchema !== false && outcome.results.some((r) => r.status === 'applied')) {
+      // Still under the lock: no other run changes the schema between the last step and this read.
+      await recordCatalog(db, this.#config.tables, this.#config.schemas).catch((err: unknown) =>
+        events?.schemaNotRecorded?.(err),
+      );
+    }
     return { plan: planned, ...outcome };
   }
 

@@ -1,6 +1,6 @@
 import type { Queryable } from '../pg/db.js';
 import type { Tables } from '../sql/bookkeeping.js';
-import type { Catalog, Column, Constraint, ConstraintKind, Sequence, Table, View } from './catalog.js';
+import type { Catalog, Column, ConstraintKind, Sequence, Table, View } from './catalog.js';
 
 export interface CatalogScope {
   /** The schemas to read; all user schemas when empty or absent. */

@@ -85,7 +85,9 @@ export function createHistoryTable(t: Tables): Statement[] {
     executed_by text NOT NULL,
     outcome text NOT NULL CHECK (outcome IN ('running', 'applied', 'failed', 'interrupted')),
     heads_after text,
-    error text
+    error text,
+    schema_fingerprint text,
+    schema_snapshot bytea
 )`,
     },
     {
@@ -94,7 +96,10 @@ export function createHistoryTable(t: Tables): Statement[] {
   ];
 }
 
-/** Whether the schema exists, and the lengths of the version column and the history's revision column. */
+/**
+ * Whether the schema exists, the lengths of the version column and the history's revision
+ * column, and whether the history has the schema-snapshot columns.
+ */
 export function tablesProbe(t: Tables): Statement {
   const column = (table: string, name: string) =>
     'SELECT character_maximum_length FROM information_schema.columns ' +
@@ -102,8 +107,34 @@ export function tablesProbe(t: Tables): Statement {
   return {
     sql:
       'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists, ' +
-      `(${column('$2', 'version_num')}) AS version_length, (${column('$3', 'revision')}) AS history_revision_length`,
+      `(${column('$2', 'version_num')}) AS version_length, (${column('$3', 'revision')}) AS history_revision_length, ` +
+      `EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $3) AS history_exists, ` +
+      `EXISTS (${column('$3', 'schema_fingerprint')}) AS history_has_schema`,
     params: [t.schema, t.versionTable, t.historyTable],
+  };
+}
+
+/** History tables made before schema snapshots were recorded. */
+export function addHistorySchemaColumns(t: Tables): Statement {
+  return {
+    sql: `ALTER TABLE ${historyTable(t)} ADD COLUMN IF NOT EXISTS schema_fingerprint text, ADD COLUMN IF NOT EXISTS schema_snapshot bytea`,
+  };
+}
+
+/** The catalog after a run, on the run's last applied history row (revisor drift compares with it). */
+export function recordSchema(t: Tables, fingerprint: string, snapshot: Buffer): Statement {
+  return {
+    sql: `UPDATE ${historyTable(t)} SET schema_fingerprint = $2, schema_snapshot = $3
+       WHERE id = (SELECT max(id) FROM ${historyTable(t)} WHERE version_table = $1 AND outcome = 'applied' AND direction <> 'stamp')`,
+    params: [t.versionTable, fingerprint, snapshot],
+  };
+}
+
+export function selectRecordedSchema(t: Tables): Statement {
+  return {
+    sql: `SELECT schema_fingerprint AS fingerprint, schema_snapshot AS snapshot, finished_at AS "recordedAt", revision
+       FROM ${historyTable(t)} WHERE version_table = $1 AND schema_fingerprint IS NOT NULL ORDER BY id DESC LIMIT 1`,
+    params: [t.versionTable],
   };
 }
 
