@@ -29,6 +29,21 @@ export const globalOptions = {
     help: 'use the embedded PostgreSQL (default only when nothing is configured, never in a cluster)',
   },
   'ssl-ca': { type: 'string', env: 'REVISOR_SSL_CA', help: 'CA bundle to verify the server with' },
+  schemas: {
+    type: 'string',
+    env: 'REVISOR_SCHEMAS',
+    help: 'the schemas a snapshot, diff or drift covers, comma-separated (default: every user schema)',
+  },
+  'record-schema': {
+    type: 'boolean',
+    env: 'REVISOR_RECORD_SCHEMA',
+    help: 'record the catalog after each run that applied a step, for revisor drift (default true; --no-record-schema)',
+  },
+  'dev-url': {
+    type: 'string',
+    env: 'REVISOR_DEV_URL',
+    help: 'a server where revisor may create and drop scratch databases (default: the database server, else embedded)',
+  },
   'version-table': {
     type: 'string',
     env: 'REVISOR_VERSION_TABLE',
@@ -136,7 +151,14 @@ export function parse(argv: readonly string[], commandOptions: OptionSpec, env: 
   const relative = argv.filter((a) => /^-\d+$/.test(a));
   const rest = argv.filter((a) => !/^-\d+$/.test(a));
   try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as typeof parsed;
+    // allowNegative: --no-record-schema turns off a boolean that defaults on.
+    parsed = parseArgs({
+      args: rest,
+      options,
+      allowPositionals: true,
+      strict: true,
+      allowNegative: true,
+    }) as typeof parsed;
     parsed.positionals.push(...relative);
   } catch (err) {
     throw new RevisorError('Usage', `${(err as Error).message}; see --help`);

@@ -174,6 +174,20 @@ function positiveDuration(text: string | undefined, name: string, fallbackMs: nu
   return ms;
 }
 
+/** --schemas: the schemas a snapshot covers; undefined for every user schema. */
+export const schemasOf = (values: Values): readonly string[] | undefined =>
+  str(values, 'schemas')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** Connection options for a URL given to a command (a reference or scratch server). */
+export const urlConnection = (ctx: Context, url: string): ConnectionOptions => ({
+  url,
+  applicationName: `revisor ${ctx.command}`.slice(0, 63),
+  connectTimeoutMs: duration(str(ctx.values, 'connect-timeout'), 'connect-timeout', 10_000),
+});
+
 /** Migrator settings from the command line and environment. */
 export function migratorSettings(ctx: Context) {
   const { values } = ctx;
@@ -198,6 +212,8 @@ export function migratorSettings(ctx: Context) {
     statementTimeoutMs: duration(str(values, 'statement-timeout'), 'statement-timeout', 0),
     transactionMode: mode,
     allowChecksumMismatch: values['allow-checksum-mismatch'] === true,
+    recordSchema: values['record-schema'] !== false,
+    ...(schemasOf(values) ? { schemas: schemasOf(values)! } : {}),
     signal: ctx.signal,
   } as const;
 }

@@ -90,10 +90,32 @@ const commands: Record<string, Command> = {
     run: async () => (await import('./commands/offline-sql.js')).offlineSql,
   },
   check: {
-    usage: 'revisor check [--heads <rev,rev>]',
-    summary: 'Check the chain: heads, downgrades, and the up/down/up staircase on a scratch database.',
-    options: { heads: { type: 'string', help: 'the heads the chain must have (default: exactly one)' } },
+    usage: 'revisor check [--heads <rev,rev>] [--schema FILE.sql]',
+    summary:
+      'Check the chain: heads, downgrades, the up/down/up staircase on a scratch database, and with --schema that the head has that schema.',
+    options: {
+      heads: { type: 'string', help: 'the heads the chain must have (default: exactly one)' },
+      schema: { type: 'string', help: "a SQL file the chain's head must match (Alembic's `check`)" },
+    },
     run: async () => (await import('./commands/check.js')).check,
+  },
+  diff: {
+    usage: 'revisor diff --from <source> --to <source> [--sql] [--json]',
+    summary:
+      'Show what turns one schema into another. A source is postgres://…, database (the configured one), file:schema.sql, or a chain target (head, base, <rev>). Exit 33 when they differ.',
+    options: {
+      from: { type: 'string', help: 'the schema as it is (default: database)' },
+      to: { type: 'string', help: 'the schema as it should be (default: head)' },
+      sql: { type: 'boolean', help: 'print the SQL of each change' },
+    },
+    run: async () => (await import('./commands/schema.js')).diffCommand,
+  },
+  drift: {
+    usage: 'revisor drift',
+    summary:
+      'Compare the database with the schema recorded at its last apply; exit 33 when something changed outside the migrations.',
+    options: {},
+    run: async () => (await import('./commands/schema.js')).drift,
   },
   lint: {
     usage: 'revisor lint',
@@ -179,6 +201,20 @@ const commands: Record<string, Command> = {
         help: 'label(s) for the branch this revision starts, comma-separated',
       },
       'depends-on': { type: 'string', help: 'revision(s) or label(s) to apply first, comma-separated' },
+      autogenerate: {
+        type: 'boolean',
+        help: "write the upgrade and downgrade from the difference between the chain's head and --schema or --from-database",
+      },
+      schema: { type: 'string', help: 'with --autogenerate: the desired schema as a SQL file (plain DDL)' },
+      'from-database': {
+        type: 'string',
+        help: 'with --autogenerate: a database whose schema is the desired one',
+      },
+      rename: {
+        type: 'string',
+        multiple: true,
+        help: 'with --autogenerate: old:new renames a table, table.old:new a column (instead of drop and add)',
+      },
       'rev-id': { type: 'string', help: 'use this id instead of a random one' },
     },
     run: async () => (await scaffold()).revision,

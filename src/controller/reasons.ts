@@ -18,6 +18,8 @@ export const Reason = {
   OutOfBandChange: 'OutOfBandChange',
   RetriesExhausted: 'RetriesExhausted',
   NoDrift: 'NoDrift',
+  SchemaDrift: 'SchemaDrift',
+  DriftBlocked: 'DriftBlocked',
   StepLockTimeout: 'StepLockTimeout',
   Cancelled: 'Cancelled',
   PermissionDenied: 'PermissionDenied',
@@ -71,6 +73,8 @@ export function reasonFor(code: ErrorCode): ReasonName {
     case 'LintFailed':
     case 'WaitTimeout':
       return Reason.MigrationFailed;
+    case 'SchemaDiffers':
+      return Reason.SchemaDrift;
     case 'Unexpected':
       return Reason.InternalError;
     case 'PlanOutdated':

@@ -24,6 +24,12 @@ export { assertKnownHeads, type Plan, plan, planToward, type Step } from './plan
 export { resolveRevision, resolveTarget } from './plan/targets.js';
 export type { Direction } from './plan/version-rows.js';
 export { Migrator, type MigratorEvents, type RunResult, type Session } from './run/migrator.js';
+export { type Catalog, catalogDifferences, emptyCatalog } from './schema/catalog.js';
+export { type Change, changeCode, changeStatements, usedHelpers } from './schema/changes.js';
+export { diff } from './schema/diff.js';
+export { readCatalog } from './schema/read-catalog.js';
+export { findSchemaDrift, fingerprint, recordCatalog, type SchemaDrift } from './schema/record.js';
+export { parseRenames, type Renames } from './schema/renames.js';
 export {
   createVersionTable,
   defaultTables,

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import {
+  type Catalog,
   type CheckIssue,
+  catalogDifferences,
   chainIndexProblems,
-  ident,
   lintGraph,
   RevisorError,
+  readCatalog,
   sessionFactory,
   staircase,
   staticChecks,
@@ -17,10 +18,12 @@ import {
   migrationsDir,
   migratorSettings,
   migratorWith,
-  resolveConnection,
+  schemasOf,
   tablesFrom,
 } from '../context.js';
 import { print, printJson, reportError } from '../output.js';
+import { canonical, catalogFrom } from '../schema-source.js';
+import { withScratchDatabase } from '../scratch.js';
 
 /**
  * pytest-alembic's checks, built in: the heads, a downgrade for every revision, and the
@@ -42,22 +45,16 @@ export async function check(ctx: Context): Promise<number> {
     ),
   ];
   if (issues.length === 0) {
-    const connection = await resolveConnection(ctx);
-    const admin = await sessionFactory(connection)();
-    const scratch = `revisor_check_${randomBytes(5).toString('hex')}`;
-    try {
-      await admin.query(`CREATE DATABASE ${ident(scratch)}`);
-    } catch (err) {
-      await admin.end();
-      throw new RevisorError(
-        'ConnectionFailed',
-        `cannot create the scratch database: ${(err as Error).message}; the role needs CREATEDB, or point --database-url at a server where it has it`,
+    const schema = str(ctx.values, 'schema');
+    const desired = schema === undefined ? null : await catalogFrom(ctx, `file:${schema}`);
+    let head: Catalog | null = null;
+    await withScratchDatabase(ctx, 'check', async (connection, db) => {
+      const migrator = migratorWith(
+        ctx,
+        { ...migratorSettings(ctx), recordSchema: false },
+        graph,
+        sessionFactory(connection),
       );
-    }
-    try {
-      const connect = sessionFactory({ ...connection, database: scratch });
-      const migrator = migratorWith(ctx, migratorSettings(ctx), graph, connect);
-      const db = await connect();
       try {
         issues.push(
           ...(await staircase(graph, migrator, db, tablesFrom(ctx.values), (revision) =>
@@ -65,12 +62,24 @@ export async function check(ctx: Context): Promise<number> {
           )),
         );
       } finally {
-        await db.end();
         await migrator.close();
       }
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(scratch)} WITH (FORCE)`).catch(() => undefined);
-      await admin.end();
+      // Alembic's check: the head has the desired schema (the staircase left the database at it).
+      if (desired && issues.length === 0) {
+        const schemas = schemasOf(ctx.values);
+        head = await readCatalog(db, { tables: tablesFrom(ctx.values), ...(schemas ? { schemas } : {}) });
+      }
+    });
+    if (desired && head) {
+      // Both sides in PostgreSQL's fixed-point form, so only real differences count.
+      const differences = catalogDifferences(await canonical(ctx, head), desired);
+      if (differences.length > 0) {
+        issues.push({
+          kind: 'schema-differs',
+          message: `the head's schema differs from ${schema} (- only in the head, + only in the file); run "revisor revision --autogenerate --schema ${schema}"`,
+          diff: differences,
+        });
+      }
     }
   }
   if (ctx.json) printJson({ revisions: graph.size, heads: graph.heads, issues });

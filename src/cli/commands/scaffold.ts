@@ -44,7 +44,16 @@ export function fileStem(now: Date, revision: string, message: string): string {
   return `${date}_${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}_${revision}_${slug(message)}`;
 }
 
+/** What a generated revision runs (autogenerate): op API code, or SQL for a .sql file. */
+export interface TemplateBodies {
+  readonly upgrade: string;
+  readonly downgrade: string;
+  /** For TypeScript: the helpers the code uses, imported beside defineMigration. */
+  readonly helpers?: readonly string[];
+}
+
 export interface TemplateFields {
+  readonly bodies?: TemplateBodies;
   readonly revision: string;
   readonly downRevisions: readonly string[];
   readonly branchLabels?: readonly string[];
@@ -58,22 +67,26 @@ const tsList = (ids: readonly string[]) =>
 
 export function renderTemplate(kind: 'ts' | 'sql', fields: TemplateFields): string {
   const { revision, downRevisions, message, createDate } = fields;
-  if (kind === 'sql') return renderSqlMigration(fields, '', '');
+  const bodies = fields.bodies;
+  if (kind === 'sql')
+    return renderSqlMigration(fields, bodies?.upgrade ?? '', bodies ? `${bodies.downgrade}\n` : '');
   const labels = fields.branchLabels ?? [];
   const deps = fields.dependsOn ?? [];
   const optional = [
     ...(labels.length ? [`  branchLabels: ${tsList(labels)},\n`] : []),
     ...(deps.length ? [`  dependsOn: ${tsList(deps)},\n`] : []),
   ].join('');
-  return `import { defineMigration } from 'revisor';
+  const imports = [...(bodies?.helpers ?? []), 'defineMigration'].sort().join(', ');
+  const body = (code: string | undefined) => (code ? `{\n${code}\n  }` : '{}');
+  return `import { ${imports} } from 'revisor';
 
 export default defineMigration({
   revision: '${revision}',
   downRevision: ${tsList(downRevisions)},
 ${optional}  message: ${JSON.stringify(message)},
   createDate: '${createDate}',
-  upgrade(op) {},
-  downgrade(op) {},
+  upgrade(op) ${body(bodies?.upgrade)},
+  downgrade(op) ${body(bodies?.downgrade)},
 });
 `;
 }
@@ -82,7 +95,7 @@ async function write(
   ctx: Context,
   downRevisions: readonly string[],
   message: string,
-  extra: { branchLabels?: readonly string[]; dependsOn?: readonly string[] } = {},
+  extra: { branchLabels?: readonly string[]; dependsOn?: readonly string[]; bodies?: TemplateBodies } = {},
 ): Promise<number> {
   const dir = targetDir(ctx.values);
   const now = new Date();
@@ -94,7 +107,8 @@ async function write(
   await writeFile(path, renderTemplate(kind, { revision, downRevisions, message, createDate, ...extra }), {
     flag: 'wx',
   });
-  if (ctx.json) printJson({ revision, downRevisions, ...extra, path });
+  const { bodies: _bodies, ...shown } = extra;
+  if (ctx.json) printJson({ revision, downRevisions, ...shown, path });
   else print(`Generating ${path} ... done`);
   // A chain that keeps an index keeps it current.
   if (indexable(ctx.values) && existsSync(join(dir, chainIndexFile)))
@@ -173,7 +187,11 @@ export async function revision(ctx: Context): Promise<number> {
   const dependsOn = listOption(ctx.values, 'depends-on').map((d) =>
     graph.labelOwner(d) !== undefined ? d : resolveRevision(graph, d),
   );
-  return write(ctx, parents, message, { branchLabels, dependsOn });
+  if (!ctx.values['autogenerate']) return write(ctx, parents, message, { branchLabels, dependsOn });
+  const { autogenerate } = await import('./autogenerate.js');
+  const bodies = await autogenerate(ctx, graph, ctx.values['sql'] ? 'sql' : 'ts');
+  if (!bodies) return 0;
+  return write(ctx, parents, message, { branchLabels, dependsOn, bodies });
 }
 
 export async function merge(ctx: Context): Promise<number> {

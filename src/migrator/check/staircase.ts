@@ -12,7 +12,8 @@ export interface CheckIssue {
     | 'missing-downgrade'
     | 'step-failed'
     | 'downgrade-trace'
-    | 'reupgrade-differs';
+    | 'reupgrade-differs'
+    | 'schema-differs';
   readonly revision?: string;
   readonly message: string;
   readonly diff?: readonly string[];

@@ -26,6 +26,8 @@ export const errorCodes = {
   CheckFailed: 30,
   LintFailed: 31,
   WaitTimeout: 32,
+  /** revisor diff / drift: the two schemas differ. */
+  SchemaDiffers: 33,
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,4 +1,5 @@
 import {
+  addHistorySchemaColumns,
   createHistoryTable,
   createSchemaIfMissing,
   createVersionTable,
@@ -8,7 +9,6 @@ import {
   tablesProbe,
   versionLength,
   widenHistoryRevision,
-  addHistorySchemaColumns,
 } from '../sql/bookkeeping.js';
 import { pgCode, type Queryable, sqlState } from './db.js';
 

@@ -13,7 +13,11 @@ export function fingerprint(catalog: Catalog): string {
  * After a run that changed the schema: the catalog, compressed, on the run's last history
  * row. zlib is loaded here, on the way out of a run with work, never on the no-op path.
  */
-export async function recordCatalog(db: Queryable, tables: Tables, schemas?: readonly string[]): Promise<string> {
+export async function recordCatalog(
+  db: Queryable,
+  tables: Tables,
+  schemas?: readonly string[],
+): Promise<string> {
   const { gzipSync } = await import('node:zlib');
   const catalog = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
   const print = fingerprint(catalog);
@@ -31,10 +35,12 @@ export interface RecordedCatalog {
 
 export async function readRecordedCatalog(db: Queryable, tables: Tables): Promise<RecordedCatalog | null> {
   const statement = selectRecordedSchema(tables);
-  const { rows } = await db.query<{ fingerprint: string; snapshot: Buffer; recordedAt: Date; revision: string }>(
-    statement.sql,
-    statement.params,
-  );
+  const { rows } = await db.query<{
+    fingerprint: string;
+    snapshot: Buffer;
+    recordedAt: Date;
+    revision: string;
+  }>(statement.sql, statement.params);
   const row = rows[0];
   if (!row) return null;
   const { gunzipSync } = await import('node:zlib');
@@ -54,7 +60,11 @@ export interface SchemaDrift {
 }
 
 /** The live catalog against the one recorded at the last apply. */
-export async function findSchemaDrift(db: Queryable, tables: Tables, schemas?: readonly string[]): Promise<SchemaDrift> {
+export async function findSchemaDrift(
+  db: Queryable,
+  tables: Tables,
+  schemas?: readonly string[],
+): Promise<SchemaDrift> {
   const recorded = await readRecordedCatalog(db, tables);
   if (!recorded) return { recorded: null, differences: [] };
   const live = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });

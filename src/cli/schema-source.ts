@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type Catalog,
+  changeStatements,
+  diff,
+  inline,
+  RevisorError,
+  readCatalog,
+  sessionFactory,
+} from '../migrator/index.js';
+import {
+  type Context,
+  loadGraph,
+  migratorSettings,
+  migratorWith,
+  resolveConnection,
+  schemasOf,
+  tablesFrom,
+  urlConnection,
+} from './context.js';
+import { withScratchDatabase } from './scratch.js';
+
+/**
+ * A catalog from any of the places a schema can be described:
+ *   postgres://…      a live or reference database (read only)
+ *   database          the configured database (--database-url, …)
+ *   file:schema.sql   a declarative schema file, applied to a scratch database
+ *   head, base, <rev> the chain at that target, applied to a scratch database
+ */
+export async function catalogFrom(ctx: Context, spec: string): Promise<Catalog> {
+  return canonical(ctx, await describedCatalog(ctx, spec));
+}
+
+/**
+ * The catalog as PostgreSQL prints it once it has re-read its own definitions: a CHECK
+ * written `plan IN ('a', 'b')` prints one way when first parsed and another once that
+ * print is parsed again. Re-created on a scratch database from nothing, any two catalogs
+ * compare in the same (fixed-point) form, so only real differences remain.
+ */
+export async function canonical(ctx: Context, catalog: Catalog): Promise<Catalog> {
+  const tables = tablesFrom(ctx.values);
+  return withScratchDatabase(ctx, 'canonical', async (_connection, db) => {
+    const empty = await readCatalog(db, { tables });
+    for (const statement of changeStatements(diff(empty, catalog))) await db.query(inline(statement));
+    const schemas = schemasOf(ctx.values);
+    return readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
+  });
+}
+
+async function describedCatalog(ctx: Context, spec: string): Promise<Catalog> {
+  const tables = tablesFrom(ctx.values);
+  const schemas = schemasOf(ctx.values);
+  const scope = { tables, ...(schemas ? { schemas } : {}) };
+  if (/^postgres(ql)?:\/\//.test(spec) || spec === 'database') {
+    const connection = spec === 'database' ? await resolveConnection(ctx) : urlConnection(ctx, spec);
+    const db = await sessionFactory(connection)();
+    try {
+      return await readCatalog(db, scope);
+    } finally {
+      await db.end();
+    }
+  }
+  if (spec.startsWith('file:')) {
+    const path = spec.slice('file:'.length);
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new RevisorError('Usage', `cannot read schema file ${path}: ${err.code ?? err.message}`);
+    });
+    return withScratchDatabase(ctx, 'schema', async (_connection, db) => {
+      try {
+        await db.query(text);
+      } catch (err) {
+        throw new RevisorError(
+          'MigrationFailed',
+          `schema file ${path} failed on a scratch database: ${(err as Error).message}`,
+          {
+            file: path,
+          },
+        );
+      }
+      return readCatalog(db, scope);
+    });
+  }
+  const graph = await loadGraph(ctx.values);
+  return withScratchDatabase(ctx, 'chain', async (connection, db) => {
+    const migrator = migratorWith(
+      ctx,
+      { ...migratorSettings(ctx), recordSchema: false },
+      graph,
+      sessionFactory(connection),
+    );
+    try {
+      const result = await migrator.upgrade(spec);
+      if (result.error) throw result.error;
+    } finally {
+      await migrator.close();
+    }
+    return readCatalog(db, scope);
+  });
+}
