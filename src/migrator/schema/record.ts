@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../pg/db.js';
+import { pgCode, type Queryable, sqlState } from '../pg/db.js';
 import { recordSchema, selectRecordedSchema, type Tables } from '../sql/bookkeeping.js';
 import { type Catalog, catalogDifferences, catalogLines } from './catalog.js';
 import { readCatalog } from './read-catalog.js';
@@ -35,12 +35,16 @@ export interface RecordedCatalog {
 
 export async function readRecordedCatalog(db: Queryable, tables: Tables): Promise<RecordedCatalog | null> {
   const statement = selectRecordedSchema(tables);
-  const { rows } = await db.query<{
-    fingerprint: string;
-    snapshot: Buffer;
-    recordedAt: Date;
-    revision: string;
-  }>(statement.sql, statement.params);
+  type Row = { fingerprint: string; snapshot: Buffer; recordedAt: Date; revision: string };
+  let rows: Row[];
+  try {
+    ({ rows } = await db.query<Row>(statement.sql, statement.params));
+  } catch (err) {
+    // No history table yet, or one from before snapshots were recorded: nothing recorded.
+    const code = pgCode(err);
+    if (code === sqlState.undefinedTable || code === sqlState.undefinedColumn) return null;
+    throw err;
+  }
   const row = rows[0];
   if (!row) return null;
   const { gunzipSync } = await import('node:zlib');
