@@ -22,7 +22,9 @@ describe('revisor drift', () => {
     const drifted = await runCli(['drift'], env);
     expect(drifted.code).toBe(33);
     expect(drifted.stdout).toContain('- column public.organizations.deleted_at timestamp with time zone');
-    expect(drifted.stdout).toContain('+ index public.by_hand CREATE INDEX by_hand ON public.users USING btree (created_at)');
+    expect(drifted.stdout).toContain(
+      '+ index public.by_hand CREATE INDEX by_hand ON public.users USING btree (created_at)',
+    );
     expect(drifted.stderr).toContain('[SchemaDiffers]');
     const json = JSON.parse((await runCli(['drift', '--json'], env)).stdout);
     expect(json.differences).toHaveLength(2);

@@ -153,7 +153,10 @@ export function changeCode(changes: readonly Change[], indent = '    '): string 
   for (const change of changes) {
     if (change.destructive) lines.push(`${indent}// destructive: ${change.summary}`);
     if (change.review) lines.push(`${indent}// review: ${change.review}`);
-    lines.push(`${indent}op.${change.method}(${change.args.map(code).join(', ')});`);
+    const args = change.args.map(code);
+    // A trailing `{}` (options left at their defaults) says nothing.
+    while (args.at(-1) === '{}') args.pop();
+    lines.push(`${indent}op.${change.method}(${args.join(', ')});`);
   }
   return lines.join('\n');
 }
