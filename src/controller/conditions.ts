@@ -10,7 +10,7 @@ export type Outcome =
   | { kind: 'suspended'; message: string };
 
 export interface Drift {
-  readonly reason: typeof Reason.OutOfBandChange | typeof Reason.ChecksumMismatch;
+  readonly reason: typeof Reason.OutOfBandChange | typeof Reason.ChecksumMismatch | typeof Reason.SchemaDrift;
   readonly message: string;
 }
 

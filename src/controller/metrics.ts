@@ -62,6 +62,12 @@ export class ControllerMetrics {
     labelNames: ['namespace', 'name'] as const,
     registers: [this.registry],
   });
+  readonly schemaDrift = new Gauge({
+    name: 'revisor_schema_drift_objects',
+    help: 'Catalog differences between the database and the schema recorded at its last apply.',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'revisor_leader',
     help: 'Whether this process holds the leader lease: 1 or 0.',
@@ -88,6 +94,7 @@ export class ControllerMetrics {
     const before = this.#revisions.get(`${namespace}/${name}`);
     if (before !== undefined) this.revisionInfo.remove({ namespace, name, revision: before });
     this.#revisions.delete(`${namespace}/${name}`);
-    for (const gauge of [this.pending, this.lastSuccess, this.drift]) gauge.remove({ namespace, name });
+    for (const gauge of [this.pending, this.lastSuccess, this.drift, this.schemaDrift])
+      gauge.remove({ namespace, name });
   }
 }

@@ -20,6 +20,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
 import { specSchema } from './resource.js';
+import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import { redact, type SecretObject } from './secret-policy.js';
 import { chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
@@ -227,7 +228,29 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
     }
 
+    // A schema changed by hand since the last apply: reported, and with drift.action Block it
+    // holds new migrations back until it is resolved.
+    const found = await readSchemaDrift(migrator, (message) =>
+      event(
+        'Warning',
+        Reason.SchemaDrift,
+        `could not compare the schema with the recorded one: ${message}`,
+      ).catch(() => undefined),
+    );
+    const schemaDrift = schemaDriftCondition(found);
+    metrics.schemaDrift.set({ namespace, name }, found.differences.length);
+    const driftedBefore = previous.conditions?.some(
+      (c) => c.type === 'Drifted' && c.reason === Reason.SchemaDrift,
+    );
+    if (schemaDrift && !driftedBefore)
+      await event('Warning', Reason.SchemaDrift, schemaDrift.message).catch(() => undefined);
+
     const planned: Plan = planToward(graph, heads, target);
+    if (schemaDrift && spec.drift.action === 'Block' && planned.steps.length > 0) {
+      const message = `${planned.steps.length} step(s) held back by drift.action Block: ${schemaDrift.message}`;
+      await fail(Reason.DriftBlocked, message, base, schemaDrift);
+      return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
+    }
     const down = planned.direction === 'downgrade' && planned.steps.length > 0;
     if (down && !spec.allowDowngrade) {
       const message = `target ${spec.targetRevision} (${targetRevision || 'base'}) is below the current revision ${currentRevision}; set allowDowngrade: true to revert, nothing was touched`;
@@ -255,6 +278,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       await write(
         { kind: 'ready', message: `the database is at ${currentRevision || 'base'}` },
         { ...base, pendingRevisions: [], plan: [], attempts: 0 },
+        schemaDrift,
       );
       metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
       return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };

@@ -31,6 +31,7 @@ export const specSchema = z
     }),
     migrations: z.object({ configMapRef: z.object({ name: z.string().min(1) }).optional() }).default({}),
     allowDowngrade: z.boolean().default(false),
+    drift: z.object({ action: z.enum(['Report', 'Block']).default('Report') }).default({ action: 'Report' }),
     dryRun: z.boolean().default(false),
     suspend: z.boolean().default(false),
     lockWaitSeconds: z.number().int().min(0).default(300),

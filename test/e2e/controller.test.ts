@@ -248,6 +248,56 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     expect(await versionRows(await connect(url))).toEqual(['567cc0f251e5']);
   });
 
+  it('reports a column dropped by hand as SchemaDrift, and with drift.action Block holds the next migration back', async () => {
+    const first = sqlMigration('aaa111', null, 'CREATE TABLE one (id int, note text);', 'DROP TABLE one;');
+    const { ns, url, controller } = await setup({ chain: { '1.sql': first } });
+    await waitForStatus(ns, 'app', readyWith('Applied'));
+    const db = await connect(url);
+    await db.query('ALTER TABLE one DROP COLUMN note');
+    const drifted = await waitForStatus(
+      ns,
+      'app',
+      (s) => conditionOf(s, 'Drifted')?.reason === 'SchemaDrift',
+      30_000,
+    );
+    expect(conditionOf(drifted, 'Ready')?.status).toBe('True');
+    expect(conditionOf(drifted, 'Drifted')?.message).toContain('- column public.one.note text');
+    expect(await controller.metrics()).toContain(
+      `revisor_schema_drift_objects{namespace="${ns}",name="app"} 1`,
+    );
+    expect((await events(ns)).some((e) => e.reason === 'SchemaDrift' && e.type === 'Warning')).toBe(true);
+
+    await applyManifest(
+      ns,
+      dbm('app', {
+        database: { urlSecretRef: { name: 'app-db' } },
+        migrations: { configMapRef: { name: 'chain' } },
+        drift: { action: 'Block' },
+      }),
+    );
+    await applyManifest(
+      ns,
+      configMapChain('chain', {
+        '1.sql': first,
+        '2.sql': sqlMigration('bbb222', 'aaa111', 'CREATE TABLE two (id int);', 'DROP TABLE two;'),
+      }),
+    );
+    const blocked = await waitForStatus(ns, 'app', readyWith('DriftBlocked'), 30_000);
+    expect(conditionOf(blocked, 'Ready')?.message).toContain('1 step(s) held back by drift.action Block');
+    expect(await versionRows(db)).toEqual(['aaa111']);
+
+    // Undone by hand, the drift clears and the held migration runs.
+    await db.query('ALTER TABLE one ADD COLUMN note text');
+    const applied = await waitForStatus(
+      ns,
+      'app',
+      (s) => readyWith('Applied')(s) && s?.currentRevision === 'bbb222',
+      30_000,
+    );
+    expect(conditionOf(applied, 'Drifted')?.status).toBe('False');
+    await db.end();
+  });
+
   it('is not left Progressing when its status conflicts during an apply', async () => {
     const { ns } = await setup({
       chain: {

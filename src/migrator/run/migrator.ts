@@ -9,7 +9,7 @@ import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/st
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
 import { resolveTarget } from '../plan/targets.js';
 import type { Direction } from '../plan/version-rows.js';
-import { recordCatalog } from '../schema/record.js';
+import { findSchemaDrift, recordCatalog, type SchemaDrift } from '../schema/record.js';
 import { deleteAllHeads, type Tables } from '../sql/bookkeeping.js';
 import { execute, type StepResult } from './execute.js';
 import type { Executor } from './executor.js';
@@ -138,6 +138,11 @@ export class Migrator {
     if (this.#config.allowChecksumMismatch) return;
     const drift = findChecksumDrift(this.graph, this.graph.ancestors(state.heads), state.checksums);
     if (drift.length > 0) throw checksumMismatchError(drift);
+  }
+
+  /** The live catalog against the one recorded at the last apply (revisor drift, the operator's SchemaDrift). */
+  async schemaDrift(): Promise<SchemaDrift> {
+    return findSchemaDrift(await this.#db(), this.#config.tables, this.#config.schemas);
   }
 
   /**

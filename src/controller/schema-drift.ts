@@ -1,0 +1,36 @@
+import { classify, type Migrator, type SchemaDrift } from '../migrator/index.js';
+import type { Drift } from './conditions.js';
+import { Reason } from './reasons.js';
+
+/** How many differences a message names; the rest are counted. */
+const shown = 5;
+
+/** The Drifted condition for a schema that changed outside the migrations; null when it did not. */
+export function schemaDriftCondition(found: SchemaDrift): Drift | null {
+  const { recorded, differences } = found;
+  if (!recorded || differences.length === 0) return null;
+  const more = differences.length > shown ? `; and ${differences.length - shown} more` : '';
+  return {
+    reason: Reason.SchemaDrift,
+    message:
+      `the schema changed outside the migrations since ${recorded.revision} was applied ` +
+      `(${differences.length} difference(s): ${differences.slice(0, shown).join('; ')}${more}); ` +
+      'put the change in a migration (revisor revision --autogenerate), or undo it',
+  };
+}
+
+/**
+ * The database's schema drift, or nothing when it cannot be read: drift is a report, and
+ * failing to read it must not stop the migrations it does not block.
+ */
+export async function readSchemaDrift(
+  migrator: Migrator,
+  onError: (message: string) => void,
+): Promise<SchemaDrift> {
+  try {
+    return await migrator.schemaDrift();
+  } catch (err) {
+    onError(classify(err).message);
+    return { recorded: null, differences: [] };
+  }
+}
