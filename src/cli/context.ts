@@ -32,6 +32,8 @@ export interface Context {
   readonly signal: AbortSignal;
   readonly json: boolean;
   readonly command: string;
+  /** What one run resolves once: the connection (starting the embedded server at most once). */
+  readonly resolved: { connection?: Promise<ConnectionOptions> };
 }
 
 export function tablesFrom(values: Values): Tables {
@@ -134,7 +136,12 @@ function configuredUrl(ctx: Context): string | undefined {
 }
 
 /** Where to connect: the configured database, or the embedded PostgreSQL when none is. */
-export async function resolveConnection(ctx: Context): Promise<ConnectionOptions> {
+export function resolveConnection(ctx: Context): Promise<ConnectionOptions> {
+  ctx.resolved.connection ??= connectionOf(ctx);
+  return ctx.resolved.connection;
+}
+
+async function connectionOf(ctx: Context): Promise<ConnectionOptions> {
   let url = configuredUrl(ctx);
   const embedded = ctx.values['embedded'] === true;
   if (embedded && url !== undefined)

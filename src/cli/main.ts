@@ -314,6 +314,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       signal: controller.signal,
       json,
       command: name,
+      resolved: {},
     });
   } catch (err) {
     const error = classify(err);
