@@ -18,10 +18,16 @@ const scaffold = () => import('./commands/scaffold.js');
 
 const commands: Record<string, Command> = {
   upgrade: {
-    usage: 'revisor upgrade [target]',
+    usage: 'revisor upgrade [target] [--phase pre-deploy|post-deploy]',
     summary:
       'Apply migrations up to target (default head): head, heads, <rev>, <prefix>, +N, <rev>+N, label@head, label@+N, <rev>@head.',
-    options: {},
+    options: {
+      phase: {
+        type: 'string',
+        env: 'REVISOR_PHASE',
+        help: 'pre-deploy: stop before the first post-deploy revision; post-deploy (default): everything',
+      },
+    },
     run: async () => (await migrate()).upgrade,
   },
   downgrade: {

@@ -4,7 +4,11 @@ import type { Condition } from './resource.js';
 /** Where a reconcile left the resource; the conditions follow from it alone. */
 export type Outcome =
   | { kind: 'ready'; message: string }
-  | { kind: 'progressing'; reason: typeof Reason.Migrating | typeof Reason.WaitingForLock; message: string }
+  | {
+      kind: 'progressing';
+      reason: typeof Reason.Migrating | typeof Reason.WaitingForLock | typeof Reason.WaitingForRollout;
+      message: string;
+    }
   | { kind: 'failed'; reason: ReasonName; message: string }
   | { kind: 'dry-run'; message: string }
   | { kind: 'suspended'; message: string };

@@ -4,6 +4,7 @@ import type { ListWatch } from './informer.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
 import type { ClusterPort } from './reconcile.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
+import type { WorkloadState } from './rollout.js';
 import type { SecretObject } from './secret-policy.js';
 
 /** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
@@ -85,11 +86,13 @@ const decode = (data: Record<string, string> | undefined) =>
 export class KubeCluster implements ClusterPort {
   readonly #core: k8s.CoreV1Api;
   readonly #custom: k8s.CustomObjectsApi;
+  readonly #apps: k8s.AppsV1Api;
   readonly #component: string;
 
   constructor(kc: k8s.KubeConfig, component = 'revisor-controller') {
     this.#core = kc.makeApiClient(k8s.CoreV1Api);
     this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#apps = kc.makeApiClient(k8s.AppsV1Api);
     this.#component = component;
   }
 
@@ -97,6 +100,32 @@ export class KubeCluster implements ClusterPort {
     try {
       const secret = await this.#core.readNamespacedSecret({ name, namespace });
       return { data: decode(secret.data), annotations: secret.metadata?.annotations ?? {} };
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async workload(
+    namespace: string,
+    kind: 'Deployment' | 'StatefulSet',
+    name: string,
+  ): Promise<WorkloadState | null> {
+    try {
+      const w =
+        kind === 'Deployment'
+          ? await this.#apps.readNamespacedDeployment({ name, namespace })
+          : await this.#apps.readNamespacedStatefulSet({ name, namespace });
+      const status = w.status ?? {};
+      return {
+        generation: w.metadata?.generation ?? 0,
+        observedGeneration: status.observedGeneration ?? 0,
+        desired: w.spec?.replicas ?? 1,
+        current: status.replicas ?? 0,
+        updated: status.updatedReplicas ?? 0,
+        available: status.availableReplicas ?? 0,
+        images: (w.spec?.template.spec?.containers ?? []).map((c) => c.image ?? ''),
+      };
     } catch (err) {
       if (httpStatus(err) === 404) return null;
       throw err;

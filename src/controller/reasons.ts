@@ -19,6 +19,7 @@ export const Reason = {
   RetriesExhausted: 'RetriesExhausted',
   NoDrift: 'NoDrift',
   SchemaDrift: 'SchemaDrift',
+  WaitingForRollout: 'WaitingForRollout',
   DriftBlocked: 'DriftBlocked',
   StepLockTimeout: 'StepLockTimeout',
   Cancelled: 'Cancelled',

@@ -20,12 +20,19 @@ import type { ControllerMetrics } from './metrics.js';
 import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
 import { specSchema } from './resource.js';
+import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
 import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import { redact, type SecretObject } from './secret-policy.js';
 import { chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events. */
 export interface ClusterPort extends ObjectReader {
+  /** A Deployment's or StatefulSet's rollout state; null when it does not exist. */
+  workload(
+    namespace: string,
+    kind: 'Deployment' | 'StatefulSet',
+    name: string,
+  ): Promise<WorkloadState | null>;
   /** Writes status through the status subresource, refetching and retrying on conflict. */
   writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration>;
   event(
@@ -258,6 +265,9 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       await event('Warning', Reason.DowngradeNotAllowed, message).catch(() => undefined);
       return { requeueAfterMs: null, outcome: 'failed' };
     }
+    const gated = await gateOnRollout(spec.postDeploy?.after, planned, (kind, workload) =>
+      cluster.workload(namespace, kind, workload),
+    );
     const pendingRevisions = planned.steps.map((s) => s.revision);
     metrics.pending.set({ namespace, name }, pendingRevisions.length);
     metrics.currentRevision(namespace, name, currentRevision);
@@ -273,6 +283,14 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
         : 'dry run: the database is at the target';
       await write({ kind: 'dry-run', message }, { ...base, pendingRevisions, plan });
       return { requeueAfterMs: null, outcome: 'dry-run' };
+    }
+    if (gated.plan.steps.length === 0 && gated.waiting) {
+      await write(
+        { kind: 'progressing', reason: Reason.WaitingForRollout, message: gated.waiting },
+        { ...base, pendingRevisions, plan: [], attempts: 0 },
+        schemaDrift,
+      );
+      return { requeueAfterMs: rolloutPollMs, outcome: 'progressing' };
     }
     if (planned.steps.length === 0) {
       await write(
@@ -326,7 +344,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     };
     // The plan shown in status is the plan applied: the migrator refuses it (PlanOutdated,
     // retried) if the database moved in between, rather than planning again on its own.
-    const result = await migrator.apply(planned);
+    const result = await migrator.apply(gated.plan);
     const after = {
       currentRevision: lastHeads.join(','),
       pendingRevisions: remaining,
@@ -340,6 +358,13 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
         ...after,
         ...(failed ? { failedRevision: failed } : {}),
       });
+    }
+    if (gated.waiting) {
+      await write(
+        { kind: 'progressing', reason: Reason.WaitingForRollout, message: gated.waiting },
+        { ...after, attempts: 0, failedRevision: undefined },
+      );
+      return { requeueAfterMs: rolloutPollMs, outcome: 'progressing' };
     }
     // The same message as a pass that finds nothing to do, so the next resync writes nothing.
     const readyMessage = `the database is at ${after.currentRevision || 'base'}`;

@@ -32,6 +32,15 @@ export const specSchema = z
     migrations: z.object({ configMapRef: z.object({ name: z.string().min(1) }).optional() }).default({}),
     allowDowngrade: z.boolean().default(false),
     drift: z.object({ action: z.enum(['Report', 'Block']).default('Report') }).default({ action: 'Report' }),
+    postDeploy: z
+      .object({
+        after: z.object({
+          kind: z.enum(['Deployment', 'StatefulSet']),
+          name: z.string().min(1),
+          image: z.string().min(1).optional(),
+        }),
+      })
+      .optional(),
     dryRun: z.boolean().default(false),
     suspend: z.boolean().default(false),
     lockWaitSeconds: z.number().int().min(0).default(300),

@@ -2,17 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
 import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
+import type { WorkloadState } from '../../src/controller/rollout.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';
 import { migratorForSpec } from '../../src/controller/spec-migrator.js';
 import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { loadMigrations } from '../../src/migrator/chain/loader.js';
 import { embeddedMigrationsDir } from '../../src/migrator/embedded-chain.js';
+import { sqlMigration } from '../support/cli.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
 /** The narrow cluster interface, in memory: what the reconciler wrote is what the test reads. */
 class FakeCluster implements ClusterPort {
   secrets = new Map<string, SecretObject>();
   configMaps = new Map<string, Record<string, string>>();
+  workloads = new Map<string, WorkloadState>();
   writes: Status[] = [];
   events: { type: string; reason: string; message: string }[] = [];
   async secret(namespace: string, name: string) {
@@ -20,6 +23,9 @@ class FakeCluster implements ClusterPort {
   }
   async configMap(namespace: string, name: string) {
     return this.configMaps.get(`${namespace}/${name}`) ?? null;
+  }
+  async workload(namespace: string, kind: string, name: string) {
+    return this.workloads.get(`${namespace}/${kind}/${name}`) ?? null;
   }
   async writeStatus(resource: DatabaseMigration, status: Status) {
     this.writes.push(structuredClone(status));
@@ -178,5 +184,68 @@ describe('reconcile gives every failure a condition', () => {
     expect(result).toEqual({ outcome: 'failed', requeueAfterMs: null });
     expect(ready(cluster.writes.at(-1))).toMatchObject({ status: 'False', reason: 'InternalError' });
     expect(ready(cluster.writes.at(-1))?.message).toContain('a bug in revisor');
+  });
+
+  it('runs post-deploy revisions only once the named Deployment has rolled out (WaitingForRollout until then)', async () => {
+    const url = await createTestDatabase();
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', {
+      data: { url },
+      annotations: { 'revisor.dev/allowed-migrations': '*' },
+    });
+    cluster.configMaps.set('team-a/chain', {
+      '1.sql': sqlMigration(
+        'expand01',
+        null,
+        'CREATE TABLE t (old_name text, new_name text);',
+        'DROP TABLE t;',
+      ),
+      '2.sql': sqlMigration(
+        'contract',
+        'expand01',
+        'ALTER TABLE t DROP COLUMN old_name;',
+        'ALTER TABLE t ADD COLUMN old_name text;',
+      ).replace('-- migrate:upgrade', '-- phase: post-deploy\n-- migrate:upgrade'),
+    });
+    const spec = {
+      migrations: { configMapRef: { name: 'chain' } },
+      postDeploy: { after: { kind: 'Deployment', name: 'web', image: 'app:v2' } },
+    };
+    const first = await reconcile(resource(spec), deps(cluster));
+    expect(first).toEqual({ outcome: 'progressing', requeueAfterMs: 5000 });
+    const waiting = cluster.writes.at(-1)!;
+    expect(waiting.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'WaitingForRollout',
+    });
+    expect(waiting.conditions?.find((c) => c.type === 'Progressing')?.message).toContain(
+      'post-deploy revision(s) contract wait for the rollout: Deployment web does not exist yet',
+    );
+    const db = await connect(url);
+    expect(await versionRows(db)).toEqual(['expand01']);
+
+    // Rolling out: old pods remain, so still waiting, and nothing more runs.
+    const rolling: WorkloadState = {
+      generation: 2,
+      observedGeneration: 2,
+      desired: 3,
+      current: 4,
+      updated: 3,
+      available: 3,
+      images: ['app:v2'],
+    };
+    cluster.workloads.set('team-a/Deployment/web', rolling);
+    const second = await reconcile(resource(spec, waiting), deps(cluster));
+    expect(second.outcome).toBe('progressing');
+    expect(cluster.writes.at(-1)?.conditions?.find((c) => c.type === 'Progressing')?.message).toContain(
+      'still runs 1 old replica(s)',
+    );
+    expect(await versionRows(db)).toEqual(['expand01']);
+
+    cluster.workloads.set('team-a/Deployment/web', { ...rolling, current: 3 });
+    const third = await reconcile(resource(spec, cluster.writes.at(-1)), deps(cluster));
+    expect(third.outcome).toBe('ready');
+    expect(await versionRows(db)).toEqual(['contract']);
+    await db.end();
   });
 });

@@ -5,7 +5,11 @@ import { type Finding, lintMigration } from '../../src/migrator/lint/lint.js';
 
 async function lint(
   sql: string[],
-  options: { transactional?: boolean; lintWaivers?: Record<string, string> } = {},
+  options: {
+    transactional?: boolean;
+    lintWaivers?: Record<string, string>;
+    phase?: 'pre-deploy' | 'post-deploy';
+  } = {},
 ) {
   const migration = fromDefinition(
     {
@@ -75,11 +79,38 @@ describe('lint rules fire on risky SQL and stay quiet on its safe equivalent', (
 
   for (const [rule, risky, safe, safeOptions] of cases) {
     it(rule, async () => {
+      // Post-deploy, so the rule about the running application version stays out of it.
       const risk = rule === 'concurrently-in-transaction' ? { transactional: true } : (safeOptions ?? {});
-      expect(rulesOf(await lint(risky, risk))).toEqual([rule]);
-      expect(rulesOf(await lint(safe, safeOptions ?? {}))).toEqual([]);
+      expect(rulesOf(await lint(risky, { ...risk, phase: 'post-deploy' }))).toEqual([rule]);
+      expect(rulesOf(await lint(safe, { ...safeOptions, phase: 'post-deploy' }))).toEqual([]);
     });
   }
+
+  it('breaking-change-before-deploy: what breaks the running version, in a pre-deploy revision only', async () => {
+    const breaking = [
+      'ALTER TABLE users DROP COLUMN name',
+      'ALTER TABLE users RENAME COLUMN name TO full_name',
+      'ALTER TABLE users ALTER COLUMN email SET NOT NULL',
+      'ALTER TABLE users ALTER COLUMN id TYPE bigint',
+      'ALTER TABLE users ALTER COLUMN plan DROP DEFAULT',
+      'DROP TABLE sessions',
+    ];
+    for (const sql of breaking) {
+      expect(rulesOf(await lint([sql])), sql).toContain('breaking-change-before-deploy');
+      expect(rulesOf(await lint([sql], { phase: 'post-deploy' })), sql).not.toContain(
+        'breaking-change-before-deploy',
+      );
+    }
+    const compatible = [
+      'ALTER TABLE users ADD COLUMN full_name text',
+      "ALTER TABLE users ALTER COLUMN plan SET DEFAULT 'free'",
+    ];
+    for (const sql of compatible) expect(rulesOf(await lint([sql])), sql).toEqual([]);
+    const [finding] = (await lint(['ALTER TABLE users DROP COLUMN name'])).filter(
+      (f) => f.rule === 'breaking-change-before-deploy',
+    );
+    expect(finding?.advice).toContain('phase: post-deploy');
+  });
 
   it('exempts tables created in the same revision from the rules about existing tables', async () => {
     const findings = await lint([

@@ -1,4 +1,4 @@
-import { executedBy, RevisorError, type RunResult } from '../../migrator/index.js';
+import { executedBy, type Phase, phases, RevisorError, type RunResult } from '../../migrator/index.js';
 import { str } from '../args.js';
 import type { Context } from '../context.js';
 import { createMigrator, createUpgrader } from '../context.js';
@@ -25,6 +25,7 @@ async function report(ctx: Context, result: RunResult, verb: string): Promise<nu
       to: result.error ? null : (result.plan?.toHeads ?? null),
       steps: result.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs * 10) / 10 })),
       lockWaitMs: result.lockWaitMs,
+      ...(result.held?.length ? { heldForPostDeploy: result.held } : {}),
       ...(result.error ? { error: errorJson(result.error) } : {}),
     });
   } else if (!result.error) {
@@ -34,6 +35,12 @@ async function report(ctx: Context, result: RunResult, verb: string): Promise<nu
       print(
         `${verb} ${applied.length} revision(s); the database is now at ${headsText(result.plan!.toHeads)}`,
       );
+    if (result.held?.length) {
+      print(
+        `stopped before post-deploy revision ${result.held[0]} (${result.held.length} revision(s) wait): ` +
+          'run "revisor upgrade --phase post-deploy" once the new application version is rolled out',
+      );
+    }
   }
   return result.error ? reportError(result.error) : 0;
 }
@@ -41,6 +48,9 @@ async function report(ctx: Context, result: RunResult, verb: string): Promise<nu
 export async function upgrade(ctx: Context): Promise<number> {
   const [target = 'head', extra] = ctx.positionals;
   if (extra) throw new RevisorError('Usage', 'upgrade takes one target');
+  const phase = str(ctx.values, 'phase') ?? 'post-deploy';
+  if (!phases.includes(phase as Phase))
+    throw new RevisorError('Usage', `--phase is ${phases.join(' or ')}, got "${phase}"`);
   const prepared = await createUpgrader(ctx, target);
   if ('upToDate' in prepared) {
     const plan = {
@@ -53,7 +63,7 @@ export async function upgrade(ctx: Context): Promise<number> {
   }
   const { migrator } = prepared;
   try {
-    return await report(ctx, await migrator.upgrade(target), 'applied');
+    return await report(ctx, await migrator.upgrade(target, { phase: phase as Phase }), 'applied');
   } finally {
     await migrator.close();
   }

@@ -7,7 +7,7 @@ import { Op } from '../ops/op.js';
 import type { Statement } from '../ops/statement.js';
 import { checksum } from './checksum.js';
 import { isMigrationFile } from './index-file.js';
-import type { Migration, MigrationDefinition } from './migration.js';
+import { type Migration, type MigrationDefinition, type Phase, phases } from './migration.js';
 import { parseRevisionList, parseSqlMigration, revisionIdPattern, revisionIdRule } from './sql-file.js';
 
 /** A migration file found in a version location. */
@@ -151,6 +151,13 @@ async function loadModule(path: string, file: string): Promise<Migration> {
   return fromDefinition(definition, file);
 }
 
+function phaseOf(value: unknown, file: string): Phase {
+  if (value === undefined) return 'pre-deploy';
+  if (!phases.includes(value as Phase))
+    fail(file, `phase must be ${phases.join(' or ')}, got ${JSON.stringify(value)}`);
+  return value as Phase;
+}
+
 function fail(file: string, what: string): never {
   throw new RevisorError('MigrationLoadError', `${file}: ${what}`, { file });
 }
@@ -202,6 +209,7 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
     message: typeof message === 'string' ? message : '',
     createDate: definition.createDate ?? null,
     transactional: definition.transactional ?? true,
+    phase: phaseOf(definition.phase, file),
     lintWaivers: definition.lintWaivers ?? {},
     source: file,
     upgrade,

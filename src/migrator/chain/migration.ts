@@ -13,6 +13,11 @@ export interface MigrationDefinition {
   createDate?: string;
   /** false: the statements run outside a transaction (e.g. CREATE INDEX CONCURRENTLY). */
   transactional?: boolean;
+  /**
+   * When in a deploy it runs: pre-deploy (default) before the new application version
+   * starts, post-deploy once the rollout is complete (the contract step of expand/contract).
+   */
+  phase?: Phase;
   /** Lint rules this revision knowingly breaks, each with the reason (revisor lint). */
   lintWaivers?: Readonly<Record<string, string>>;
   upgrade(op: Op): void;
@@ -22,6 +27,9 @@ export interface MigrationDefinition {
 export function defineMigration(definition: MigrationDefinition): MigrationDefinition {
   return definition;
 }
+
+export type Phase = 'pre-deploy' | 'post-deploy';
+export const phases: readonly Phase[] = ['pre-deploy', 'post-deploy'];
 
 /** A loaded revision: graph data plus the statements each direction renders. */
 export interface Migration {
@@ -34,6 +42,7 @@ export interface Migration {
   readonly message: string;
   readonly createDate: string | null;
   readonly transactional: boolean;
+  readonly phase: Phase;
   /** Waived lint rule → the written reason. */
   readonly lintWaivers: Readonly<Record<string, string>>;
   /** Where it came from, for error messages: a path, or `<embedded>/name`. */

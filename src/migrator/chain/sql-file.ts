@@ -1,7 +1,7 @@
 import { RevisorError } from '../errors/errors.js';
 import type { Statement } from '../ops/statement.js';
 import { checksumText } from './checksum.js';
-import type { Migration } from './migration.js';
+import { type Migration, type Phase, phases } from './migration.js';
 import { splitSql } from './sql-split.js';
 
 /**
@@ -12,6 +12,7 @@ import { splitSql } from './sql-split.js';
  *   -- branch_labels: billing         (optional, comma-separated)
  *   -- depends_on: 3c4d5e6f7a8b       (optional, revision ids or branch labels, comma-separated)
  *   -- transactional: false           (optional, default true)
+ *   -- phase: post-deploy             (optional, default pre-deploy)
  *   -- create_date: 2025-10-18 02:30  (optional)
  *   -- lint_waive: <rule>: <reason>   (optional, repeatable)
  *   -- migrate:upgrade
@@ -26,6 +27,7 @@ const headerKeys = new Set([
   'depends_on',
   'message',
   'transactional',
+  'phase',
   'create_date',
   'lint_waive',
 ]);
@@ -121,6 +123,9 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
       fail(file, tx.line, 'transactional must be true or false');
     transactional = tx.value === 'true';
   }
+  const phaseHeader = header.get('phase');
+  if (phaseHeader && !phases.includes(phaseHeader.value as Phase))
+    fail(file, phaseHeader.line, `phase must be ${phases.join(' or ')}`);
   // Split on first use: checking an applied chain needs only the checksums of the texts.
   const section = (from: number, to: number) => {
     const text = lines.slice(from + 1, to).join('\n');
@@ -143,6 +148,7 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     message: header.get('message')?.value ?? '',
     createDate: header.get('create_date')?.value ?? null,
     transactional,
+    phase: (phaseHeader?.value as Phase | undefined) ?? 'pre-deploy',
     lintWaivers: waivers,
     source: file,
     headerLines: { revision: revision.line, downRevision: down.line },
@@ -162,6 +168,7 @@ export interface SqlMigrationHeader {
   readonly message: string;
   readonly createDate?: string | null;
   readonly transactional?: boolean;
+  readonly phase?: Phase;
 }
 
 /** The text of a SQL migration file: the header above, then both sections. */
@@ -176,6 +183,7 @@ export function renderSqlMigration(header: SqlMigrationHeader, upgrade: string, 
     `-- message: ${header.message.replace(/\s*\n\s*/g, ' ')}`,
     ...(header.createDate ? [`-- create_date: ${header.createDate}`] : []),
     ...(header.transactional === false ? ['-- transactional: false'] : []),
+    ...(header.phase === 'post-deploy' ? ['-- phase: post-deploy'] : []),
     '-- migrate:upgrade',
     upgrade,
     '-- migrate:downgrade',

@@ -54,7 +54,7 @@ export async function lintMigration(migration: Migration, parse: Parse): Promise
   const createdTables = new Set(
     parsed.flatMap((p) => p.stmts.map(createdTable).filter((t): t is string => t !== null)),
   );
-  const ctx = { createdTables, transactional: migration.transactional };
+  const ctx = { createdTables, transactional: migration.transactional, phase: migration.phase };
   return parsed.flatMap((p) =>
     p.stmts.flatMap((stmt) =>
       checkStatement(stmt, ctx).map(

@@ -8,6 +8,8 @@ export interface StatementContext {
   /** Tables this revision creates: the rules about existing tables do not apply to them. */
   readonly createdTables: ReadonlySet<string>;
   readonly transactional: boolean;
+  /** Pre-deploy revisions run while the previous application version still serves traffic. */
+  readonly phase: 'pre-deploy' | 'post-deploy';
 }
 
 export interface RuleHit {
@@ -29,6 +31,8 @@ export const rules = {
     'stop reading the column in a release first, then drop it; downgrades cannot restore its data',
   'concurrently-in-transaction':
     'mark the migration transactional: false; PostgreSQL refuses CONCURRENTLY in a transaction',
+  'breaking-change-before-deploy':
+    'move it to a revision with phase: post-deploy, which runs once the new application version is rolled out',
 } as const;
 
 export type RuleName = keyof typeof rules;
@@ -115,8 +119,58 @@ function alterTableHits(stmt: Node, ctx: StatementContext): RuleHit[] {
   return hits;
 }
 
+/**
+ * What breaks the application version still running during a rolling deploy: it reads a
+ * column or table that is dropped or renamed, writes rows that a new NOT NULL refuses, or
+ * relies on a default that goes away; a type change can narrow what it writes.
+ */
+function breakingHits(stmt: Node, ctx: StatementContext): RuleHit[] {
+  const breaking = (what: string): RuleHit => ({
+    rule: 'breaking-change-before-deploy',
+    message: `${what} in a pre-deploy revision breaks the application version still running`,
+  });
+  const drop = child(stmt, 'DropStmt');
+  if (drop && drop['removeType'] === 'OBJECT_TABLE') return [breaking('dropping a table')];
+  const rename = child(stmt, 'RenameStmt');
+  if (rename && (rename['renameType'] === 'OBJECT_TABLE' || rename['renameType'] === 'OBJECT_COLUMN')) {
+    return [
+      breaking(
+        `renaming ${tableName(rename['relation'])}${rename['subname'] ? `.${String(rename['subname'])}` : ''}`,
+      ),
+    ];
+  }
+  const alter = child(stmt, 'AlterTableStmt');
+  if (!alter) return [];
+  const table = tableName(alter['relation']);
+  if (isCreatedHere(ctx, table)) return [];
+  const hits: RuleHit[] = [];
+  for (const item of (alter['cmds'] as Node[] | undefined) ?? []) {
+    const cmd = child(item, 'AlterTableCmd');
+    const column = `${table}.${String(cmd?.['name'])}`;
+    switch (cmd?.['subtype']) {
+      case 'AT_DropColumn':
+        hits.push(breaking(`dropping column ${column}`));
+        break;
+      case 'AT_SetNotNull':
+        hits.push(breaking(`SET NOT NULL on ${column}`));
+        break;
+      case 'AT_AlterColumnType':
+        hits.push(breaking(`changing the type of ${column}`));
+        break;
+      case 'AT_ColumnDefault':
+        if (!cmd['def']) hits.push(breaking(`dropping the default of ${column}`));
+        break;
+    }
+  }
+  return hits;
+}
+
 /** Every rule's hits on one parsed statement of a revision's upgrade. */
 export function checkStatement(stmt: Node, ctx: StatementContext): RuleHit[] {
+  return [...statementHits(stmt, ctx), ...(ctx.phase === 'pre-deploy' ? breakingHits(stmt, ctx) : [])];
+}
+
+function statementHits(stmt: Node, ctx: StatementContext): RuleHit[] {
   const index = child(stmt, 'IndexStmt');
   if (index) {
     const table = tableName(index['relation']);

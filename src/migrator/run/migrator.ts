@@ -1,11 +1,13 @@
 import { checksumMismatchError, findChecksumDrift } from '../chain/checksum.js';
 import type { RevisionGraph } from '../chain/graph.js';
+import type { Phase } from '../chain/migration.js';
 import { classify } from '../errors/classify.js';
 import { RevisorError } from '../errors/errors.js';
 import { qualified } from '../ops/statement.js';
 import { insertHistory, markInterrupted } from '../pg/history.js';
 import { fenceSql, holderCheckSql, type LockHolder } from '../pg/lock.js';
 import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/state.js';
+import { planForPhase } from '../plan/phases.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
 import { resolveTarget } from '../plan/targets.js';
 import type { Direction } from '../plan/version-rows.js';
@@ -67,6 +69,8 @@ export interface MigratorConfig {
 /** Kysely-style: what was planned, what each step did, and the error that stopped it. */
 export interface RunResult {
   readonly plan: Plan | null;
+  /** Upgrade revisions left for the post-deploy phase (a pre-deploy run stops before them). */
+  readonly held?: readonly string[];
   readonly results: readonly StepResult[];
   readonly lockWaitMs: number;
   readonly error?: RevisorError;
@@ -154,30 +158,33 @@ export class Migrator {
     return plan(this.graph, await this.current(), direction, target);
   }
 
-  upgrade(target = 'head'): Promise<RunResult> {
-    return this.#run('upgrade', target);
+  /** Upgrades to target; `phase: 'pre-deploy'` stops before the first post-deploy revision. */
+  upgrade(target = 'head', options: { phase?: Phase } = {}): Promise<RunResult> {
+    return this.#run('upgrade', target, options.phase ?? 'post-deploy');
   }
 
   downgrade(target: string): Promise<RunResult> {
     return this.#run('downgrade', target);
   }
 
-  async #run(direction: Direction, target: string): Promise<RunResult> {
-    let planned: Plan;
+  async #run(direction: Direction, target: string, phase: Phase = 'post-deploy'): Promise<RunResult> {
+    let phased: ReturnType<typeof planForPhase>;
     try {
       // Nothing to do is decided without the lock: version rows change only in the
       // same transaction as their DDL, so a committed state is never half-applied.
-      planned = await this.plan(direction, target);
+      phased = planForPhase(await this.plan(direction, target), phase);
     } catch (err) {
       return failed(err);
     }
-    if (planned.steps.length === 0) return { plan: planned, results: [], lockWaitMs: 0 };
+    const held = phased.held.map((s) => s.revision);
+    if (phased.plan.steps.length === 0) return { plan: phased.plan, held, results: [], lockWaitMs: 0 };
     // Under the lock the plan is made again: another migrator may have moved the database.
     return this.#locked(async (db, run) => {
       const state = await readState(db, this.#config.tables);
       assertKnownHeads(this.graph, state.heads);
       if (direction === 'upgrade') this.#verifyChecksums(state);
-      return this.#execute(db, plan(this.graph, state.heads, direction, target), run);
+      const now = planForPhase(plan(this.graph, state.heads, direction, target), phase);
+      return { ...(await this.#execute(db, now.plan, run)), held: now.held.map((s) => s.revision) };
     });
   }
 
