@@ -305,11 +305,32 @@ export function migratorWith(
   connect: () => Promise<Session>,
 ): Migrator {
   const { logger } = ctx;
+  // A line per batch would drown the log: one every few seconds, and the last.
+  let lastProgressLog = 0;
   return new Migrator({
     ...settings,
     graph,
     connect,
     events: {
+      backfillProgress: (step, p) => {
+        const now = Date.now();
+        if (now - lastProgressLog < 2000) return;
+        lastProgressLog = now;
+        const percent =
+          p.estimatedRows > 0
+            ? ` (~${Math.min(100, Math.round((100 * p.rowsDone) / p.estimatedRows))}%)`
+            : '';
+        logger.info(
+          {
+            revision: step.revision,
+            table: p.table,
+            rowsDone: p.rowsDone,
+            estimatedRows: p.estimatedRows,
+            batches: p.batches,
+          },
+          `backfill of ${p.table}: ${p.rowsDone} of ~${p.estimatedRows} rows${percent}`,
+        );
+      },
       lockWaiting: (holder, waitedMs) =>
         logger.warn(
           { holder, waitedMs },

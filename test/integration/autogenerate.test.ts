@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { repoRoot, runCli } from '../support/cli.js';
+import { repoRoot, revisorProject, runCli } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
 
 const embedded = join(repoRoot, 'dist/migrations');
@@ -13,12 +13,7 @@ const embedded = join(repoRoot, 'dist/migrations');
  * application that installed revisor does.
  */
 async function project(count: number): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'revisor-autogen-'));
-  onTestFinished(() => rm(root, { recursive: true, force: true }));
-  await mkdir(join(root, 'node_modules'));
-  await symlink(repoRoot, join(root, 'node_modules', 'revisor'));
-  const dir = join(root, 'migrations');
-  await mkdir(dir);
+  const dir = await revisorProject();
   for (const file of (await chainFiles()).slice(0, count))
     await symlink(join(embedded, file), join(dir, file));
   return dir;

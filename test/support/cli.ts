@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -85,4 +85,19 @@ export function linearChain(n: number, prefix = 'rev'): Record<string, string> {
     );
   }
   return files;
+}
+
+/**
+ * A migrations directory inside a project that resolves `import … from 'revisor'` as an
+ * application that installed revisor does (node_modules/revisor links to this repository).
+ */
+export async function revisorProject(files: Record<string, string> = {}): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'revisor-project-'));
+  onTestFinished(() => rm(root, { recursive: true, force: true }));
+  await mkdir(join(root, 'node_modules'));
+  await symlink(repoRoot, join(root, 'node_modules', 'revisor'));
+  const dir = join(root, 'migrations');
+  await mkdir(dir);
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return dir;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { check, column, foreignKey, primaryKey, unique } from '../../src/migrator/ops/elements.js';
+import { backfill, backfillBatch } from '../../src/migrator/ops/backfill.js';
 import { Op } from '../../src/migrator/ops/op.js';
 import { ident, inline, literal, sql } from '../../src/migrator/ops/statement.js';
 import { sa } from '../../src/migrator/ops/types.js';
@@ -243,5 +244,34 @@ describe('schema objects and data', () => {
       { sql: 'UPDATE t SET a = $1', params: [1] },
     ]);
     expect(() => op.delete('sessions', {})).toThrow(/needs a WHERE/);
+  });
+});
+
+describe('op.backfill', () => {
+  it('renders a batch as one statement over the key, and the whole as an offline DO block', () => {
+    const statement = backfill({
+      table: 'orders',
+      schema: 'shop',
+      set: 'total = price * qty',
+      where: 'total IS NULL',
+      batchSize: 500,
+    });
+    expect(backfillBatch(statement.backfill)).toBe(
+      'WITH todo AS (SELECT id FROM shop.orders WHERE (total IS NULL) AND (NOT $1::boolean OR id > $2) ORDER BY id LIMIT $3 FOR UPDATE), ' +
+        'done AS (UPDATE shop.orders AS target SET total = price * qty FROM todo WHERE target.id = todo.id RETURNING target.id) ' +
+        'SELECT count(*)::int AS rows, max(id)::text AS last FROM done',
+    );
+    expect(statement.sql).toContain(
+      'UPDATE shop.orders SET total = price * qty WHERE id IN (SELECT id FROM shop.orders WHERE (total IS NULL) ORDER BY id LIMIT 500);',
+    );
+    expect(statement.sql).toContain('COMMIT;');
+  });
+
+  it('needs set, where and a positive batch size', () => {
+    expect(() => backfill({ table: 't', set: 'a = 1', where: '' })).toThrow(/needs where/);
+    expect(() => backfill({ table: 't', set: '', where: 'a IS NULL' })).toThrow(/needs set/);
+    expect(() => backfill({ table: 't', set: 'a = 1', where: 'a IS NULL', batchSize: 0 })).toThrow(
+      /batchSize/,
+    );
   });
 });

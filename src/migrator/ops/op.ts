@@ -1,3 +1,4 @@
+import { type BackfillOptions, backfill } from './backfill.js';
 import * as constraints from './constraint-ops.js';
 import * as data from './data-ops.js';
 import type { Column, ForeignKeyOptions, TableElement } from './elements.js';
@@ -97,6 +98,10 @@ export class Op {
   /** Raw SQL; values go in `params` as $1, $2, … never into the text. */
   execute(sql: string, params?: readonly unknown[]) {
     return this.#add(params?.length ? { sql, params } : { sql });
+  }
+  /** A data migration in key-ordered batches of their own transactions; needs transactional: false. */
+  backfill(options: BackfillOptions) {
+    return this.#add(backfill(options));
   }
   bulkInsert(...args: Params<typeof data.bulkInsert>) {
     return this.#add(data.bulkInsert(...args));

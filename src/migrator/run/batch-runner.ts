@@ -1,3 +1,4 @@
+import { isBackfill } from '../ops/backfill.js';
 import { pgCode, sqlState } from '../pg/db.js';
 import { type Step, statementsOf } from '../plan/planner.js';
 import { type BatchSettings, batchScript, type ProgressRow, stageSteps } from '../sql/batch-sql.js';
@@ -23,7 +24,7 @@ export interface BatchOutcome {
 
 /** A transactional step without bind parameters can go in a script. */
 export const batchable = (step: Step): boolean =>
-  step.migration.transactional && statementsOf(step).every((s) => !s.params?.length);
+  step.migration.transactional && statementsOf(step).every((s) => !s.params?.length && !isBackfill(s));
 
 /**
  * Runs `steps` as one script; `onStep` hears of each step as its progress row arrives.

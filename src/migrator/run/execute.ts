@@ -4,6 +4,7 @@ import { recordFailure } from '../pg/history.js';
 import { lockLostError } from '../pg/lock.js';
 import type { Plan, Step } from '../plan/planner.js';
 import type { Tables } from '../sql/bookkeeping.js';
+import { assertBackfillsOutsideTransactions } from './backfill.js';
 import { type Executor, StepFailure } from './executor.js';
 import type { Session } from './session.js';
 
@@ -54,6 +55,7 @@ export async function execute(
   };
   let index = 0;
   try {
+    assertBackfillsOutsideTransactions(plan);
     await executor.open(plan);
     while (index < steps.length) {
       const step = steps[index]!;

@@ -13,6 +13,7 @@ import { resolveTarget } from '../plan/targets.js';
 import type { Direction } from '../plan/version-rows.js';
 import { findSchemaDrift, recordCatalog, type SchemaDrift } from '../schema/record.js';
 import { deleteAllHeads, type Tables } from '../sql/bookkeeping.js';
+import type { BackfillProgress } from './backfill.js';
 import { execute, type StepResult } from './execute.js';
 import type { Executor } from './executor.js';
 import { type RunContext, withLock } from './locked.js';
@@ -34,6 +35,8 @@ export interface MigratorEvents {
   stepRetry?(step: Step, attempt: number, nextLockTimeoutMs: number): void;
   /** An INVALID index left by an interrupted build of this step was dropped before it ran again. */
   invalidIndexDropped?(step: Step, index: string): void;
+  /** A backfill committed a batch. */
+  backfillProgress?(step: Step, progress: BackfillProgress): void;
   /** The catalog after the run could not be recorded (revisor drift then compares with an older one). */
   schemaNotRecorded?(error: unknown): void;
 }
@@ -254,6 +257,7 @@ export class Migrator {
       ...(c.signal ? { signal: c.signal } : {}),
       onRetry: (step, attempt, next) => c.events?.stepRetry?.(step, attempt, next),
       onInvalidIndexDropped: (step, index) => c.events?.invalidIndexDropped?.(step, index),
+      onBackfillProgress: (step, progress) => c.events?.backfillProgress?.(step, progress),
     };
   }
 

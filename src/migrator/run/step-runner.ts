@@ -1,10 +1,12 @@
 import { RevisorError } from '../errors/errors.js';
+import { isBackfill } from '../ops/backfill.js';
 import type { Statement } from '../ops/statement.js';
 import { pgCode, type Queryable, sleep, sqlState } from '../pg/db.js';
 import { finishHistory, insertHistory } from '../pg/history.js';
 import { type Step, statementsOf } from '../plan/planner.js';
 import { rowChangeStatement, stepFinish, type Tables } from '../sql/bookkeeping.js';
 import { batch, stepEpilogue, stepPrelude } from '../sql/step-sql.js';
+import { type BackfillProgress, runBackfill } from './backfill.js';
 import { stepFailure } from './failure.js';
 import { dropInvalidIndex, indexesCreatedBy, invalidIndexError, invalidIndexes } from './invalid-indexes.js';
 
@@ -30,6 +32,7 @@ export interface StepSettings {
   readonly signal?: AbortSignal;
   readonly onRetry?: (step: Step, attempt: number, nextLockTimeoutMs: number) => void;
   readonly onInvalidIndexDropped?: (step: Step, index: string) => void;
+  readonly onBackfillProgress?: (step: Step, progress: BackfillProgress) => void;
 }
 
 type Block = 'transaction' | 'savepoint';
@@ -241,6 +244,10 @@ export async function runNonTransactionalStep(
   });
   try {
     for (const statement of statements) {
+      if (isBackfill(statement)) {
+        await runBackfill(db, step, statement, settings);
+        continue;
+      }
       await withLockRetries(step, settings, async (lockTimeoutMs) => {
         await db.query(settings.holderCheck);
         if (!settings.pooled) {
