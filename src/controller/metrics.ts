@@ -62,6 +62,12 @@ export class ControllerMetrics {
     labelNames: ['namespace', 'name'] as const,
     registers: [this.registry],
   });
+  readonly backfillRows = new Gauge({
+    name: 'revisor_backfill_rows_done',
+    help: 'Rows the running backfill (op.backfill) has updated so far.',
+    labelNames: ['namespace', 'name', 'revision', 'table'] as const,
+    registers: [this.registry],
+  });
   readonly schemaDrift = new Gauge({
     name: 'revisor_schema_drift_objects',
     help: 'Catalog differences between the database and the schema recorded at its last apply.',

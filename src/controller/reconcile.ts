@@ -177,6 +177,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   const progress: StepRecord[] = [...(previous.steps ?? [])];
   let waitingReported = false;
   let onStep: MigratorEvents['stepFinished'];
+  let lastBackfillWrite = 0;
   const events: MigratorEvents = {
     stepFinished: (step, result) => onStep?.(step, result),
     lockWaiting: (holder) => {
@@ -187,6 +188,23 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       void event('Normal', Reason.WaitingForLock, message).catch(() => undefined);
     },
     lockAcquired: (waitedMs) => metrics.lockWait.observe(waitedMs / 1000),
+    backfillProgress: (step, p) => {
+      metrics.backfillRows.set({ namespace, name, revision: step.revision, table: p.table }, p.rowsDone);
+      // A status write every few seconds, not one per batch.
+      const now = deps.now().getTime();
+      if (now - lastBackfillWrite < 5000) return;
+      lastBackfillWrite = now;
+      const backfill = {
+        revision: step.revision,
+        table: p.table,
+        rowsDone: p.rowsDone,
+        estimatedRows: Math.round(p.estimatedRows),
+      };
+      const message = `backfill of ${p.table} in ${step.revision}: ${p.rowsDone} of ~${backfill.estimatedRows} rows`;
+      void write({ kind: 'progressing', reason: Reason.Migrating, message }, { backfill }).catch(
+        () => undefined,
+      );
+    },
   };
   let migrator: Migrator | undefined;
   try {

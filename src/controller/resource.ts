@@ -110,6 +110,8 @@ export interface Status {
   attempts?: number;
   steps?: StepRecord[];
   plan?: { revision: string; direction: string; sql: string }[];
+  /** The backfill running now (op.backfill), or the last one. */
+  backfill?: { revision: string; table: string; rowsDone: number; estimatedRows: number };
   conditions?: Condition[];
 }
 
