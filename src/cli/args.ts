@@ -34,6 +34,16 @@ export const globalOptions = {
     env: 'REVISOR_SCHEMAS',
     help: 'the schemas a snapshot, diff or drift covers, comma-separated (default: every user schema)',
   },
+  stash: {
+    type: 'boolean',
+    env: 'REVISOR_STASH',
+    help: 'keep what upgrades destroy (dropped tables, columns) for downgrades to restore (default true; --no-stash)',
+  },
+  'stash-retention': {
+    type: 'string',
+    env: 'REVISOR_STASH_RETENTION',
+    help: 'how long stashed data is kept (default 7d)',
+  },
   'record-schema': {
     type: 'boolean',
     env: 'REVISOR_RECORD_SCHEMA',
@@ -193,6 +203,14 @@ export function duration(text: string | undefined, name: string, fallbackMs: num
     );
   }
   return ms;
+}
+
+/** 12h, 7d, 90d → milliseconds: a retention, not a timer, so it may pass the timers' limit. */
+export function retention(text: string | undefined, name: string, fallbackMs: number): number {
+  if (text === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)(h|d)$/.exec(text.trim());
+  if (!match) throw new RevisorError('Usage', `--${name} takes hours or days, like 12h or 7d, got "${text}"`);
+  return Math.round(Number(match[1]) * (match[2] === 'd' ? 86_400_000 : 3_600_000));
 }
 
 export function count(text: string | undefined, name: string, fallback: number): number {

@@ -20,7 +20,7 @@ import {
   type Tables,
   tableProblems,
 } from '../migrator/index.js';
-import { count, duration, str, type Values } from './args.js';
+import { count, duration, retention, str, type Values } from './args.js';
 
 export interface Context {
   readonly values: Values;
@@ -220,6 +220,8 @@ export function migratorSettings(ctx: Context) {
     transactionMode: mode,
     allowChecksumMismatch: values['allow-checksum-mismatch'] === true,
     recordSchema: values['record-schema'] !== false,
+    stash: values['stash'] !== false,
+    stashRetentionMs: retention(str(values, 'stash-retention'), 'stash-retention', 7 * 86_400_000),
     ...(schemasOf(values) ? { schemas: schemasOf(values)! } : {}),
     signal: ctx.signal,
   } as const;

@@ -116,6 +116,13 @@ const commands: Record<string, Command> = {
     },
     run: async () => (await import('./commands/schema.js')).diffCommand,
   },
+  stash: {
+    usage: 'revisor stash list | revisor stash drop <revision>',
+    summary:
+      "List what upgrades stashed for lossless downgrades (revision, table, column, size), or drop a revision's stash.",
+    options: {},
+    run: async () => (await import('./commands/stash.js')).stash,
+  },
   drift: {
     usage: 'revisor drift',
     summary:

@@ -39,3 +39,4 @@ export {
   tableProblems,
 } from './sql/bookkeeping.js';
 export { renderPlan, renderStatements, renderStep } from './sql/render.js';
+export { dropStash, listStash } from './sql/stash-sql.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { check, column, foreignKey, primaryKey, unique } from '../../src/migrator/ops/elements.js';
 import { backfill, backfillBatch } from '../../src/migrator/ops/backfill.js';
+import { check, column, foreignKey, primaryKey, unique } from '../../src/migrator/ops/elements.js';
 import { Op } from '../../src/migrator/ops/op.js';
 import { ident, inline, literal, sql } from '../../src/migrator/ops/statement.js';
 import { sa } from '../../src/migrator/ops/types.js';

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { RevisorError } from '../errors/errors.js';
 import { Op } from '../ops/op.js';
 import type { Statement } from '../ops/statement.js';
+import { isStashStatement } from '../sql/stash-sql.js';
 import { checksum } from './checksum.js';
 import { isMigrationFile } from './index-file.js';
 import { type Migration, type MigrationDefinition, type Phase, phases } from './migration.js';
@@ -182,7 +183,7 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
     let cached: readonly Statement[] | undefined;
     return (): readonly Statement[] => {
       if (cached) return cached;
-      const op = new Op();
+      const op = new Op({ revision, direction, stash: definition.stash !== false });
       try {
         definition[direction](op);
       } catch (err) {
@@ -215,6 +216,9 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
     upgrade,
     downgrade,
     hasDowngrade: () => downgrade().length > 0,
-    checksum: (direction) => checksum(direction === 'upgrade' ? upgrade() : downgrade()),
+    // Stash statements are bookkeeping the op API adds, not the author's SQL: checksums
+    // leave them out, so revisions applied before stashing existed still match.
+    checksum: (direction) =>
+      checksum((direction === 'upgrade' ? upgrade() : downgrade()).filter((s) => !isStashStatement(s))),
   };
 }

@@ -18,6 +18,11 @@ export interface MigrationDefinition {
    * starts, post-deploy once the rollout is complete (the contract step of expand/contract).
    */
   phase?: Phase;
+  /**
+   * false: destructive ops (dropTable, dropColumn, a type change) do not stash what they
+   * destroy, and downgrades restore nothing (default true).
+   */
+  stash?: boolean;
   /** Lint rules this revision knowingly breaks, each with the reason (revisor lint). */
   lintWaivers?: Readonly<Record<string, string>>;
   upgrade(op: Op): void;

@@ -1,5 +1,6 @@
 import { RevisorError } from '../errors/errors.js';
 import type { Statement } from '../ops/statement.js';
+import { restoreColumn, restoreTable, stashColumn, stashTable } from '../sql/stash-sql.js';
 import { checksumText } from './checksum.js';
 import { type Migration, type Phase, phases } from './migration.js';
 import { splitSql } from './sql-split.js';
@@ -13,6 +14,7 @@ import { splitSql } from './sql-split.js';
  *   -- depends_on: 3c4d5e6f7a8b       (optional, revision ids or branch labels, comma-separated)
  *   -- transactional: false           (optional, default true)
  *   -- phase: post-deploy             (optional, default pre-deploy)
+ *   -- destroys: table t, column t.c  (optional: stashed before the upgrade, restored after the downgrade)
  *   -- create_date: 2025-10-18 02:30  (optional)
  *   -- lint_waive: <rule>: <reason>   (optional, repeatable)
  *   -- migrate:upgrade
@@ -28,6 +30,7 @@ const headerKeys = new Set([
   'message',
   'transactional',
   'phase',
+  'destroys',
   'create_date',
   'lint_waive',
 ]);
@@ -74,6 +77,33 @@ const listHeader = (
   file: string,
   field: 'branch_labels' | 'depends_on',
 ) => (entry ? parseRevisionList(entry.value, file, entry.line, field) : []);
+
+/** `-- destroys: table orders, column users.email, column shop.users.email`. */
+function destroysHeader(
+  entry: { value: string; line: number } | undefined,
+  file: string,
+): { schema?: string; table: string; column?: string }[] {
+  if (!entry) return [];
+  return entry.value.split(',').map((item) => {
+    const match = /^(table|column)\s+(\S+)$/.exec(item.trim());
+    if (!match)
+      fail(
+        file,
+        entry.line,
+        `destroys lists "table <name>" or "column <table>.<column>", got ${JSON.stringify(item.trim())}`,
+      );
+    const parts = match[2]!.split('.');
+    if (match[1] === 'table') {
+      if (parts.length > 2) fail(file, entry.line, `destroys: ${match[2]} is not [schema.]table`);
+      return parts.length === 2 ? { schema: parts[0]!, table: parts[1]! } : { table: parts[0]! };
+    }
+    if (parts.length < 2 || parts.length > 3)
+      fail(file, entry.line, `destroys: ${match[2]} is not [schema.]table.column`);
+    return parts.length === 3
+      ? { schema: parts[0]!, table: parts[1]!, column: parts[2]! }
+      : { table: parts[0]!, column: parts[1]! };
+  });
+}
 
 export function parseSqlMigration(text: string, file: string): SqlMigration {
   const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
@@ -140,6 +170,17 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
   };
   const upgrade = section(upgradeAt, downgradeAt);
   const downgrade = section(downgradeAt, lines.length);
+  const destroyed = destroysHeader(header.get('destroys'), file);
+  const stashes = destroyed.map((d) =>
+    d.column === undefined
+      ? stashTable(d.schema, d.table, revision.value, false)
+      : stashColumn(d.schema, d.table, d.column, revision.value, false),
+  );
+  const restores = destroyed.map((d) =>
+    d.column === undefined
+      ? restoreTable(d.schema, d.table, revision.value)
+      : restoreColumn(d.schema, d.table, d.column, revision.value),
+  );
   return {
     revision: revision.value,
     downRevisions: parseRevisionList(down.value, file, down.line),
@@ -152,8 +193,8 @@ export function parseSqlMigration(text: string, file: string): SqlMigration {
     lintWaivers: waivers,
     source: file,
     headerLines: { revision: revision.line, downRevision: down.line },
-    upgrade: upgrade.statements,
-    downgrade: downgrade.statements,
+    upgrade: () => (stashes.length ? [...stashes, ...upgrade.statements()] : upgrade.statements()),
+    downgrade: () => (restores.length ? [...downgrade.statements(), ...restores] : downgrade.statements()),
     hasDowngrade: () => downgrade.statements().length > 0,
     checksum: (direction) => (direction === 'upgrade' ? upgrade : downgrade).checksum(),
   };

@@ -1,5 +1,6 @@
 import type { Queryable } from '../pg/db.js';
 import type { Tables } from '../sql/bookkeeping.js';
+import { stashSchema } from '../sql/stash-sql.js';
 
 /**
  * A normalized catalog dump: one sorted line per schema object (tables, columns with
@@ -8,7 +9,7 @@ import type { Tables } from '../sql/bookkeeping.js';
  * differ as a readable diff. revisor's own tables are left out.
  */
 const userSchema = (alias: string) =>
-  `${alias}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${alias}.nspname NOT LIKE 'pg\\_%'`;
+  `${alias}.nspname NOT IN ('pg_catalog', 'information_schema', '${stashSchema}') AND ${alias}.nspname NOT LIKE 'pg\\_%'`;
 
 // $1 and $2: the version and history table names; objects named after them are revisor's.
 const ours = (column: string) =>

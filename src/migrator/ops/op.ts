@@ -1,3 +1,4 @@
+import { restoreColumn, restoreTable, stashColumn, stashTable } from '../sql/stash-sql.js';
 import { type BackfillOptions, backfill } from './backfill.js';
 import * as constraints from './constraint-ops.js';
 import * as data from './data-ops.js';
@@ -6,6 +7,13 @@ import * as indexes from './index-ops.js';
 import * as schemaObjects from './schema-ops.js';
 import type { Statement } from './statement.js';
 import * as tables from './table-ops.js';
+
+/** Which revision and direction an Op renders, and whether it stashes. */
+export interface StashContext {
+  readonly revision: string;
+  readonly direction: 'upgrade' | 'downgrade';
+  readonly stash: boolean;
+}
 
 type Params<F> = F extends (...args: infer P) => unknown ? P : never;
 
@@ -16,6 +24,22 @@ type Params<F> = F extends (...args: infer P) => unknown ? P : never;
  */
 export class Op {
   readonly #statements: Statement[] = [];
+  readonly #stash: StashContext | null;
+
+  /**
+   * With a context (the loader gives one), destructive upgrade ops first stash what they
+   * destroy, and the downgrade ops that re-create it restore it (sql/stash-sql.ts).
+   */
+  constructor(context?: StashContext) {
+    this.#stash = context?.stash ? context : null;
+  }
+
+  /** Stash before an upgrade step destroys; restore after a downgrade step re-creates. */
+  #around(statements: readonly Statement[], before: Statement | null, after: Statement | null): this {
+    const up = this.#stash?.direction === 'upgrade';
+    const down = this.#stash?.direction === 'downgrade';
+    return this.#add(...(up && before ? [before] : []), ...statements, ...(down && after ? [after] : []));
+  }
 
   get statements(): readonly Statement[] {
     return this.#statements;
@@ -29,22 +53,50 @@ export class Op {
   createTable(name: string, ...elements: (TableElement | tables.TableOptions)[]): this {
     const isElement = (e: TableElement | tables.TableOptions): e is TableElement => 'kind' in e;
     const options = elements.find((e) => !isElement(e)) as tables.TableOptions | undefined;
-    return this.#add(tables.createTable(name, elements.filter(isElement), options));
+    const rev = this.#stash?.revision ?? '';
+    return this.#around(
+      [tables.createTable(name, elements.filter(isElement), options)],
+      null,
+      restoreTable(options?.schema, name, rev),
+    );
   }
-  dropTable(...args: Params<typeof tables.dropTable>) {
-    return this.#add(tables.dropTable(...args));
+  dropTable(name: string, options: tables.DropOptions = {}) {
+    const rev = this.#stash?.revision ?? '';
+    // The stash moves the table aside; DROP … IF EXISTS then finds nothing (offline SQL still reads right).
+    const drop =
+      this.#stash?.direction === 'upgrade'
+        ? tables.dropTable(name, { ...options, ifExists: true })
+        : tables.dropTable(name, options);
+    return this.#around([drop], stashTable(options.schema, name, rev, options.cascade ?? false), null);
   }
   renameTable(...args: Params<typeof tables.renameTable>) {
     return this.#add(tables.renameTable(...args));
   }
   addColumn(table: string, column: Column, options?: { schema?: string; ifNotExists?: boolean }) {
-    return this.#add(tables.addColumn(table, column, options));
+    const rev = this.#stash?.revision ?? '';
+    return this.#around(
+      [tables.addColumn(table, column, options)],
+      null,
+      restoreColumn(options?.schema, table, column.name, rev),
+    );
   }
-  dropColumn(...args: Params<typeof tables.dropColumn>) {
-    return this.#add(tables.dropColumn(...args));
+  dropColumn(table: string, name: string, options: tables.DropOptions = {}) {
+    const rev = this.#stash?.revision ?? '';
+    return this.#around(
+      [tables.dropColumn(table, name, options)],
+      stashColumn(options.schema, table, name, rev, false),
+      null,
+    );
   }
-  alterColumn(...args: Params<typeof tables.alterColumn>) {
-    return this.#add(...tables.alterColumn(...args));
+  alterColumn(table: string, name: string, options: tables.AlterColumnOptions) {
+    const rev = this.#stash?.revision ?? '';
+    // A type change may narrow or lose values: they are copied before, and put back after the way back.
+    const typed = options.type !== undefined;
+    return this.#around(
+      tables.alterColumn(table, name, options),
+      typed ? stashColumn(options.schema, table, name, rev, true) : null,
+      typed ? restoreColumn(options.schema, table, options.newName ?? name, rev) : null,
+    );
   }
   createIndex(...args: Params<typeof indexes.createIndex>) {
     return this.#add(indexes.createIndex(...args));

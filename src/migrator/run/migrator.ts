@@ -21,6 +21,7 @@ import { blockStepExecutor, perMigrationExecutor } from './per-step.js';
 import { scriptExecutor } from './scripts.js';
 import type { Session } from './session.js';
 import { singleTransactionExecutor } from './single-transaction.js';
+import { prepareStash, withoutStash } from './stash.js';
 import { type StepSettings, writeVersionRows } from './step-runner.js';
 
 export type { StepResult } from './execute.js';
@@ -61,6 +62,10 @@ export interface MigratorConfig {
   /** Consecutive steps as scripts of adaptive size (default), or every step on its own. */
   readonly batching?: 'adaptive' | 'off';
   readonly allowChecksumMismatch: boolean;
+  /** Stash what upgrade steps destroy, for downgrades to restore (default true). */
+  readonly stash?: boolean;
+  /** How long stashed data is kept (default 7 days); older entries go at the start of a run. */
+  readonly stashRetentionMs?: number;
   /** Record the catalog after each run that applied a step (default true), for drift detection. */
   readonly recordSchema?: boolean;
   /** The schemas recorded; every user schema when absent. */
@@ -278,8 +283,10 @@ export class Migrator {
     return batching ? scriptExecutor(db, 'transaction', settings, single) : single;
   }
 
-  async #execute(db: Session, planned: Plan, run: LockedRun): Promise<Omit<RunResult, 'lockWaitMs'>> {
-    assertIdsFit(planned, run.versionLength, this.#config.tables);
+  async #execute(db: Session, asPlanned: Plan, run: LockedRun): Promise<Omit<RunResult, 'lockWaitMs'>> {
+    assertIdsFit(asPlanned, run.versionLength, this.#config.tables);
+    const planned = this.#config.stash === false ? withoutStash(asPlanned) : asPlanned;
+    await prepareStash(db, planned, this.#config.stashRetentionMs ?? 7 * 24 * 3600 * 1000);
     const settings = this.#settings(run);
     const { events } = this.#config;
     const outcome = await execute(db, planned, this.#executor(db, settings), {

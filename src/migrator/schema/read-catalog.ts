@@ -1,5 +1,6 @@
 import type { Queryable } from '../pg/db.js';
 import type { Tables } from '../sql/bookkeeping.js';
+import { stashSchema } from '../sql/stash-sql.js';
 import type { Catalog, Column, ConstraintKind, Sequence, Table, View } from './catalog.js';
 
 export interface CatalogScope {
@@ -12,7 +13,7 @@ export interface CatalogScope {
 // $1: the schemas in scope (null: every user schema); $2, $3: the version and history
 // table names, whose tables (and anything named <table>_…) are revisor's, not the app's.
 const inScope = (nsp: string) =>
-  `${nsp}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${nsp}.nspname NOT LIKE 'pg\\_%' ` +
+  `${nsp}.nspname NOT IN ('pg_catalog', 'information_schema', '${stashSchema}') AND ${nsp}.nspname NOT LIKE 'pg\\_%' ` +
   `AND ($1::text[] IS NULL OR ${nsp}.nspname = ANY ($1::text[]))`;
 const notOurs = (rel: string) =>
   `NOT (${rel} = ANY (ARRAY[$2::text, $3::text]) OR ${rel} LIKE $2 || '\\_%' OR ${rel} LIKE $3 || '\\_%')`;
