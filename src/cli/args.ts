@@ -39,6 +39,16 @@ export const globalOptions = {
     env: 'REVISOR_STASH',
     help: 'keep what upgrades destroy (dropped tables, columns) for downgrades to restore (default true; --no-stash)',
   },
+  backup: {
+    type: 'string',
+    env: 'REVISOR_BACKUP_DIR',
+    help: 'before a run that destroys data: pg_dump the schema and those tables into this directory',
+  },
+  'pg-dump': {
+    type: 'string',
+    env: 'REVISOR_PG_DUMP',
+    help: 'the pg_dump --backup runs (default pg_dump on PATH)',
+  },
   'stash-retention': {
     type: 'string',
     env: 'REVISOR_STASH_RETENTION',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import {
+  type BackupSettings,
   type ConnectionOptions,
   defaultTables,
   describeHolder,
@@ -10,6 +11,7 @@ import {
   hasConnectionConfig,
   hasPassword,
   indexedHeads,
+  libpqEnv,
   loadMigrations,
   Migrator,
   RevisionGraph,
@@ -258,8 +260,16 @@ function primed(open: () => Promise<Session>) {
 }
 
 /** A migrator for a command that goes to the database first thing. */
+/** --backup: where dumps go, the pg_dump to run, and libpq's environment for this connection. */
+async function withBackup(ctx: Context, settings: MigratorSettings): Promise<MigratorSettings> {
+  const dir = str(ctx.values, 'backup');
+  if (!dir) return settings;
+  const pgDump = str(ctx.values, 'pg-dump') ?? 'pg_dump';
+  return { ...settings, backup: { dir, pgDump, env: libpqEnv(await resolveConnection(ctx)) } };
+}
+
 export async function createMigrator(ctx: Context): Promise<Migrator> {
-  const settings = migratorSettings(ctx);
+  const settings = await withBackup(ctx, migratorSettings(ctx));
   const session = primed(await connector(ctx));
   try {
     return migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect);
@@ -293,16 +303,25 @@ export async function createUpgrader(
         return { upToDate: current };
       }
     }
-    return { migrator: migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect) };
+    return {
+      migrator: migratorWith(
+        ctx,
+        await withBackup(ctx, settings),
+        await loadGraph(ctx.values),
+        session.connect,
+      ),
+    };
   } catch (err) {
     await session.discard();
     throw err;
   }
 }
 
+export type MigratorSettings = ReturnType<typeof migratorSettings> & { readonly backup?: BackupSettings };
+
 export function migratorWith(
   ctx: Context,
-  settings: ReturnType<typeof migratorSettings>,
+  settings: MigratorSettings,
   graph: RevisionGraph,
   connect: () => Promise<Session>,
 ): Migrator {

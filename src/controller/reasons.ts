@@ -20,6 +20,7 @@ export const Reason = {
   NoDrift: 'NoDrift',
   SchemaDrift: 'SchemaDrift',
   WaitingForRollout: 'WaitingForRollout',
+  BackupFailed: 'BackupFailed',
   DriftBlocked: 'DriftBlocked',
   StepLockTimeout: 'StepLockTimeout',
   Cancelled: 'Cancelled',
@@ -76,6 +77,8 @@ export function reasonFor(code: ErrorCode): ReasonName {
       return Reason.MigrationFailed;
     case 'SchemaDiffers':
       return Reason.SchemaDrift;
+    case 'BackupFailed':
+      return Reason.BackupFailed;
     case 'Unexpected':
       return Reason.InternalError;
     case 'PlanOutdated':

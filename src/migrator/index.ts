@@ -15,7 +15,13 @@ export { type ErrorCode, errorCodes, isRevisorError, RevisorError } from './erro
 export { type ImportResult, importAlembic } from './import/import-alembic.js';
 export { lintGraph } from './lint/lint.js';
 export { ident, inline } from './ops/statement.js';
-export { type ConnectionOptions, executedBy, hasConnectionConfig, hasPassword } from './pg/connection.js';
+export {
+  type ConnectionOptions,
+  executedBy,
+  hasConnectionConfig,
+  hasPassword,
+  libpqEnv,
+} from './pg/connection.js';
 export { readHistory } from './pg/history.js';
 export { describeHolder } from './pg/lock.js';
 export { sessionFactory } from './pg/pg-session.js';
@@ -24,6 +30,7 @@ export { type PhasedPlan, planForPhase } from './plan/phases.js';
 export { assertKnownHeads, type Plan, plan, planToward, type Step } from './plan/planner.js';
 export { resolveRevision, resolveTarget } from './plan/targets.js';
 export type { Direction } from './plan/version-rows.js';
+export type { BackupSettings } from './run/backup.js';
 export { Migrator, type MigratorEvents, type RunResult, type Session } from './run/migrator.js';
 export { type Catalog, catalogDifferences, emptyCatalog } from './schema/catalog.js';
 export { type Change, changeCode, changeStatements, usedHelpers } from './schema/changes.js';

@@ -124,6 +124,7 @@ describe('revisor lint', () => {
         '-- revision: risky2',
         '-- down_revision: base1',
         '-- lint_waive: drop-column: the column was never read',
+        '-- phase: post-deploy',
         '-- migrate:upgrade',
         'ALTER TABLE items DROP COLUMN id;',
         '-- migrate:downgrade',

@@ -28,6 +28,8 @@ export const errorCodes = {
   WaitTimeout: 32,
   /** revisor diff / drift: the two schemas differ. */
   SchemaDiffers: 33,
+  /** --backup: pg_dump is missing or failed; nothing was run. */
+  BackupFailed: 34,
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -145,3 +145,34 @@ export function hasConnectionConfig(
 ): boolean {
   return Boolean(options.url || env['PGHOST'] || env['PGDATABASE']);
 }
+
+/**
+ * libpq's environment for a connection, for client programs revisor runs (pg_dump): the
+ * password travels in PGPASSWORD, never on a command line another user can read. Without a
+ * URL, the PG* variables already in the environment apply as they are.
+ */
+export function libpqEnv(options: ConnectionOptions): Record<string, string> {
+  const env: Record<string, string> = { PGAPPNAME: options.applicationName };
+  if (options.sslCaFile) env['PGSSLROOTCERT'] = options.sslCaFile;
+  if (options.url) {
+    const url = new URL(options.url);
+    if (url.hostname) env['PGHOST'] = decodeURIComponent(url.hostname.replace(/^\[|\]$/g, ''));
+    if (url.port) env['PGPORT'] = url.port;
+    if (url.username) env['PGUSER'] = decodeURIComponent(url.username);
+    if (url.password) env['PGPASSWORD'] = decodeURIComponent(url.password);
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    if (database) env['PGDATABASE'] = database;
+    const query: Record<string, string> = {
+      sslmode: 'PGSSLMODE',
+      sslrootcert: 'PGSSLROOTCERT',
+      host: 'PGHOST',
+      port: 'PGPORT',
+    };
+    for (const [key, variable] of Object.entries(query)) {
+      const value = url.searchParams.get(key);
+      if (value) env[variable] = value;
+    }
+  }
+  if (options.database) env['PGDATABASE'] = options.database;
+  return env;
+}

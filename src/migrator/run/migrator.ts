@@ -12,8 +12,9 @@ import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPla
 import { resolveTarget } from '../plan/targets.js';
 import type { Direction } from '../plan/version-rows.js';
 import { findSchemaDrift, recordCatalog, type SchemaDrift } from '../schema/record.js';
-import { deleteAllHeads, type Tables } from '../sql/bookkeeping.js';
+import { deleteAllHeads, recordBackup, type Tables } from '../sql/bookkeeping.js';
 import type { BackfillProgress } from './backfill.js';
+import { type BackupSettings, backupBeforePlan } from './backup.js';
 import { execute, type StepResult } from './execute.js';
 import type { Executor } from './executor.js';
 import { type RunContext, withLock } from './locked.js';
@@ -62,6 +63,8 @@ export interface MigratorConfig {
   /** Consecutive steps as scripts of adaptive size (default), or every step on its own. */
   readonly batching?: 'adaptive' | 'off';
   readonly allowChecksumMismatch: boolean;
+  /** Before a plan that destroys data: a pg_dump of the schema and of those tables. */
+  readonly backup?: BackupSettings;
   /** Stash what upgrade steps destroy, for downgrades to restore (default true). */
   readonly stash?: boolean;
   /** How long stashed data is kept (default 7 days); older entries go at the start of a run. */
@@ -77,6 +80,8 @@ export interface MigratorConfig {
 /** Kysely-style: what was planned, what each step did, and the error that stopped it. */
 export interface RunResult {
   readonly plan: Plan | null;
+  /** The backup files written before the run (--backup), if it destroyed data. */
+  readonly backup?: readonly string[];
   /** Upgrade revisions left for the post-deploy phase (a pre-deploy run stops before them). */
   readonly held?: readonly string[];
   readonly results: readonly StepResult[];
@@ -286,6 +291,10 @@ export class Migrator {
   async #execute(db: Session, asPlanned: Plan, run: LockedRun): Promise<Omit<RunResult, 'lockWaitMs'>> {
     assertIdsFit(asPlanned, run.versionLength, this.#config.tables);
     const planned = this.#config.stash === false ? withoutStash(asPlanned) : asPlanned;
+    // Under the lock, before any step: the dump is of the state the plan starts from.
+    const backup = this.#config.backup
+      ? await backupBeforePlan(asPlanned, this.#config.backup, new Date())
+      : null;
     await prepareStash(db, planned, this.#config.stashRetentionMs ?? 7 * 24 * 3600 * 1000);
     const settings = this.#settings(run);
     const { events } = this.#config;
@@ -297,13 +306,17 @@ export class Migrator {
       stepStarted: (step) => events?.stepStarted?.(step),
       stepFinished: (step, result) => events?.stepFinished?.(step, result),
     });
+    if (backup) {
+      const where = recordBackup(this.#config.tables, backup.join(' '));
+      await db.query(where.sql, where.params).catch(() => undefined);
+    }
     if (this.#config.recordSchema !== false && outcome.results.some((r) => r.status === 'applied')) {
       // Still under the lock: no other run changes the schema between the last step and this read.
       await recordCatalog(db, this.#config.tables, this.#config.schemas).catch((err: unknown) =>
         events?.schemaNotRecorded?.(err),
       );
     }
-    return { plan: planned, ...outcome };
+    return { plan: planned, ...outcome, ...(backup ? { backup } : {}) };
   }
 
   /** Runs exactly one revision up or down, under the lock (revisor check's staircase). */

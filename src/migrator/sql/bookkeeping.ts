@@ -87,7 +87,8 @@ export function createHistoryTable(t: Tables): Statement[] {
     heads_after text,
     error text,
     schema_fingerprint text,
-    schema_snapshot bytea
+    schema_snapshot bytea,
+    backup text
 )`,
     },
     {
@@ -109,7 +110,7 @@ export function tablesProbe(t: Tables): Statement {
       'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists, ' +
       `(${column('$2', 'version_num')}) AS version_length, (${column('$3', 'revision')}) AS history_revision_length, ` +
       `EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $3) AS history_exists, ` +
-      `EXISTS (${column('$3', 'schema_fingerprint')}) AS history_has_schema`,
+      `EXISTS (${column('$3', 'backup')}) AS history_has_schema`,
     params: [t.schema, t.versionTable, t.historyTable],
   };
 }
@@ -117,7 +118,7 @@ export function tablesProbe(t: Tables): Statement {
 /** History tables made before schema snapshots were recorded. */
 export function addHistorySchemaColumns(t: Tables): Statement {
   return {
-    sql: `ALTER TABLE ${historyTable(t)} ADD COLUMN IF NOT EXISTS schema_fingerprint text, ADD COLUMN IF NOT EXISTS schema_snapshot bytea`,
+    sql: `ALTER TABLE ${historyTable(t)} ADD COLUMN IF NOT EXISTS schema_fingerprint text, ADD COLUMN IF NOT EXISTS schema_snapshot bytea, ADD COLUMN IF NOT EXISTS backup text`,
   };
 }
 
@@ -127,6 +128,15 @@ export function recordSchema(t: Tables, fingerprint: string, snapshot: Buffer): 
     sql: `UPDATE ${historyTable(t)} SET schema_fingerprint = $2, schema_snapshot = $3
        WHERE id = (SELECT max(id) FROM ${historyTable(t)} WHERE version_table = $1 AND outcome = 'applied' AND direction <> 'stamp')`,
     params: [t.versionTable, fingerprint, snapshot],
+  };
+}
+
+/** Where the run's backup went (--backup), on its last history row. */
+export function recordBackup(t: Tables, location: string): Statement {
+  return {
+    sql: `UPDATE ${historyTable(t)} SET backup = $2
+       WHERE id = (SELECT max(id) FROM ${historyTable(t)} WHERE version_table = $1 AND direction <> 'stamp')`,
+    params: [t.versionTable, location],
   };
 }
 

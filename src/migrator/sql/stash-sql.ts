@@ -13,17 +13,24 @@ export const stashSchema = 'revisor_stash';
 /** A statement that stashes or restores: the executor installs the functions before running one. */
 export interface StashStatement extends Statement {
   readonly stash: true;
+  /** For a stash (not a restore): the table whose data the step destroys (backups dump it). */
+  readonly destroys?: { readonly schema: string | null; readonly table: string };
 }
 
 export const isStashStatement = (s: Statement): s is StashStatement => 'stash' in s;
 
-const call = (fn: string, args: readonly (string | boolean | null)[]): StashStatement => ({
+const call = (
+  fn: string,
+  args: readonly (string | boolean | null)[],
+  destroys?: StashStatement['destroys'],
+): StashStatement => ({
   sql: `SELECT ${stashSchema}.${fn}(${args.map(literal).join(', ')})`,
   stash: true,
+  ...(destroys ? { destroys } : {}),
 });
 
 export const stashTable = (schema: string | undefined, table: string, revision: string, cascade: boolean) =>
-  call('stash_table', [schema ?? null, table, revision, cascade]);
+  call('stash_table', [schema ?? null, table, revision, cascade], { schema: schema ?? null, table });
 export const restoreTable = (schema: string | undefined, table: string, revision: string) =>
   call('restore_table', [schema ?? null, table, revision]);
 /** `keep`: copy the values (a type change), rather than take them (a dropped column). */
@@ -33,7 +40,7 @@ export const stashColumn = (
   column: string,
   revision: string,
   keep: boolean,
-) => call('stash_column', [schema ?? null, table, column, revision, keep]);
+) => call('stash_column', [schema ?? null, table, column, revision, keep], { schema: schema ?? null, table });
 export const restoreColumn = (schema: string | undefined, table: string, column: string, revision: string) =>
   call('restore_column', [schema ?? null, table, column, revision]);
 
