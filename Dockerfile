@@ -24,6 +24,10 @@ LABEL org.opencontainers.image.title="revisor" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/revisor-dev/revisor"
+# pg_dump for --backup and spec.backup (Debian's client; pg_dump must be at least the
+# server's major version, so an image for newer servers installs that client instead).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app /app
 WORKDIR /app
 # Nothing is written outside /tmp (mount an emptyDir there with readOnlyRootFilesystem):

@@ -190,6 +190,11 @@ const commands: Record<string, Command> = {
       'renew-deadline': { type: 'string', help: 'default 10s' },
       'retry-period': { type: 'string', help: 'default 2s' },
       'shutdown-grace': { type: 'string', help: 'how long SIGTERM waits for a running step (default 25s)' },
+      'backup-dir': {
+        type: 'string',
+        env: 'REVISOR_CONTROLLER_BACKUP_DIR',
+        help: "where spec.backup's dumps go, <dir>/<namespace>/<name>/ (the chart mounts a PersistentVolumeClaim)",
+      },
       watchdog: { type: 'string', help: 'restart a watch silent this long (default 330s)' },
     },
     run: async () => (await import('./commands/controller.js')).controller,

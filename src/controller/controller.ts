@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import { executedBy, loadMigrations, RevisionGraph } from '../migrator/index.js';
@@ -28,6 +29,8 @@ export interface ControllerConfig {
   readonly connectTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly watchdogMs: number;
+  /** Where spec.backup dumps go (the chart mounts a PersistentVolumeClaim there); null: backups are refused. */
+  readonly backupDir: string | null;
   readonly leaderElection: {
     readonly namespace: string;
     readonly name: string;
@@ -145,10 +148,12 @@ export class Controller {
       const result = await reconcile(resource, {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
-        openMigrator: (connection, graph, spec, events) =>
+        openMigrator: (connection, graph, spec, events, resource) =>
           migratorForSpec(spec, connection, graph, events, {
             executedBy: executedBy(),
             signal: this.#stopWork.signal,
+            backupDir:
+              this.#config.backupDir && join(this.#config.backupDir, resource.namespace, resource.name),
           }),
         metrics: this.metrics,
         connectTimeoutMs: this.#config.connectTimeoutMs,

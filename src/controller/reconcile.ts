@@ -51,6 +51,7 @@ export interface ReconcileDeps {
     graph: RevisionGraph,
     spec: Spec,
     events: MigratorEvents,
+    resource: { readonly namespace: string; readonly name: string },
   ) => Migrator;
   readonly metrics: ControllerMetrics;
   readonly connectTimeoutMs: number;
@@ -208,7 +209,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   };
   let migrator: Migrator | undefined;
   try {
-    migrator = deps.openMigrator(connection, graph, spec, events);
+    migrator = deps.openMigrator(connection, graph, spec, events, { namespace, name });
     let heads: readonly string[];
     let checksums: ReadonlyMap<string, string>;
     try {
@@ -367,6 +368,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       currentRevision: lastHeads.join(','),
       pendingRevisions: remaining,
       steps: progress.slice(-maxSteps),
+      ...(result.backup ? { lastBackup: { files: [...result.backup], time: deps.now().toISOString() } } : {}),
     };
     metrics.currentRevision(namespace, name, after.currentRevision);
     metrics.pending.set({ namespace, name }, remaining.length);

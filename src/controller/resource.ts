@@ -32,6 +32,7 @@ export const specSchema = z
     migrations: z.object({ configMapRef: z.object({ name: z.string().min(1) }).optional() }).default({}),
     allowDowngrade: z.boolean().default(false),
     drift: z.object({ action: z.enum(['Report', 'Block']).default('Report') }).default({ action: 'Report' }),
+    backup: z.object({ enabled: z.boolean().default(false) }).default({ enabled: false }),
     postDeploy: z
       .object({
         after: z.object({
@@ -112,6 +113,8 @@ export interface Status {
   plan?: { revision: string; direction: string; sql: string }[];
   /** The backfill running now (op.backfill), or the last one. */
   backfill?: { revision: string; table: string; rowsDone: number; estimatedRows: number };
+  /** The dump spec.backup wrote before the last run that destroyed data. */
+  lastBackup?: { files: string[]; time: string };
   conditions?: Condition[];
 }
 

@@ -1,11 +1,45 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  type BackupSettings,
   type ConnectionOptions,
+  libpqEnv,
   Migrator,
   type MigratorEvents,
   type RevisionGraph,
+  RevisorError,
   sessionFactory,
 } from '../migrator/index.js';
 import { type Spec, tablesOf } from './resource.js';
+
+/**
+ * spec.backup: dumps go to the resource's directory on the operator's backup volume,
+ * through pg_dump with the resource's own connection (a CA from caSecretRef is written to
+ * a file pg_dump can read, under /tmp).
+ */
+function backupSettings(connection: ConnectionOptions, backupDir: string | null): BackupSettings {
+  if (!backupDir) {
+    throw new RevisorError(
+      'Usage',
+      'spec.backup.enabled needs the operator to have a backup volume: install the chart with operator.backup.persistentVolumeClaim set',
+    );
+  }
+  const env = libpqEnv(connection);
+  if (connection.tls) {
+    env['PGSSLMODE'] = connection.tls.mode;
+    if (connection.tls.ca) {
+      const caFile = join(
+        tmpdir(),
+        `revisor-ca-${createHash('sha256').update(connection.tls.ca).digest('hex').slice(0, 16)}.pem`,
+      );
+      writeFileSync(caFile, connection.tls.ca, { mode: 0o600 });
+      env['PGSSLROOTCERT'] = caFile;
+    }
+  }
+  return { dir: backupDir, pgDump: 'pg_dump', env };
+}
 
 /** The migrator a DatabaseMigration's spec asks for. */
 export function migratorForSpec(
@@ -13,8 +47,9 @@ export function migratorForSpec(
   connection: ConnectionOptions,
   graph: RevisionGraph,
   events: MigratorEvents,
-  context: { executedBy: string; signal?: AbortSignal },
+  context: { executedBy: string; signal?: AbortSignal; backupDir?: string | null },
 ): Migrator {
+  const backup = spec.backup.enabled ? backupSettings(connection, context.backupDir ?? null) : undefined;
   return new Migrator({
     graph,
     connect: sessionFactory(connection),
@@ -29,6 +64,7 @@ export function migratorForSpec(
     statementTimeoutMs: spec.statementTimeoutSeconds * 1000,
     transactionMode: spec.transactionMode,
     allowChecksumMismatch: false,
+    ...(backup ? { backup } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     events,
   });

@@ -74,6 +74,7 @@ export interface DbmStatus {
   observedGeneration?: number;
   steps?: { revision: string; direction: string; outcome: string }[];
   plan?: { revision: string; direction: string; sql: string }[];
+  lastBackup?: { files: string[]; time: string };
   conditions?: { type: string; status: string; reason: string; message: string }[];
 }
 

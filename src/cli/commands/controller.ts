@@ -32,6 +32,7 @@ export async function controller(ctx: Context): Promise<number> {
     migrationsDir: migrationsDir(values),
     connectTimeoutMs: duration(str(values, 'connect-timeout'), 'connect-timeout', 10_000),
     shutdownGraceMs: duration(str(values, 'shutdown-grace'), 'shutdown-grace', 25_000),
+    backupDir: str(values, 'backup-dir') ?? null,
     watchdogMs: duration(str(values, 'watchdog'), 'watchdog', 330_000),
     leaderElection: values['leader-elect']
       ? {

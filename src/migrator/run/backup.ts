@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RevisorError } from '../errors/errors.js';
 import { qualified } from '../ops/statement.js';
+import type { Queryable } from '../pg/db.js';
 import { type Plan, statementsOf } from '../plan/planner.js';
 import { isStashStatement } from '../sql/stash-sql.js';
 
@@ -66,14 +67,22 @@ function run(pgDump: string, args: string[], env: NodeJS.ProcessEnv): Promise<vo
 /**
  * A logical backup before a plan that destroys data: the schema of the whole database and
  * the data of the tables the plan destroys data in, each a plain SQL file named after the
- * plan's first and last revision. null when the plan destroys nothing.
+ * plan's first and last revision. null when the plan destroys nothing that exists yet.
  */
 export async function backupBeforePlan(
+  db: Queryable,
   plan: Plan,
   settings: BackupSettings,
   now: Date,
 ): Promise<string[] | null> {
-  const tables = destroyedTables(plan);
+  // A table the same plan creates has nothing to lose yet.
+  const named = destroyedTables(plan);
+  if (named.length === 0) return null;
+  const { rows } = await db.query<{ name: string }>(
+    'SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NOT NULL',
+    [named],
+  );
+  const tables = rows.map((r) => r.name);
   if (tables.length === 0) return null;
   await mkdir(settings.dir, { recursive: true });
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');

@@ -293,7 +293,7 @@ export class Migrator {
     const planned = this.#config.stash === false ? withoutStash(asPlanned) : asPlanned;
     // Under the lock, before any step: the dump is of the state the plan starts from.
     const backup = this.#config.backup
-      ? await backupBeforePlan(asPlanned, this.#config.backup, new Date())
+      ? await backupBeforePlan(db, asPlanned, this.#config.backup, new Date())
       : null;
     await prepareStash(db, planned, this.#config.stashRetentionMs ?? 7 * 24 * 3600 * 1000);
     const settings = this.#settings(run);
