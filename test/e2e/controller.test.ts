@@ -209,6 +209,79 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     expect(tables).not.toContain('core');
   });
 
+  it('holds post-deploy revisions until the Deployment has rolled out (its status as the API server holds it)', async () => {
+    const { ns, url } = await setup({
+      chain: {
+        '1.sql': sqlMigration(
+          'expand01',
+          null,
+          'CREATE TABLE t (old_name text, new_name text);',
+          'DROP TABLE t;',
+        ),
+        '2.sql': sqlMigration(
+          'contract',
+          'expand01',
+          'ALTER TABLE t DROP COLUMN old_name;',
+          'ALTER TABLE t ADD COLUMN old_name text;',
+        ).replace('-- migrate:upgrade', '-- phase: post-deploy\n-- migrate:upgrade'),
+      },
+      spec: { postDeploy: { after: { kind: 'Deployment', name: 'web', image: 'registry.example/web:2' } } },
+    });
+    await applyManifest(ns, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'registry.example/web:2' }] },
+        },
+      },
+    });
+    // No kube-controller-manager runs here: the Deployment's status stays empty until this
+    // test writes it, as the Deployment controller would once the pods are up.
+    const waiting = await waitForStatus(
+      ns,
+      'app',
+      (s) => conditionOf(s, 'Progressing')?.reason === 'WaitingForRollout',
+      30_000,
+    );
+    expect(conditionOf(waiting, 'Progressing')?.message).toContain(
+      'post-deploy revision(s) contract wait for the rollout',
+    );
+    expect(await versionRows(await connect(url))).toEqual(['expand01']);
+    const generation = JSON.parse(await adminKubectl(['get', 'deployment', 'web', '-n', ns, '-o', 'json']))
+      .metadata.generation;
+    await adminKubectl([
+      'patch',
+      'deployment',
+      'web',
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          observedGeneration: generation,
+          replicas: 2,
+          updatedReplicas: 2,
+          availableReplicas: 2,
+          readyReplicas: 2,
+        },
+      }),
+    ]);
+    const done = await waitForStatus(
+      ns,
+      'app',
+      (s) => readyWith('Applied')(s) && s?.currentRevision === 'contract',
+      30_000,
+    );
+    expect(done.pendingRevisions).toEqual([]);
+  });
+
   it('has invalid specs rejected by the API server', async () => {
     const ns = await testNamespace();
     const apply = (spec: Record<string, unknown>) =>

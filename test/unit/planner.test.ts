@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { RevisionGraph } from '../../src/migrator/chain/graph.js';
+import { fromDefinition } from '../../src/migrator/chain/loader.js';
 import { isRevisorError } from '../../src/migrator/errors/errors.js';
+import { planForPhase } from '../../src/migrator/plan/phases.js';
 import { plan, planToward } from '../../src/migrator/plan/planner.js';
 import { resolveTarget } from '../../src/migrator/plan/targets.js';
 import { transition } from '../../src/migrator/plan/version-rows.js';
-import { graphOf } from '../support/graphs.js';
+import { graphOf, rev } from '../support/graphs.js';
+
+const definitionOf = (id: string, down: string) => ({
+  revision: id,
+  downRevision: down,
+  message: id,
+  upgrade: () => undefined,
+  downgrade: () => undefined,
+});
 
 // a1 -> a2 -> a3            linear
 const linear = () => graphOf(['a1'], ['a2', 'a1'], ['a3', 'a2']);
@@ -184,5 +195,24 @@ describe('planner', () => {
     const there = planToward(g, ['x2'], ['x2']);
     expect(there.steps).toEqual([]);
     expect(steps(planToward(g, ['x2', 'y1'], []))).toEqual(['-x2', '-x1', '-y1', '-r']);
+  });
+});
+
+describe('deploy phases', () => {
+  it('pre-deploy stops before the first post-deploy revision; post-deploy and downgrades run whole', () => {
+    const graph = RevisionGraph.build([
+      rev('a1'),
+      rev('a2', ['a1']),
+      fromDefinition({ ...definitionOf('a3', 'a2'), phase: 'post-deploy' }, '<test>/a3.ts'),
+      rev('a4', ['a3']),
+    ]);
+    const full = plan(graph, [], 'upgrade', 'head');
+    const pre = planForPhase(full, 'pre-deploy');
+    expect(pre.plan.steps.map((s) => s.revision)).toEqual(['a1', 'a2']);
+    expect(pre.plan.toHeads).toEqual(['a2']);
+    expect(pre.held.map((s) => s.revision)).toEqual(['a3', 'a4']);
+    expect(planForPhase(full, 'post-deploy').plan).toBe(full);
+    const down = plan(graph, ['a4'], 'downgrade', 'base');
+    expect(planForPhase(down, 'pre-deploy')).toEqual({ plan: down, held: [] });
   });
 });
