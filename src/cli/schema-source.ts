@@ -11,14 +11,12 @@ import {
 import {
   type Context,
   loadGraph,
-  migratorSettings,
-  migratorWith,
   resolveConnection,
   schemasOf,
   tablesFrom,
   urlConnection,
 } from './context.js';
-import { withScratchDatabase } from './scratch.js';
+import { scratchMigrator, withScratchDatabase } from './scratch.js';
 
 /**
  * A catalog from any of the places a schema can be described:
@@ -82,12 +80,7 @@ async function describedCatalog(ctx: Context, spec: string): Promise<Catalog> {
   }
   const graph = await loadGraph(ctx.values);
   return withScratchDatabase(ctx, 'chain', async (connection, db) => {
-    const migrator = migratorWith(
-      ctx,
-      { ...migratorSettings(ctx), recordSchema: false },
-      graph,
-      sessionFactory(connection),
-    );
+    const migrator = scratchMigrator(ctx, graph, connection);
     try {
       const result = await migrator.upgrade(spec);
       if (result.error) throw result.error;

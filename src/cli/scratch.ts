@@ -2,12 +2,24 @@ import { randomBytes } from 'node:crypto';
 import {
   type ConnectionOptions,
   ident,
+  type Migrator,
+  type RevisionGraph,
   RevisorError,
   type Session,
   sessionFactory,
 } from '../migrator/index.js';
 import { str } from './args.js';
-import { type Context, resolveConnection, urlConnection } from './context.js';
+import { type Context, migratorSettings, migratorWith, resolveConnection, urlConnection } from './context.js';
+
+/** A migrator on a scratch database: it records no catalog (the database is thrown away). */
+export function scratchMigrator(ctx: Context, graph: RevisionGraph, connection: ConnectionOptions): Migrator {
+  return migratorWith(
+    ctx,
+    { ...migratorSettings(ctx), recordSchema: false },
+    graph,
+    sessionFactory(connection),
+  );
+}
 
 /**
  * A database of its own for the length of `work`: created on --dev-url's server (as

@@ -11,6 +11,7 @@ import {
   waitForStatus,
 } from '../support/controller.js';
 import { adminUrl, connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
+import { expandContractChain } from '../support/fixtures.js';
 import { adminKubectl, testNamespace } from '../support/kube/clients.js';
 
 const head = 'c0b7d0e366e7';
@@ -211,20 +212,7 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
 
   it('holds post-deploy revisions until the Deployment has rolled out (its status as the API server holds it)', async () => {
     const { ns, url } = await setup({
-      chain: {
-        '1.sql': sqlMigration(
-          'expand01',
-          null,
-          'CREATE TABLE t (old_name text, new_name text);',
-          'DROP TABLE t;',
-        ),
-        '2.sql': sqlMigration(
-          'contract',
-          'expand01',
-          'ALTER TABLE t DROP COLUMN old_name;',
-          'ALTER TABLE t ADD COLUMN old_name text;',
-        ).replace('-- migrate:upgrade', '-- phase: post-deploy\n-- migrate:upgrade'),
-      },
+      chain: expandContractChain(),
       spec: { postDeploy: { after: { kind: 'Deployment', name: 'web', image: 'registry.example/web:2' } } },
     });
     await applyManifest(ns, {

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { revisorProject, runCli, sqlMigration } from '../support/cli.js';
 import { createTestDatabase } from '../support/db.js';
+import { dropEmailModule } from '../support/fixtures.js';
 import { startPostgres15, systemPgDumpMajor } from '../support/postgres-major.js';
 
 const base = sqlMigration(
@@ -14,19 +15,6 @@ const base = sqlMigration(
   "CREATE TABLE users (id int PRIMARY KEY, email text);\nINSERT INTO users SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 20) g;",
   'DROP TABLE users;',
 );
-const dropEmail = `import { column, defineMigration, sa } from 'revisor';
-export default defineMigration({
-  revision: 'drop0002',
-  downRevision: 'base0001',
-  message: 'drop users.email',
-  upgrade(op) {
-    op.dropColumn('users', 'email');
-  },
-  downgrade(op) {
-    op.addColumn('users', column('email', sa.Text()));
-  },
-});
-`;
 
 describe('--backup: pg_dump before a run that destroys data', () => {
   let server: Awaited<ReturnType<typeof startPostgres15>>;
@@ -55,7 +43,7 @@ describe('--backup: pg_dump before a run that destroys data', () => {
     const dir = await backupDir();
     const env = {
       DATABASE_URL: url,
-      REVISOR_MIGRATIONS: await revisorProject({ '1.sql': base, '2.ts': dropEmail }),
+      REVISOR_MIGRATIONS: await revisorProject({ '1.sql': base, '2.ts': dropEmailModule }),
     };
     expect((await runCli(['upgrade', 'base0001', '--backup', dir], env)).code).toBe(0);
     // Creating a table destroys nothing: no dump.
@@ -81,7 +69,7 @@ describe('--backup: pg_dump before a run that destroys data', () => {
     const url = await database();
     const env = {
       DATABASE_URL: url,
-      REVISOR_MIGRATIONS: await revisorProject({ '1.sql': base, '2.ts': dropEmail }),
+      REVISOR_MIGRATIONS: await revisorProject({ '1.sql': base, '2.ts': dropEmailModule }),
     };
     expect((await runCli(['upgrade', 'base0001'], env)).code).toBe(0);
     const dir = await backupDir();

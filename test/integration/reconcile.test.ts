@@ -8,8 +8,8 @@ import { migratorForSpec } from '../../src/controller/spec-migrator.js';
 import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { loadMigrations } from '../../src/migrator/chain/loader.js';
 import { embeddedMigrationsDir } from '../../src/migrator/embedded-chain.js';
-import { sqlMigration } from '../support/cli.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
+import { expandContractChain } from '../support/fixtures.js';
 
 /** The narrow cluster interface, in memory: what the reconciler wrote is what the test reads. */
 class FakeCluster implements ClusterPort {
@@ -193,20 +193,7 @@ describe('reconcile gives every failure a condition', () => {
       data: { url },
       annotations: { 'revisor.dev/allowed-migrations': '*' },
     });
-    cluster.configMaps.set('team-a/chain', {
-      '1.sql': sqlMigration(
-        'expand01',
-        null,
-        'CREATE TABLE t (old_name text, new_name text);',
-        'DROP TABLE t;',
-      ),
-      '2.sql': sqlMigration(
-        'contract',
-        'expand01',
-        'ALTER TABLE t DROP COLUMN old_name;',
-        'ALTER TABLE t ADD COLUMN old_name text;',
-      ).replace('-- migrate:upgrade', '-- phase: post-deploy\n-- migrate:upgrade'),
-    });
+    cluster.configMaps.set('team-a/chain', expandContractChain());
     const spec = {
       migrations: { configMapRef: { name: 'chain' } },
       postDeploy: { after: { kind: 'Deployment', name: 'web', image: 'app:v2' } },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { revisorProject, runCli, sqlMigration } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
+import { dropEmailModule } from '../support/fixtures.js';
 
 const base = sqlMigration(
   'base0001',
@@ -13,21 +14,6 @@ INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, 50) g;
 INSERT INTO invoices SELECT g, 1 + g % 50, g * 10 FROM generate_series(1, 200) g;`,
   'DROP TABLE invoices; DROP TABLE customers; DROP TABLE users;',
 );
-
-const dropEmail = `import { column, defineMigration, sa } from 'revisor';
-
-export default defineMigration({
-  revision: 'drop0002',
-  downRevision: 'base0001',
-  message: 'drop users.email',
-  upgrade(op) {
-    op.dropColumn('users', 'email');
-  },
-  downgrade(op) {
-    op.addColumn('users', column('email', sa.Text()));
-  },
-});
-`;
 
 const dropCustomers = `import { column, defineMigration, primaryKey, sa } from 'revisor';
 
@@ -61,7 +47,7 @@ describe('the stash: lossless downgrades', () => {
       DATABASE_URL: url,
       REVISOR_MIGRATIONS: await revisorProject({
         '1.sql': base,
-        '2.ts': dropEmail,
+        '2.ts': dropEmailModule,
         '3.ts': dropCustomers,
         '4.sql': dropNickname,
       }),
@@ -103,7 +89,7 @@ describe('the stash: lossless downgrades', () => {
     const url = await createTestDatabase();
     const env = {
       DATABASE_URL: url,
-      REVISOR_MIGRATIONS: await revisorProject({ '1.sql': base, '2.ts': dropEmail }),
+      REVISOR_MIGRATIONS: await revisorProject({ '1.sql': base, '2.ts': dropEmailModule }),
     };
     const db = await connect(url);
     expect((await runCli(['upgrade', 'head', '--no-stash'], env)).code).toBe(0);

@@ -6,24 +6,14 @@ import {
   lintGraph,
   RevisorError,
   readCatalog,
-  sessionFactory,
   staircase,
   staticChecks,
 } from '../../migrator/index.js';
 import { str } from '../args.js';
-import {
-  type Context,
-  indexable,
-  loadGraph,
-  migrationsDir,
-  migratorSettings,
-  migratorWith,
-  schemasOf,
-  tablesFrom,
-} from '../context.js';
+import { type Context, indexable, loadGraph, migrationsDir, schemasOf, tablesFrom } from '../context.js';
 import { print, printJson, reportError } from '../output.js';
 import { canonical, catalogFrom } from '../schema-source.js';
-import { withScratchDatabase } from '../scratch.js';
+import { scratchMigrator, withScratchDatabase } from '../scratch.js';
 
 /**
  * pytest-alembic's checks, built in: the heads, a downgrade for every revision, and the
@@ -49,12 +39,7 @@ export async function check(ctx: Context): Promise<number> {
     const desired = schema === undefined ? null : await catalogFrom(ctx, `file:${schema}`);
     let head: Catalog | null = null;
     await withScratchDatabase(ctx, 'check', async (connection, db) => {
-      const migrator = migratorWith(
-        ctx,
-        { ...migratorSettings(ctx), recordSchema: false },
-        graph,
-        sessionFactory(connection),
-      );
+      const migrator = scratchMigrator(ctx, graph, connection);
       try {
         issues.push(
           ...(await staircase(graph, migrator, db, tablesFrom(ctx.values), (revision) =>

@@ -72,13 +72,3 @@ export async function snapshot(db: Queryable, tables: Tables): Promise<string[]>
   }
   return lines.sort();
 }
-
-/** Lines only in `before` (-) and only in `after` (+), in catalog order. */
-export function diffSnapshots(before: readonly string[], after: readonly string[]): string[] {
-  const a = new Set(before);
-  const b = new Set(after);
-  return [
-    ...before.filter((l) => !b.has(l)).map((l) => `- ${l}`),
-    ...after.filter((l) => !a.has(l)).map((l) => `+ ${l}`),
-  ].sort((x, y) => x.slice(2).localeCompare(y.slice(2)) || x.localeCompare(y));
-}

@@ -2,8 +2,9 @@ import type { RevisionGraph } from '../chain/graph.js';
 import type { Queryable } from '../pg/db.js';
 import type { Direction } from '../plan/version-rows.js';
 import type { Migrator } from '../run/migrator.js';
+import { lineDifferences } from '../schema/catalog.js';
 import type { Tables } from '../sql/bookkeeping.js';
-import { diffSnapshots, snapshot } from './snapshot.js';
+import { snapshot } from './snapshot.js';
 
 export interface CheckIssue {
   readonly kind:
@@ -79,14 +80,14 @@ export async function staircase(
     if (!Array.isArray(after)) return [after];
     const restored = await run('downgrade');
     if (!Array.isArray(restored)) return [restored];
-    const trace = diffSnapshots(before, restored);
+    const trace = lineDifferences(before, restored);
     if (trace.length > 0) {
       const message = `the downgrade of ${revision} (${source}) does not restore the schema from before its upgrade`;
       return [{ kind: 'downgrade-trace', revision, message, diff: trace }];
     }
     const again = await run('upgrade');
     if (!Array.isArray(again)) return [again];
-    const drift = diffSnapshots(after, again);
+    const drift = lineDifferences(after, again);
     if (drift.length > 0) {
       return [
         {

@@ -149,12 +149,15 @@ export function columnText(col: Column): string {
 
 /** Lines only in `from` (-) and only in `to` (+), sorted by what they describe. */
 export function catalogDifferences(from: Catalog, to: Catalog): string[] {
-  const a = catalogLines(from);
-  const b = catalogLines(to);
-  const inA = new Set(a);
-  const inB = new Set(b);
+  return lineDifferences(catalogLines(from), catalogLines(to));
+}
+
+/** Lines only in `before` (-) and only in `after` (+), sorted by what they describe. */
+export function lineDifferences(before: readonly string[], after: readonly string[]): string[] {
+  const a = new Set(before);
+  const b = new Set(after);
   return [
-    ...a.filter((l) => !inB.has(l)).map((l) => `- ${l}`),
-    ...b.filter((l) => !inA.has(l)).map((l) => `+ ${l}`),
+    ...before.filter((l) => !b.has(l)).map((l) => `- ${l}`),
+    ...after.filter((l) => !a.has(l)).map((l) => `+ ${l}`),
   ].sort((x, y) => x.slice(2).localeCompare(y.slice(2)) || x.localeCompare(y));
 }
