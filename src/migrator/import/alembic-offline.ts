@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-
 /** One script's SQL in each direction, or why Alembic could not render it. */
 export type OfflineSql =
   | { readonly upgrade: string; readonly downgrade: string }
@@ -42,10 +40,12 @@ json.dump(out, sys.stdout)
 `;
 
 /** null when `python` cannot run or has no Alembic: the import then writes markers instead of SQL. */
-export function renderOffline(
+export async function renderOffline(
   python: string,
   paths: readonly string[],
 ): Promise<Map<string, OfflineSql> | null> {
+  // Loaded when an import runs: the facade that exports it is on every command's way in.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(python, ['-c', helper], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

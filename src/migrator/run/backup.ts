@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RevisorError } from '../errors/errors.js';
@@ -29,7 +28,9 @@ export function destroyedTables(plan: Plan): string[] {
   return [...tables].sort();
 }
 
-function run(pgDump: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+// child_process is loaded here, when a backup runs, not on every run's way in.
+async function run(pgDump: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(pgDump, args, {
       env: { ...process.env, ...env },
