@@ -2,7 +2,8 @@ import { defineConfig } from 'rolldown';
 
 // The CLI as a few chunks instead of ~60 modules: resolving and loading them was most of
 // the no-op run's time. Everything the migrate path needs (the migrator, pg, the CLI
-// plumbing) is one chunk; other commands load theirs on use. The output sits two levels
+// plumbing) is one chunk; other commands, and the parts of the migrator only some runs
+// need, load theirs on use. The output sits two levels
 // below dist/ (dist/cli/revisor/), as src/migrator/embedded-chain.ts sits below the root, so its
 // '../../migrations' still finds dist/migrations.
 export default defineConfig({
@@ -18,7 +19,8 @@ export default defineConfig({
       groups: [
         {
           name: 'core',
-          test: /(src\/migrator\/|src\/cli\/(context|args|output|commands\/migrate)|src\/log\/|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
+          // Not the diff engine, the Alembic import or backups: they load with their commands.
+          test: /(src\/migrator\/(?!schema\/|import\/|run\/backup)|src\/cli\/(context|args|output|commands\/migrate)|src\/log\/|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
         },
       ],
     },

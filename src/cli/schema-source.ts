@@ -1,13 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  type Catalog,
-  changeStatements,
-  diff,
-  inline,
-  RevisorError,
-  readCatalog,
-  sessionFactory,
-} from '../migrator/index.js';
+import { type Catalog, inline, RevisorError, schemaTools, sessionFactory } from '../migrator/index.js';
 import {
   type Context,
   loadGraph,
@@ -17,6 +9,9 @@ import {
   urlConnection,
 } from './context.js';
 import { scratchMigrator, withScratchDatabase } from './scratch.js';
+
+// The diff engine is loaded with this command, not on every command's way in.
+const { changeStatements, diff, readCatalog } = await schemaTools();
 
 /**
  * A catalog from any of the places a schema can be described:

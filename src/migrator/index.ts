@@ -12,7 +12,7 @@ export { type CheckIssue, staircase, staticChecks } from './check/staircase.js';
 export { embeddedMigrationsDir } from './embedded-chain.js';
 export { classify } from './errors/classify.js';
 export { type ErrorCode, errorCodes, isRevisorError, RevisorError } from './errors/errors.js';
-export { type ImportResult, importAlembic } from './import/import-alembic.js';
+export type { ImportResult } from './import/import-alembic.js';
 export { lintGraph } from './lint/lint.js';
 export { ident, inline } from './ops/statement.js';
 export {
@@ -32,12 +32,20 @@ export { resolveRevision, resolveTarget } from './plan/targets.js';
 export type { Direction } from './plan/version-rows.js';
 export type { BackupSettings } from './run/backup.js';
 export { Migrator, type MigratorEvents, type RunResult, type Session } from './run/migrator.js';
-export { type Catalog, catalogDifferences, emptyCatalog } from './schema/catalog.js';
-export { type Change, changeCode, changeStatements, usedHelpers } from './schema/changes.js';
-export { diff } from './schema/diff.js';
-export { readCatalog } from './schema/read-catalog.js';
-export { findSchemaDrift, fingerprint, recordCatalog, type SchemaDrift } from './schema/record.js';
-export { parseRenames, type Renames } from './schema/renames.js';
+export type { Catalog } from './schema/catalog.js';
+export type { Change } from './schema/changes.js';
+export type { SchemaDrift } from './schema/record.js';
+export type { Renames } from './schema/renames.js';
+
+/** The diff engine, loaded when a command needs it (see schema/tools.ts). */
+export const schemaTools = () => import('./schema/tools.js');
+
+/** `revisor import alembic`, loaded when it runs. */
+export async function importAlembic(
+  ...args: Parameters<typeof import('./import/import-alembic.js').importAlembic>
+): Promise<import('./import/import-alembic.js').ImportResult> {
+  return (await import('./import/import-alembic.js')).importAlembic(...args);
+}
 export {
   createVersionTable,
   defaultTables,

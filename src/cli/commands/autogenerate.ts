@@ -1,21 +1,20 @@
 import {
   type Catalog,
   type Change,
-  changeCode,
-  changeStatements,
-  diff,
   inline,
-  parseRenames,
   type Renames,
   type RevisionGraph,
   RevisorError,
-  usedHelpers,
+  schemaTools,
 } from '../../migrator/index.js';
 import { str } from '../args.js';
 import type { Context } from '../context.js';
 import { print } from '../output.js';
 import { catalogFrom } from '../schema-source.js';
 import type { TemplateBodies } from './scaffold.js';
+
+// The diff engine is loaded with this command, not on every command's way in.
+const { changeCode, changeStatements, diff, parseRenames, usedHelpers } = await schemaTools();
 
 /** The way back from `renames`: each new name to its old one. */
 function inverse(renames: Renames): Renames {

@@ -1,11 +1,10 @@
 import {
   type Catalog,
   type CheckIssue,
-  catalogDifferences,
   chainIndexProblems,
   lintGraph,
   RevisorError,
-  readCatalog,
+  schemaTools,
   staircase,
   staticChecks,
 } from '../../migrator/index.js';
@@ -14,6 +13,9 @@ import { type Context, indexable, loadGraph, migrationsDir, schemasOf, tablesFro
 import { print, printJson, reportError } from '../output.js';
 import { canonical, catalogFrom } from '../schema-source.js';
 import { scratchMigrator, withScratchDatabase } from '../scratch.js';
+
+// The diff engine is loaded with this command, not on every command's way in.
+const { catalogDifferences, readCatalog } = await schemaTools();
 
 /**
  * pytest-alembic's checks, built in: the heads, a downgrade for every revision, and the

@@ -1,17 +1,12 @@
-import {
-  type Change,
-  changeStatements,
-  diff,
-  findSchemaDrift,
-  inline,
-  RevisorError,
-  sessionFactory,
-} from '../../migrator/index.js';
+import { type Change, inline, RevisorError, schemaTools, sessionFactory } from '../../migrator/index.js';
 import { str } from '../args.js';
 import { type Context, resolveConnection, schemasOf, tablesFrom } from '../context.js';
 import { print, printJson, reportError } from '../output.js';
 import { catalogFrom } from '../schema-source.js';
 import { printChanges, renamesOf } from './autogenerate.js';
+
+// The diff engine is loaded with this command, not on every command's way in.
+const { changeStatements, diff, findSchemaDrift } = await schemaTools();
 
 const asJson = (changes: readonly Change[]) =>
   changes.map((c) => ({

@@ -11,10 +11,14 @@ import { planForPhase } from '../plan/phases.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
 import { resolveTarget } from '../plan/targets.js';
 import type { Direction } from '../plan/version-rows.js';
-import { findSchemaDrift, recordCatalog, type SchemaDrift } from '../schema/record.js';
+import type { SchemaDrift } from '../schema/record.js';
+
+/** The catalog reader, loaded by a run that applied something or a drift check, never by a no-op. */
+const catalogRecords = () => import('../schema/record.js');
+
 import { deleteAllHeads, recordBackup, type Tables } from '../sql/bookkeeping.js';
 import type { BackfillProgress } from './backfill.js';
-import { type BackupSettings, backupBeforePlan } from './backup.js';
+import type { BackupSettings } from './backup.js';
 import { execute, type StepResult } from './execute.js';
 import type { Executor } from './executor.js';
 import { type RunContext, withLock } from './locked.js';
@@ -159,7 +163,11 @@ export class Migrator {
 
   /** The live catalog against the one recorded at the last apply (revisor drift, the operator's SchemaDrift). */
   async schemaDrift(): Promise<SchemaDrift> {
-    return findSchemaDrift(await this.#db(), this.#config.tables, this.#config.schemas);
+    return (await catalogRecords()).findSchemaDrift(
+      await this.#db(),
+      this.#config.tables,
+      this.#config.schemas,
+    );
   }
 
   /**
@@ -293,7 +301,7 @@ export class Migrator {
     const planned = this.#config.stash === false ? withoutStash(asPlanned) : asPlanned;
     // Under the lock, before any step: the dump is of the state the plan starts from.
     const backup = this.#config.backup
-      ? await backupBeforePlan(db, asPlanned, this.#config.backup, new Date())
+      ? await (await import('./backup.js')).backupBeforePlan(db, asPlanned, this.#config.backup, new Date())
       : null;
     await prepareStash(db, planned, this.#config.stashRetentionMs ?? 7 * 24 * 3600 * 1000);
     const settings = this.#settings(run);
@@ -312,6 +320,7 @@ export class Migrator {
     }
     if (this.#config.recordSchema !== false && outcome.results.some((r) => r.status === 'applied')) {
       // Still under the lock: no other run changes the schema between the last step and this read.
+      const { recordCatalog } = await catalogRecords();
       await recordCatalog(db, this.#config.tables, this.#config.schemas).catch((err: unknown) =>
         events?.schemaNotRecorded?.(err),
       );
