@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # System tools the tests use besides what npm brings: a real PgBouncer in front of
 # PostgreSQL, openssl for self-signed server certificates, and pg_dump for --backup (the
-# backup test runs it against a PostgreSQL of the same major version, from npm). Debian's packages are
+# backup test runs it against a PostgreSQL of the same major version, from npm), and Lua
+# for the Argo CD health check. Debian's packages are
 # installed when missing and this runs as root (CI); otherwise it says what to do.
 set -euo pipefail
 missing=()
 [[ -x /usr/sbin/pgbouncer || -x /usr/bin/pgbouncer ]] || missing+=(pgbouncer)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "test: installing ${missing[*]} (Debian packages)" >&2

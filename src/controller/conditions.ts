@@ -9,7 +9,13 @@ export type Outcome =
       reason: typeof Reason.Migrating | typeof Reason.WaitingForLock | typeof Reason.WaitingForRollout;
       message: string;
     }
-  | { kind: 'failed'; reason: ReasonName; message: string }
+  | {
+      kind: 'failed';
+      reason: ReasonName;
+      message: string;
+      /** The controller retries it by itself (a transient failure); otherwise it needs a human. */
+      retrying?: boolean;
+    }
   | { kind: 'dry-run'; message: string }
   | { kind: 'suspended'; message: string };
 
@@ -51,10 +57,17 @@ function desired(outcome: Outcome, drift: Drift | null): Desired[] {
   const [ready, progressing, degraded] = statuses[outcome.kind];
   const reason = reasonOf(outcome);
   const { message } = outcome;
+  // kstatus (what Flux, kpt and cli-utils read): Reconciling while work goes on (a retry
+  // included), Stalled when it will not go on without a human.
+  const retrying = outcome.kind === 'failed' && outcome.retrying === true;
+  const reconciling = outcome.kind === 'progressing' || retrying ? 'True' : 'False';
+  const stalled = outcome.kind === 'failed' && !retrying ? 'True' : 'False';
   return [
     { type: 'Ready', status: ready, reason, message },
     { type: 'Progressing', status: progressing, reason, message },
     { type: 'Degraded', status: degraded, reason, message },
+    { type: 'Reconciling', status: reconciling, reason, message },
+    { type: 'Stalled', status: stalled, reason, message },
     drift
       ? { type: 'Drifted', status: 'True', reason: drift.reason, message: drift.message }
       : {
@@ -67,7 +80,7 @@ function desired(outcome: Outcome, drift: Drift | null): Desired[] {
 }
 
 /**
- * The four conditions for an outcome. lastTransitionTime moves only when a condition's
+ * The conditions for an outcome. lastTransitionTime moves only when a condition's
  * status changes, as Kubernetes conventions ask, so an unchanged outcome gives an
  * unchanged status and no write.
  */

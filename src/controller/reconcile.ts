@@ -121,7 +121,8 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     message: string,
     changes: Partial<Status> = {},
     drift: Drift | null = null,
-  ) => write({ kind: 'failed', reason, message }, changes, drift);
+    retrying = false,
+  ) => write({ kind: 'failed', reason, message, retrying }, changes, drift);
 
   const parsed = specSchema.safeParse(resource.spec);
   if (!parsed.success) {
@@ -152,10 +153,13 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       : exhausted
         ? `; gave up after ${tries} attempts: change the spec to try again`
         : '; fix the cause and change the spec (or what it references) to try again';
-    await fail(exhausted ? Reason.RetriesExhausted : reason, `${message}${suffix}`, {
-      ...changes,
-      attempts: tries,
-    });
+    await fail(
+      exhausted ? Reason.RetriesExhausted : reason,
+      `${message}${suffix}`,
+      { ...changes, attempts: tries },
+      null,
+      transient,
+    );
     await event('Warning', reason, message).catch(() => undefined);
     return { requeueAfterMs: transient ? backoffMs(spec, tries) : null, outcome: 'failed' as const };
   };

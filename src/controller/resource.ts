@@ -84,7 +84,7 @@ export const specSchema = z
 export type Spec = z.infer<typeof specSchema>;
 
 export interface Condition {
-  type: 'Ready' | 'Progressing' | 'Degraded' | 'Drifted';
+  type: 'Ready' | 'Progressing' | 'Degraded' | 'Reconciling' | 'Stalled' | 'Drifted';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;

@@ -6,12 +6,14 @@ const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:05:00Z');
 
 describe('conditions', () => {
-  it('maps each outcome onto Ready, Progressing, Degraded and Drifted', () => {
+  it('maps each outcome onto Ready, Progressing, Degraded, kstatus Reconciling and Stalled, and Drifted', () => {
     const ready = conditionsFor(undefined, { kind: 'ready', message: 'at head' }, null, 3, t0);
     expect(ready.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual([
       'Ready=True/Applied',
       'Progressing=False/Applied',
       'Degraded=False/Applied',
+      'Reconciling=False/Applied',
+      'Stalled=False/Applied',
       'Drifted=False/NoDrift',
     ]);
     expect(ready.every((c) => c.observedGeneration === 3)).toBe(true);
@@ -26,8 +28,23 @@ describe('conditions', () => {
       'Ready=False',
       'Progressing=False',
       'Degraded=True',
+      'Reconciling=False',
+      'Stalled=True',
       'Drifted=False',
     ]);
+    // A failure the controller retries by itself is still reconciling, not stalled.
+    const retrying = conditionsFor(
+      ready,
+      { kind: 'failed', reason: Reason.ConnectionFailed, message: 'down', retrying: true },
+      null,
+      3,
+      t1,
+    );
+    expect(
+      retrying
+        .filter((c) => c.type === 'Reconciling' || c.type === 'Stalled')
+        .map((c) => `${c.type}=${c.status}`),
+    ).toEqual(['Reconciling=True', 'Stalled=False']);
     const migrating = conditionsFor(
       ready,
       { kind: 'progressing', reason: Reason.WaitingForLock, message: 'w' },
