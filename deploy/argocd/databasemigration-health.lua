@@ -42,5 +42,8 @@ elseif reconciling ~= nil and reconciling.status == "True" then
 elseif ready ~= nil and ready.reason == "DryRun" then
   hs.status = "Suspended"
   hs.message = "spec.dryRun is true: the plan is in status.plan, nothing is applied"
+elseif ready ~= nil and ready.reason == "ApprovalRequired" then
+  hs.status = "Suspended"
+  hs.message = ready.message or "the plan in status.plan waits for approval"
 end
 return hs

@@ -17,6 +17,7 @@ export type Outcome =
       retrying?: boolean;
     }
   | { kind: 'dry-run'; message: string }
+  | { kind: 'awaiting-approval'; message: string }
   | { kind: 'suspended'; message: string };
 
 export interface Drift {
@@ -37,6 +38,7 @@ const statuses: Record<Outcome['kind'], Status3> = {
   progressing: ['False', 'True', 'False'],
   failed: ['False', 'False', 'True'],
   'dry-run': ['False', 'False', 'False'],
+  'awaiting-approval': ['False', 'False', 'False'],
   suspended: ['False', 'False', 'False'],
 };
 
@@ -46,6 +48,8 @@ function reasonOf(outcome: Outcome): string {
       return Reason.Applied;
     case 'dry-run':
       return Reason.DryRun;
+    case 'awaiting-approval':
+      return Reason.ApprovalRequired;
     case 'suspended':
       return Reason.Suspended;
     default:

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import { executedBy, loadMigrations, RevisionGraph } from '../migrator/index.js';
+import { approvedPlanAnnotation } from './approval.js';
 import { Informer } from './informer.js';
 import {
   KubeCluster,
@@ -108,7 +109,14 @@ export class Controller {
               return;
             }
             // Status writes do not change the generation: they must not re-trigger a reconcile.
-            if (!previous || previous.metadata.generation !== object.metadata.generation) queue.add(key);
+            // An approval is an annotation, which does not either: it must.
+            const approval = (o: DatabaseMigration) => o.metadata.annotations?.[approvedPlanAnnotation];
+            if (
+              !previous ||
+              previous.metadata.generation !== object.metadata.generation ||
+              approval(previous) !== approval(object)
+            )
+              queue.add(key);
           },
           informerOptions,
         ),

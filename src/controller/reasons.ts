@@ -20,6 +20,7 @@ export const Reason = {
   NoDrift: 'NoDrift',
   SchemaDrift: 'SchemaDrift',
   WaitingForRollout: 'WaitingForRollout',
+  ApprovalRequired: 'ApprovalRequired',
   BackupFailed: 'BackupFailed',
   DriftBlocked: 'DriftBlocked',
   StepLockTimeout: 'StepLockTimeout',

@@ -14,6 +14,7 @@ import {
   renderStep,
   resolveTarget,
 } from '../migrator/index.js';
+import { approvedPlanAnnotation, pendingApproval } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { httpStatus } from './http-status.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -306,6 +307,23 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
         : 'dry run: the database is at the target';
       await write({ kind: 'dry-run', message }, { ...base, pendingRevisions, plan });
       return { requeueAfterMs: null, outcome: 'dry-run' };
+    }
+    const approval = pendingApproval(
+      spec.approval,
+      gated.plan,
+      resource.metadata.annotations?.[approvedPlanAnnotation],
+    );
+    if (approval) {
+      await write(
+        { kind: 'awaiting-approval', message: approval.message },
+        { ...base, pendingRevisions, plan: approval.plan, planHash: approval.hash },
+        schemaDrift,
+      );
+      if (previous.planHash !== approval.hash) {
+        await event('Normal', Reason.ApprovalRequired, approval.message).catch(() => undefined);
+      }
+      // The approving annotation is a change to the resource: its watch brings it back.
+      return { requeueAfterMs: null, outcome: 'awaiting-approval' };
     }
     if (gated.plan.steps.length === 0 && gated.waiting) {
       await write(

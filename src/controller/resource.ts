@@ -33,6 +33,7 @@ export const specSchema = z
     allowDowngrade: z.boolean().default(false),
     drift: z.object({ action: z.enum(['Report', 'Block']).default('Report') }).default({ action: 'Report' }),
     backup: z.object({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+    approval: z.enum(['Never', 'Destructive', 'Always']).default('Never'),
     postDeploy: z
       .object({
         after: z.object({
@@ -110,7 +111,9 @@ export interface Status {
   failedRevision?: string;
   attempts?: number;
   steps?: StepRecord[];
-  plan?: { revision: string; direction: string; sql: string }[];
+  plan?: { revision: string; direction: string; sql: string; destructive?: boolean }[];
+  /** The hash of status.plan, which revisor.dev/approved-plan must name for it to run. */
+  planHash?: string;
   /** The backfill running now (op.backfill), or the last one. */
   backfill?: { revision: string; table: string; rowsDone: number; estimatedRows: number };
   /** The dump spec.backup wrote before the last run that destroyed data. */

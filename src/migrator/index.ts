@@ -27,6 +27,7 @@ export { describeHolder } from './pg/lock.js';
 export { sessionFactory } from './pg/pg-session.js';
 export { readHeads } from './pg/state.js';
 export { type PhasedPlan, planForPhase } from './plan/phases.js';
+export { isDestructive, planHash } from './plan/plan-hash.js';
 export { assertKnownHeads, type Plan, plan, planToward, type Step } from './plan/planner.js';
 export { resolveRevision, resolveTarget } from './plan/targets.js';
 export type { Direction } from './plan/version-rows.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { argoHealth } from '../support/argocd.js';
+import { sqlMigration } from '../support/cli.js';
 import {
   applyManifest,
   conditionOf,
@@ -9,7 +10,7 @@ import {
   urlSecret,
   waitForStatus,
 } from '../support/controller.js';
-import { createTestDatabase } from '../support/db.js';
+import { connect, createTestDatabase, tableNames } from '../support/db.js';
 import { adminKubectl, testNamespace } from '../support/kube/clients.js';
 
 const get = async (ns: string) =>
@@ -53,5 +54,71 @@ describe('GitOps health: kstatus conditions and the Argo CD health check', () =>
     await applyManifest(ns, spec({ suspend: true }));
     await waitForStatus(ns, 'app', readyWith('Suspended'));
     expect(argoHealth(await get(ns))).toMatchObject({ status: 'Suspended' });
+  });
+});
+
+describe('approval of destructive plans', () => {
+  it('waits with the plan in status until the annotation names its hash; another hash does not do', async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    await applyManifest(ns, urlSecret('app-db', url));
+    await applyManifest(ns, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'chain' },
+      data: {
+        '1.sql': sqlMigration('keep0001', null, 'CREATE TABLE t (id int, note text);', 'DROP TABLE t;'),
+        '2.sql': sqlMigration(
+          'drop0002',
+          'keep0001',
+          'ALTER TABLE t DROP COLUMN note;',
+          'ALTER TABLE t ADD COLUMN note text;',
+        ),
+      },
+    });
+    await startController(['--namespaces', ns]);
+    const resource = dbm('app', {
+      database: { urlSecretRef: { name: 'app-db' } },
+      migrations: { configMapRef: { name: 'chain' } },
+      approval: 'Destructive',
+    });
+    await applyManifest(ns, resource);
+    const waiting = await waitForStatus(ns, 'app', readyWith('ApprovalRequired'));
+    expect(waiting.plan?.map((p) => [p.revision, p.destructive])).toEqual([
+      ['keep0001', false],
+      ['drop0002', true],
+    ]);
+    expect(conditionOf(waiting, 'Ready')?.message).toContain('it may destroy data (drop0002)');
+    expect(argoHealth(await get(ns))).toMatchObject({ status: 'Suspended' });
+    // Nothing ran: not even the version table was created.
+    expect(await tableNames(await connect(url))).toEqual([]);
+    const hash = (await get(ns)).status.planHash as string;
+
+    await adminKubectl([
+      'annotate',
+      'databasemigration',
+      'app',
+      '-n',
+      ns,
+      `revisor.dev/approved-plan=${'0'.repeat(64)}`,
+    ]);
+    const wrong = await waitForStatus(
+      ns,
+      'app',
+      (s) => conditionOf(s, 'Ready')?.message?.includes('another plan') ?? false,
+    );
+    expect(conditionOf(wrong, 'Ready')?.reason).toBe('ApprovalRequired');
+
+    await adminKubectl([
+      'annotate',
+      '--overwrite',
+      'databasemigration',
+      'app',
+      '-n',
+      ns,
+      `revisor.dev/approved-plan=${hash}`,
+    ]);
+    const applied = await waitForStatus(ns, 'app', readyWith('Applied'));
+    expect(applied.currentRevision).toBe('drop0002');
   });
 });

@@ -73,7 +73,8 @@ export interface DbmStatus {
   attempts?: number;
   observedGeneration?: number;
   steps?: { revision: string; direction: string; outcome: string }[];
-  plan?: { revision: string; direction: string; sql: string }[];
+  plan?: { revision: string; direction: string; sql: string; destructive?: boolean }[];
+  planHash?: string;
   lastBackup?: { files: string[]; time: string };
   conditions?: { type: string; status: string; reason: string; message: string }[];
 }
