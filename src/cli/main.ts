@@ -116,6 +116,22 @@ const commands: Record<string, Command> = {
     },
     run: async () => (await import('./commands/schema.js')).diffCommand,
   },
+  plan: {
+    usage: 'revisor plan [target] [--downgrade] --out plan.json',
+    summary: 'Write the plan a run would apply (steps, SQL, what may destroy data, its hash) for review.',
+    options: {
+      out: { type: 'string', help: 'the plan file to write' },
+      downgrade: { type: 'boolean', help: 'plan a downgrade to the target instead' },
+    },
+    run: async () => (await import('./commands/plan.js')).planCommand,
+  },
+  apply: {
+    usage: 'revisor apply plan.json',
+    summary:
+      'Run a reviewed plan exactly; PlanOutdated when the database or the chain changed since it was made.',
+    options: {},
+    run: async () => (await import('./commands/plan.js')).applyCommand,
+  },
   stash: {
     usage: 'revisor stash list | revisor stash drop <revision>',
     summary:

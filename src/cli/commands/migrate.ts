@@ -15,7 +15,7 @@ async function push(ctx: Context, result: RunResult): Promise<void> {
   );
 }
 
-async function report(ctx: Context, result: RunResult, verb: string): Promise<number> {
+export async function report(ctx: Context, result: RunResult, verb: string): Promise<number> {
   await push(ctx, result);
   const applied = result.results.filter((r) => r.status === 'applied');
   if (ctx.json) {
