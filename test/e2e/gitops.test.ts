@@ -12,6 +12,7 @@ import {
 } from '../support/controller.js';
 import { connect, createTestDatabase, tableNames } from '../support/db.js';
 import { adminKubectl, testNamespace } from '../support/kube/clients.js';
+import { attribute, type OtlpSpan, otlpReceiver } from '../support/otlp.js';
 
 const get = async (ns: string) =>
   JSON.parse(await adminKubectl(['get', 'databasemigration', 'app', '-n', ns, '-o', 'json']));
@@ -120,5 +121,35 @@ describe('approval of destructive plans', () => {
     ]);
     const applied = await waitForStatus(ns, 'app', readyWith('Applied'));
     expect(applied.currentRevision).toBe('drop0002');
+  });
+});
+
+describe('controller traces', () => {
+  it('a span per reconcile, with the steps under it', async () => {
+    const otlp = await otlpReceiver();
+    try {
+      const ns = await testNamespace();
+      const url = await createTestDatabase();
+      await applyManifest(ns, urlSecret('app-db', url));
+      await startController(['--namespaces', ns], { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url });
+      await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } } }));
+      await waitForStatus(ns, 'app', readyWith('Applied'));
+      const deadline = Date.now() + 20_000;
+      let reconcile: OtlpSpan | undefined;
+      while (!reconcile && Date.now() < deadline) {
+        reconcile = otlp.spans.find(
+          (s) =>
+            s.name === 'reconcile' &&
+            attribute(s, 'revisor.resource') === `${ns}/app` &&
+            otlp.spans.some((c) => c.parentSpanId === s.spanId),
+        );
+        if (!reconcile) await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(reconcile).toBeDefined();
+      const steps = otlp.spans.filter((s) => s.parentSpanId === reconcile!.spanId).map((s) => s.name);
+      expect(steps).toEqual(expect.arrayContaining(['upgrade 972fc63ffb69', 'upgrade c0b7d0e366e7']));
+    } finally {
+      otlp.server.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { Controller } from '../../controller/controller.js';
 import { RevisorError } from '../../migrator/index.js';
+import { startTracing } from '../../telemetry/tracing.js';
 import { count, duration, str } from '../args.js';
 import { type Context, migrationsDir } from '../context.js';
 
@@ -23,6 +24,7 @@ export async function controller(ctx: Context): Promise<number> {
     .map((n) => n.trim())
     .filter(Boolean);
   const identity = env['POD_NAME'] ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const tracing = await startTracing(ctx.env, 'revisor-controller');
   const instance = new Controller({
     kubeConfig,
     namespaces: namespaces.length ? namespaces : null,
@@ -45,8 +47,10 @@ export async function controller(ctx: Context): Promise<number> {
         }
       : null,
     logger: ctx.logger,
+    tracing,
   });
   const ended = await instance.run(ctx.signal);
+  await tracing?.shutdown().catch(() => undefined);
   ctx.logger.info({ ended }, 'controller stopped');
   return ended === 'lost' ? 1 : 0;
 }
