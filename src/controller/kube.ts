@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import fetch, { type RequestInit } from 'node-fetch';
 import { httpStatus } from './http-status.js';
 import type { ListWatch } from './informer.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
@@ -53,29 +54,55 @@ export interface ObjectMeta {
   metadata: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
+// The API server's metadata-only representation (what kubectl get --show-kind -o name asks
+// for): the objects' data never crosses the wire, whatever the size of unrelated Secrets.
+const metadataList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const metadataItem = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+/**
+ * The items of a list, metadata only. client-node's typed list calls cannot ask for this
+ * representation, so the request is made with its own transport (node-fetch, with the
+ * kubeconfig's agent and credentials).
+ */
+export async function listMetadata(
+  kc: k8s.KubeConfig,
+  path: string,
+): Promise<{ items: ObjectMeta[]; resourceVersion: string }> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const init = await kc.applyToFetchOptions({ headers: { Accept: metadataList } });
+  const response = await fetch(`${cluster.server}${path}`, { ...init, method: 'GET' } as RequestInit);
+  if (!response.ok) {
+    throw Object.assign(new Error(`list ${path}: ${response.status} ${response.statusText}`), {
+      code: response.status,
+    });
+  }
+  const body = (await response.json()) as { items?: ObjectMeta[]; metadata?: { resourceVersion?: string } };
+  return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
+}
+
 /** Secrets or ConfigMaps, names only: the controller needs to know they changed, never to keep their data. */
 export function referencedListWatch(
   kc: k8s.KubeConfig,
   resource: 'secrets' | 'configmaps',
   namespace: string | null,
 ): ListWatch<ObjectMeta> {
-  const api = kc.makeApiClient(k8s.CoreV1Api);
   const strip = (o: unknown): ObjectMeta => {
     const m = (o as { metadata?: ObjectMeta['metadata'] }).metadata ?? {};
     return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion } };
   };
+  const path = watchPath('/api/v1', resource, namespace);
   const list = async () => {
-    const result =
-      resource === 'secrets'
-        ? namespace
-          ? await api.listNamespacedSecret({ namespace })
-          : await api.listSecretForAllNamespaces()
-        : namespace
-          ? await api.listNamespacedConfigMap({ namespace })
-          : await api.listConfigMapForAllNamespaces();
-    return { items: result.items.map(strip), resourceVersion: result.metadata?.resourceVersion ?? '' };
+    const result = await listMetadata(kc, path);
+    return { items: result.items.map(strip), resourceVersion: result.resourceVersion };
   };
-  return { list, watch: watchFrom(kc, watchPath('/api/v1', resource, namespace), strip) };
+  // The Watch reads the cluster and the request options from its config: this one asks for metadata.
+  const metadataConfig = {
+    getCurrentCluster: () => kc.getCurrentCluster(),
+    applyToFetchOptions: (options: { headers?: Record<string, string> }) =>
+      kc.applyToFetchOptions({ ...options, headers: { ...options.headers, Accept: metadataItem } }),
+  } as unknown as k8s.KubeConfig;
+  return { list, watch: watchFrom(metadataConfig, path, strip) };
 }
 
 const decode = (data: Record<string, string> | undefined) =>
