@@ -207,12 +207,15 @@ export class RevisionGraph {
     return this.#walk(ids, (id) => this.children(id));
   }
 
-  /** Whether `id` lies on the lineage (above or below, without dependencies) of any of `others`. */
-  sharesLineage(id: string, others: readonly string[]): boolean {
-    if (others.length === 0) return true;
+  /**
+   * `id`'s lineage: it and what lies above or below it by down revision (no dependencies).
+   * Symmetric: `b` is in `lineage(a)` exactly when `a` is in `lineage(b)`, so one set answers
+   * "is it on this branch?" for every candidate.
+   */
+  lineage(id: string): Set<string> {
     const line = this.lineageBelow([id]);
     for (const up of this.lineageAbove([id])) line.add(up);
-    return others.some((o) => line.has(o));
+    return line;
   }
 
   #walk(start: Iterable<string>, next: (id: string) => readonly string[]): Set<string> {

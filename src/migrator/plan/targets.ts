@@ -74,13 +74,13 @@ function walk(
   start: string | null,
   steps: number,
   label: string,
-  branch?: string,
+  branch?: ReadonlySet<string>,
 ): Target {
   let current: readonly string[] = start === null ? [] : [start];
   for (let i = 0; i < Math.abs(steps); i++) {
     if (steps > 0) {
       let next = current.length === 0 ? graph.bases : graph.children(current[0]!);
-      if (branch !== undefined) next = next.filter((id) => graph.sharesLineage(id, [branch]));
+      if (branch !== undefined) next = next.filter((id) => branch.has(id));
       if (next.length === 0) {
         throw new RevisorError(
           'InvalidTarget',
@@ -128,11 +128,11 @@ function walk(
 function branchStart(
   graph: RevisionGraph,
   currentHeads: readonly string[],
-  branch: string,
+  branch: ReadonlySet<string>,
   spec: string,
   up: boolean,
 ) {
-  const onBranch = currentHeads.filter((h) => graph.sharesLineage(h, [branch]));
+  const onBranch = currentHeads.filter((h) => branch.has(h));
   let starts = onBranch;
   if (starts.length === 0) {
     // The branch's revisions are below another head (a merge, or a dependency of another
@@ -140,13 +140,13 @@ function branchStart(
     const active = graph.ancestors(currentHeads);
     if (up) {
       // upgrade: the branch's applied revisions that none of them builds on
-      const onLine = [...active].filter((id) => graph.sharesLineage(id, [branch]));
+      const onLine = [...active].filter((id) => branch.has(id));
       const below = new Set(onLine.flatMap((id) => graph.prerequisites(id)));
       starts = onLine.filter((id) => !below.has(id));
     } else {
       // downgrade: of the applied revisions no applied one builds on by down revision, the branch's
       const tops = [...active].filter((id) => !graph.children(id).some((c) => active.has(c)));
-      starts = tops.filter((id) => graph.sharesLineage(id, [branch]));
+      starts = tops.filter((id) => branch.has(id));
     }
   }
   if (starts.length > 1) {
@@ -170,8 +170,9 @@ function resolveOnBranch(
   currentHeads: readonly string[],
   spec: string,
 ): Target {
-  const branch = resolveBranch(graph, name);
-  const onLineage = (ids: readonly string[]) => ids.filter((id) => graph.sharesLineage(id, [branch]));
+  // The branch's lineage, computed once: every candidate below is a membership test.
+  const branch = graph.lineage(resolveBranch(graph, name));
+  const onLineage = (ids: readonly string[]) => ids.filter((id) => branch.has(id));
   if (rest === 'heads') return onLineage(graph.versionedHeads);
   if (rest === 'base') return [];
   if (rest === 'head') {
@@ -196,7 +197,7 @@ function resolveOnBranch(
 
   function member(text: string): string {
     const id = resolveRevision(graph, text, (ids) => onLineage(ids));
-    if (!graph.sharesLineage(id, [branch])) {
+    if (!branch.has(id)) {
       throw new RevisorError('InvalidTarget', `${spec}: revision ${id} is not on branch ${name}`, {
         target: spec,
       });
