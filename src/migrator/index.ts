@@ -55,4 +55,4 @@ export {
   tableProblems,
 } from './sql/bookkeeping.js';
 export { renderPlan, renderStatements, renderStep } from './sql/render.js';
-export { dropStash, listStash } from './sql/stash-sql.js';
+export { dropStash, listStash, stashExists } from './sql/stash-sql.js';

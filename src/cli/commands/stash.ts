@@ -1,4 +1,4 @@
-import { dropStash, listStash, RevisorError, sessionFactory } from '../../migrator/index.js';
+import { dropStash, listStash, RevisorError, sessionFactory, stashExists } from '../../migrator/index.js';
 import type { Context } from '../context.js';
 import { resolveConnection } from '../context.js';
 import { print, printJson } from '../output.js';
@@ -21,9 +21,7 @@ export async function stash(ctx: Context): Promise<number> {
   }
   const db = await sessionFactory(await resolveConnection(ctx))();
   try {
-    const exists = (
-      await db.query<{ exists: boolean }>("SELECT to_regclass('revisor_stash.entries') IS NOT NULL AS exists")
-    ).rows[0]?.exists;
+    const exists = (await db.query<{ exists: boolean }>(stashExists.sql)).rows[0]?.exists;
     if (verb === 'list') {
       const entries = exists ? (await db.query<Entry>(listStash.sql)).rows : [];
       if (ctx.json) printJson({ entries });

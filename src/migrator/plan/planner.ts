@@ -75,6 +75,10 @@ export function planUpgrade(graph: RevisionGraph, currentHeads: readonly string[
   return build(graph, 'upgrade', currentHeads, graph.orderUp(needed, target));
 }
 
+/** What a downgrade removes grows from: the target's children by down revision, or every base for base. */
+const downgradeRoots = (graph: RevisionGraph, target: Target): readonly string[] =>
+  target.length === 0 ? graph.bases : target.flatMap((t) => graph.children(t));
+
 /**
  * Everything applied above the target, children first: the revisions built on the target's
  * children, by down revision or dependency (Alembic's rule, so a revision that only depends
@@ -85,7 +89,7 @@ export function planDowngrade(
   graph: RevisionGraph,
   currentHeads: readonly string[],
   target: Target,
-  roots: readonly string[] = target.length === 0 ? graph.bases : target.flatMap((t) => graph.children(t)),
+  roots: readonly string[] = downgradeRoots(graph, target),
 ): Plan {
   assertKnownHeads(graph, currentHeads);
   const applied = graph.ancestors(currentHeads);
@@ -137,7 +141,7 @@ export function plan(
   }
   const branch = downgradeBranch(graph, targetText.trim(), currentHeads);
   if (branch === undefined) return planDowngrade(graph, currentHeads, target);
-  let roots = target.length === 0 ? graph.bases : target.flatMap((t) => graph.children(t));
+  let roots = downgradeRoots(graph, target);
   if (roots.length > 1) {
     // Alembic keeps to the named branch (or, for -N, the current head's): of the target's
     // children only those below it are removed.

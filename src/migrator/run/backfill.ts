@@ -54,16 +54,12 @@ export async function runBackfill(
   const target = qualified(b.table, b.schema);
   const { tables } = settings;
   await db.query(createBackfillTable(tables).sql);
-  const saved = await db.query<{ lastKey: string | null; rowsDone: number }>(
-    selectBackfillCursor(tables, step.revision, target).sql,
-    selectBackfillCursor(tables, step.revision, target).params,
-  );
+  const select = selectBackfillCursor(tables, step.revision, target);
+  const saved = await db.query<{ lastKey: string | null; rowsDone: number }>(select.sql, select.params);
   let cursor = saved.rows[0]?.lastKey ?? null;
   let rowsDone = saved.rows[0]?.rowsDone ?? 0;
-  const estimate = await db.query<{ estimate: number | null }>(
-    estimateRows(target).sql,
-    estimateRows(target).params,
-  );
+  const estimating = estimateRows(target);
+  const estimate = await db.query<{ estimate: number | null }>(estimating.sql, estimating.params);
   const estimatedRows = Math.max(rowsDone, estimate.rows[0]?.estimate ?? 0);
   const batchSql = backfillBatch(b);
   for (let batches = 1; ; batches++) {
