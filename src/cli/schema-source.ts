@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { type Catalog, inline, RevisorError, schemaTools, sessionFactory } from '../migrator/index.js';
+import {
+  type Catalog,
+  inline,
+  RevisorError,
+  schemaTools,
+  sessionFactory,
+  type Tables,
+} from '../migrator/index.js';
 import {
   type Context,
   loadGraph,
@@ -31,19 +38,21 @@ export async function catalogFrom(ctx: Context, spec: string): Promise<Catalog> 
  * compare in the same (fixed-point) form, so only real differences remain.
  */
 export async function canonical(ctx: Context, catalog: Catalog): Promise<Catalog> {
-  const tables = tablesFrom(ctx.values);
   return withScratchDatabase(ctx, 'canonical', async (_connection, db) => {
-    const empty = await readCatalog(db, { tables });
+    const empty = await readCatalog(db, { tables: tablesFrom(ctx.values) });
     for (const statement of changeStatements(diff(empty, catalog))) await db.query(inline(statement));
-    const schemas = schemasOf(ctx.values);
-    return readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
+    return readCatalog(db, catalogScope(ctx));
   });
 }
 
-async function describedCatalog(ctx: Context, spec: string): Promise<Catalog> {
-  const tables = tablesFrom(ctx.values);
+/** What a snapshot covers: --schemas (every user schema by default), less revisor's own tables. */
+export function catalogScope(ctx: Context): { tables: Tables; schemas?: readonly string[] } {
   const schemas = schemasOf(ctx.values);
-  const scope = { tables, ...(schemas ? { schemas } : {}) };
+  return { tables: tablesFrom(ctx.values), ...(schemas ? { schemas } : {}) };
+}
+
+async function describedCatalog(ctx: Context, spec: string): Promise<Catalog> {
+  const scope = catalogScope(ctx);
   if (/^postgres(ql)?:\/\//.test(spec) || spec === 'database') {
     const connection = spec === 'database' ? await resolveConnection(ctx) : urlConnection(ctx, spec);
     const db = await sessionFactory(connection)();

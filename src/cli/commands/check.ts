@@ -9,9 +9,9 @@ import {
   staticChecks,
 } from '../../migrator/index.js';
 import { str } from '../args.js';
-import { type Context, indexable, loadGraph, migrationsDir, schemasOf, tablesFrom } from '../context.js';
+import { type Context, indexable, loadGraph, migrationsDir, tablesFrom } from '../context.js';
 import { print, printJson, reportError } from '../output.js';
-import { canonical, catalogFrom } from '../schema-source.js';
+import { canonical, catalogFrom, catalogScope } from '../schema-source.js';
 import { scratchMigrator, withScratchDatabase } from '../scratch.js';
 
 // The diff engine is loaded with this command, not on every command's way in.
@@ -53,8 +53,7 @@ export async function check(ctx: Context): Promise<number> {
       }
       // Alembic's check: the head has the desired schema (the staircase left the database at it).
       if (desired && issues.length === 0) {
-        const schemas = schemasOf(ctx.values);
-        head = await readCatalog(db, { tables: tablesFrom(ctx.values), ...(schemas ? { schemas } : {}) });
+        head = await readCatalog(db, catalogScope(ctx));
       }
     });
     if (desired && head) {
