@@ -162,6 +162,14 @@ function branchStart(
   return starts[0] ?? null;
 }
 
+/** `<anchor>+N` / `<anchor>-N` (the anchor may be empty: the current revision). */
+function parseRelative(text: string): { anchor: string; steps: number; sign: string; count: string } | null {
+  const match = /^(.*?)([+-])(\d+)$/.exec(text);
+  if (!match) return null;
+  const [, anchor, sign, count] = match as unknown as [string, string, string, string];
+  return { anchor, steps: Number(count) * (sign === '+' ? 1 : -1), sign, count };
+}
+
 /** `<branch>@…`: Alembic's targets within a named branch (or the lineage of a revision). */
 function resolveOnBranch(
   graph: RevisionGraph,
@@ -186,10 +194,9 @@ function resolveOnBranch(
     }
     return heads;
   }
-  const relative = /^(.*?)([+-])(\d+)$/.exec(rest);
+  const relative = parseRelative(rest);
   if (relative) {
-    const [, anchor, sign, count] = relative as unknown as [string, string, string, string];
-    const steps = Number(count) * (sign === '+' ? 1 : -1);
+    const { anchor, steps } = relative;
     const start = anchor === '' ? branchStart(graph, currentHeads, branch, spec, steps > 0) : member(anchor);
     return walk(graph, start, steps, spec, steps > 0 ? branch : undefined);
   }
@@ -218,10 +225,9 @@ export function resolveTarget(graph: RevisionGraph, text: string, currentHeads: 
   if (spec === 'heads') return graph.heads;
   if (spec === 'head') return [singleHead(graph)];
   if (spec === 'base') return [];
-  const relative = /^(.*?)([+-])(\d+)$/.exec(spec);
+  const relative = parseRelative(spec);
   if (relative) {
-    const [, anchor, sign, count] = relative as unknown as [string, string, string, string];
-    const steps = Number(count) * (sign === '+' ? 1 : -1);
+    const { anchor, steps, sign, count } = relative;
     let start: string | null;
     if (anchor === '') {
       if (currentHeads.length > 1) {
