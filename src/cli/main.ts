@@ -207,6 +207,21 @@ const commands: Record<string, Command> = {
       'renew-deadline': { type: 'string', help: 'default 10s' },
       'retry-period': { type: 'string', help: 'default 2s' },
       'shutdown-grace': { type: 'string', help: 'how long SIGTERM waits for a running step (default 25s)' },
+      'watch-secrets': {
+        type: 'boolean',
+        env: 'REVISOR_WATCH_SECRETS',
+        help: 'watch Secrets (metadata only) to react to a referenced one at once; needs list/watch on Secrets (default: get only, retried with backoff)',
+      },
+      'db-idle-timeout': {
+        type: 'string',
+        env: 'REVISOR_DB_IDLE_TIMEOUT',
+        help: 'how long a database session stays open between reconciles (default: --resync plus 1m, so a resync finds it warm)',
+      },
+      'db-max-idle': {
+        type: 'string',
+        env: 'REVISOR_DB_MAX_IDLE',
+        help: 'idle database sessions kept in all, one per database at most (default 1000; 0 closes each after use)',
+      },
       'backup-dir': {
         type: 'string',
         env: 'REVISOR_CONTROLLER_BACKUP_DIR',

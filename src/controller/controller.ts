@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
-import { executedBy, loadMigrations, RevisionGraph } from '../migrator/index.js';
+import {
+  executedBy,
+  loadMigrations,
+  RevisionGraph,
+  SessionPool,
+  type SessionPoolOptions,
+} from '../migrator/index.js';
 import { mergeEvents, type Tracing } from '../telemetry/tracing.js';
 import { approvedPlanAnnotation } from './approval.js';
 import { Informer } from './informer.js';
@@ -17,6 +23,7 @@ import { ControllerMetrics } from './metrics.js';
 import { reconcile } from './reconcile.js';
 import { type DatabaseMigration, keyOf, specSchema } from './resource.js';
 import { startServer } from './server.js';
+import { ChainCache } from './sources.js';
 import { migratorForSpec } from './spec-migrator.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -26,6 +33,10 @@ export interface ControllerConfig {
   readonly namespaces: readonly string[] | null;
   readonly maxConcurrent: number;
   readonly resyncMs: number;
+  /** Watch Secrets (metadata only) so a change to a referenced one re-triggers at once; needs list/watch on Secrets. */
+  readonly watchSecrets: boolean;
+  /** The database sessions kept between reconciles. */
+  readonly sessionPool: SessionPoolOptions;
   readonly metricsAddr: string;
   readonly migrationsDir: string;
   readonly connectTimeoutMs: number;
@@ -71,9 +82,12 @@ export class Controller {
   #watchers: Informer<ObjectMeta>[] = [];
   #queue: WorkQueue | null = null;
   #graph: Promise<RevisionGraph> | null = null;
+  readonly #sessions: SessionPool;
+  readonly #chains = new ChainCache(256);
 
   constructor(config: ControllerConfig) {
     this.#config = config;
+    this.#sessions = new SessionPool(config.sessionPool);
   }
 
   #find(key: string): DatabaseMigration | undefined {
@@ -137,8 +151,12 @@ export class Controller {
           }
         }
       };
+    // Without the Secret watch the operator needs only get on Secrets; a missing or refused
+    // Secret is then retried with backoff (reasons.ts) instead of on its change.
     this.#watchers = namespaces.flatMap((ns) => [
-      new Informer(referencedListWatch(kc, 'secrets', ns), retrigger('secrets'), informerOptions),
+      ...(this.#config.watchSecrets
+        ? [new Informer(referencedListWatch(kc, 'secrets', ns), retrigger('secrets'), informerOptions)]
+        : []),
       new Informer(referencedListWatch(kc, 'configmaps', ns), retrigger('configMaps'), informerOptions),
     ]);
     for (const informer of [...this.#informers, ...this.#watchers]) informer.start();
@@ -164,10 +182,12 @@ export class Controller {
       const result = await reconcile(resource, {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
+        chains: this.#chains,
         openMigrator: (connection, graph, spec, events, resource) =>
           migratorForSpec(spec, connection, graph, mergeEvents(events, span?.events), {
             executedBy: executedBy(),
             signal: this.#stopWork.signal,
+            sessions: this.#sessions,
             backupDir:
               this.#config.backupDir && join(this.#config.backupDir, resource.namespace, resource.name),
           }),
@@ -198,6 +218,7 @@ export class Controller {
     const grace = new Promise<void>((r) => setTimeout(r, this.#config.shutdownGraceMs).unref());
     await Promise.race([this.#queue?.shutDown() ?? Promise.resolve(), grace]);
     await Promise.all([...this.#informers, ...this.#watchers].map((i) => i.stop()));
+    await this.#sessions.close();
   }
 
   /** Runs until `signal` aborts; resolves 'lost' if the lease was lost (the caller should exit non-zero). */

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type * as http from 'node:http';
+import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
 import { httpStatus } from './http-status.js';
@@ -9,6 +12,34 @@ import type { WorkloadState } from './rollout.js';
 import type { SecretObject } from './secret-policy.js';
 
 /** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
+
+type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
+
+/**
+ * One keep-alive agent for every request of this kubeconfig. client-node 1.4 builds a new
+ * https.Agent per request (createAgent), so each request paid a TCP and TLS handshake and
+ * left a TLS context behind. createAgent is private in its types, so it is replaced on the
+ * instance; the agent is made again only when the TLS material changes (a rotated client
+ * certificate), and requests through a proxy keep client-node's own agents.
+ */
+export function shareAgents(kc: k8s.KubeConfig): k8s.KubeConfig {
+  const instance = kc as unknown as { createAgent: AgentFactory };
+  const original = instance.createAgent.bind(kc);
+  let shared: { key: string; agent: http.Agent } | null = null;
+  instance.createAgent = (cluster, options) => {
+    if (cluster?.proxyUrl || cluster?.server.startsWith('http:')) return original(cluster, options);
+    const { ca, cert, key, pfx, servername, rejectUnauthorized } = options;
+    const material = createHash('sha256')
+      .update(JSON.stringify([cluster?.server, ca, cert, key, pfx, servername, rejectUnauthorized]))
+      .digest('hex');
+    if (shared?.key !== material) {
+      shared?.agent.destroy();
+      shared = { key: material, agent: new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 16 }) };
+    }
+    return shared.agent;
+  };
+  return kc;
+}
 
 const watchPath = (prefix: string, resource: string, namespace: string | null) =>
   namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
@@ -159,9 +190,13 @@ export class KubeCluster implements ClusterPort {
     }
   }
 
-  async configMap(namespace: string, name: string): Promise<Record<string, string> | null> {
+  async configMap(
+    namespace: string,
+    name: string,
+  ): Promise<{ data: Record<string, string>; resourceVersion: string } | null> {
     try {
-      return (await this.#core.readNamespacedConfigMap({ name, namespace })).data ?? {};
+      const found = await this.#core.readNamespacedConfigMap({ name, namespace });
+      return { data: found.data ?? {}, resourceVersion: found.metadata?.resourceVersion ?? '' };
     } catch (err) {
       if (httpStatus(err) === 404) return null;
       throw err;

@@ -24,7 +24,7 @@ import { specSchema } from './resource.js';
 import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
 import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import { redact, type SecretObject } from './secret-policy.js';
-import { chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
+import { type ChainCache, chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events. */
 export interface ClusterPort extends ObjectReader {
@@ -47,6 +47,7 @@ export interface ClusterPort extends ObjectReader {
 export interface ReconcileDeps {
   readonly cluster: ClusterPort;
   readonly embeddedGraph: () => Promise<RevisionGraph>;
+  readonly chains: ChainCache;
   readonly openMigrator: (
     connection: ConnectionOptions,
     graph: RevisionGraph,
@@ -172,7 +173,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       applicationName: `revisor controller ${namespace}/${name}`.slice(0, 63),
       connectTimeoutMs: deps.connectTimeoutMs,
     }));
-    graph = (await chainFor(spec, namespace, cluster)) ?? (await deps.embeddedGraph());
+    graph = (await chainFor(spec, namespace, cluster, deps.chains)) ?? (await deps.embeddedGraph());
   } catch (err) {
     if (err instanceof SourceError) return retryLater(err.reason, err.message);
     if (httpStatus(err) !== undefined) throw err;

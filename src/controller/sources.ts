@@ -14,7 +14,10 @@ import {
 export interface ObjectReader {
   /** A Secret's data, decoded, and its annotations; null when it does not exist. */
   secret(namespace: string, name: string): Promise<SecretObject | null>;
-  configMap(namespace: string, name: string): Promise<Record<string, string> | null>;
+  configMap(
+    namespace: string,
+    name: string,
+  ): Promise<{ data: Record<string, string>; resourceVersion: string } | null>;
 }
 
 export class SourceError extends Error {
@@ -158,23 +161,49 @@ function isDatabaseUrl(text: string): boolean {
   }
 }
 
+/**
+ * Parsed chains by source (namespace/name) and version (resourceVersion), so a resync
+ * does not parse a ConfigMap that has not changed; the least recently used go first.
+ */
+export class ChainCache {
+  readonly #entries = new Map<string, { version: string; graph: RevisionGraph }>();
+
+  constructor(readonly capacity: number) {}
+
+  get(source: string, version: string, build: () => RevisionGraph): RevisionGraph {
+    const cached = this.#entries.get(source);
+    this.#entries.delete(source);
+    const graph = cached?.version === version ? cached.graph : build();
+    this.#entries.set(source, { version, graph });
+    if (this.#entries.size > this.capacity) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    return graph;
+  }
+}
+
 /** The chain from the spec's ConfigMap (its *.sql keys), or null for the controller's own chain. */
 export async function chainFor(
   spec: Spec,
   namespace: string,
   reader: ObjectReader,
+  cache: ChainCache,
 ): Promise<RevisionGraph | null> {
   const ref = spec.migrations.configMapRef;
   if (!ref) return null;
-  const data = await read(`ConfigMap ${namespace}/${ref.name}`, () => reader.configMap(namespace, ref.name));
-  if (!data) {
+  const found = await read(`ConfigMap ${namespace}/${ref.name}`, () => reader.configMap(namespace, ref.name));
+  if (!found) {
     throw new SourceError(
       Reason.ConfigMapNotFound,
       `ConfigMap ${namespace}/${ref.name} does not exist; create it`,
     );
   }
-  const files = Object.keys(data)
-    .filter((k) => k.endsWith('.sql'))
-    .sort();
-  return RevisionGraph.build(files.map((f) => parseSqlMigration(data[f]!, `configmap/${ref.name}/${f}`)));
+  const { data } = found;
+  return cache.get(`${namespace}/${ref.name}`, found.resourceVersion, () => {
+    const files = Object.keys(data)
+      .filter((k) => k.endsWith('.sql'))
+      .sort();
+    return RevisionGraph.build(files.map((f) => parseSqlMigration(data[f]!, `configmap/${ref.name}/${f}`)));
+  });
 }

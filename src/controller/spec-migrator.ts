@@ -10,6 +10,7 @@ import {
   type MigratorEvents,
   type RevisionGraph,
   RevisorError,
+  type SessionPool,
   sessionFactory,
 } from '../migrator/index.js';
 import { type Spec, tablesOf } from './resource.js';
@@ -47,12 +48,18 @@ export function migratorForSpec(
   connection: ConnectionOptions,
   graph: RevisionGraph,
   events: MigratorEvents,
-  context: { executedBy: string; signal?: AbortSignal; backupDir?: string | null },
+  context: {
+    executedBy: string;
+    signal?: AbortSignal;
+    backupDir?: string | null;
+    /** Where sessions come from: the controller's pool, or new ones. */
+    sessions?: SessionPool;
+  },
 ): Migrator {
   const backup = spec.backup.enabled ? backupSettings(connection, context.backupDir ?? null) : undefined;
   return new Migrator({
     graph,
-    connect: sessionFactory(connection),
+    connect: context.sessions ? context.sessions.factory(connection) : sessionFactory(connection),
     tables: tablesOf(spec.versionTable),
     executedBy: context.executedBy,
     lockWaitMs: spec.lockWaitSeconds * 1000,

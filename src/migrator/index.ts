@@ -25,6 +25,7 @@ export {
 export { readHistory } from './pg/history.js';
 export { describeHolder } from './pg/lock.js';
 export { sessionFactory } from './pg/pg-session.js';
+export { SessionPool, type SessionPoolOptions } from './pg/session-pool.js';
 export { readHeads } from './pg/state.js';
 export { type PhasedPlan, planForPhase } from './plan/phases.js';
 export { isDestructive, planHash } from './plan/plan-hash.js';

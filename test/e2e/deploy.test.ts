@@ -188,6 +188,9 @@ describe('the Helm chart', () => {
       ['get', 'secrets', '-n', watched],
       ['watch', 'configmaps', '-n', watched],
       ['create', 'events', '-n', watched],
+      ['create', 'jobs.batch', '-n', watched],
+      ['delete', 'jobs.batch', '-n', watched],
+      ['list', 'pods', '-n', watched],
       ['update', 'leases.coordination.k8s.io', '-n', ns],
     ]) {
       expect(await can(allowed), allowed.join(' ')).toBe('yes');
@@ -195,7 +198,12 @@ describe('the Helm chart', () => {
     for (const denied of [
       ['get', 'secrets', '-n', other],
       ['list', 'secrets', '--all-namespaces'],
+      // Secrets by name only: the chart's default keeps no Secret watch.
+      ['list', 'secrets', '-n', watched],
+      ['watch', 'secrets', '-n', watched],
       ['create', 'secrets', '-n', watched],
+      ['update', 'jobs.batch', '-n', watched],
+      ['get', 'pods', '-n', watched],
       ['delete', 'databasemigrations.revisor.dev', '-n', watched],
       ['update', 'databasemigrations.revisor.dev', '-n', watched],
       ['watch', 'databasemigrations.revisor.dev', '-n', other],

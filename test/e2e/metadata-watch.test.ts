@@ -35,7 +35,7 @@ describe('the controller watches Secrets and ConfigMaps as metadata only', () =>
     expect(listed.resourceVersion).not.toBe('');
 
     // The watch still tells the controller that a referenced Secret appeared.
-    await startController(['--namespaces', ns]);
+    await startController(['--namespaces', ns, '--watch-secrets']);
     await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } } }));
     await waitForStatus(ns, 'app', readyWith('SecretNotFound'));
     await applyManifest(ns, urlSecret('app-db', await createTestDatabase()));

@@ -4,6 +4,7 @@ import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/contr
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
 import type { WorkloadState } from '../../src/controller/rollout.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';
+import { ChainCache } from '../../src/controller/sources.js';
 import { migratorForSpec } from '../../src/controller/spec-migrator.js';
 import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { loadMigrations } from '../../src/migrator/chain/loader.js';
@@ -17,12 +18,15 @@ class FakeCluster implements ClusterPort {
   configMaps = new Map<string, Record<string, string>>();
   workloads = new Map<string, WorkloadState>();
   writes: Status[] = [];
+  reads = 0;
   events: { type: string; reason: string; message: string }[] = [];
   async secret(namespace: string, name: string) {
     return this.secrets.get(`${namespace}/${name}`) ?? null;
   }
   async configMap(namespace: string, name: string) {
-    return this.configMaps.get(`${namespace}/${name}`) ?? null;
+    const data = this.configMaps.get(`${namespace}/${name}`);
+    // Each read a new version: the chain cache must not serve a changed ConfigMap.
+    return data ? { data, resourceVersion: String(++this.reads) } : null;
   }
   async workload(namespace: string, kind: string, name: string) {
     return this.workloads.get(`${namespace}/${kind}/${name}`) ?? null;
@@ -47,6 +51,7 @@ function deps(cluster: FakeCluster): ReconcileDeps {
   return {
     cluster,
     embeddedGraph: embedded,
+    chains: new ChainCache(16),
     openMigrator: (connection, graph, spec, events) =>
       migratorForSpec(spec, connection, graph, events, { executedBy: 'reconcile-test' }),
     metrics: new ControllerMetrics(),

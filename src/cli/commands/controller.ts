@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { Controller } from '../../controller/controller.js';
+import { shareAgents } from '../../controller/kube.js';
 import { RevisorError } from '../../migrator/index.js';
 import { startTracing } from '../../telemetry/tracing.js';
 import { count, duration, str } from '../args.js';
@@ -10,7 +11,7 @@ import { type Context, migrationsDir } from '../context.js';
 /** revisor controller: the operator, with its kubeconfig from KUBECONFIG or the pod's service account. */
 export async function controller(ctx: Context): Promise<number> {
   const { values, env } = ctx;
-  const kubeConfig = new k8s.KubeConfig();
+  const kubeConfig = shareAgents(new k8s.KubeConfig());
   try {
     kubeConfig.loadFromDefault();
   } catch (err) {
@@ -24,12 +25,19 @@ export async function controller(ctx: Context): Promise<number> {
     .map((n) => n.trim())
     .filter(Boolean);
   const identity = env['POD_NAME'] ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const resyncMs = duration(str(values, 'resync'), 'resync', 300_000);
   const tracing = await startTracing(ctx.env, 'revisor-controller');
   const instance = new Controller({
     kubeConfig,
     namespaces: namespaces.length ? namespaces : null,
     maxConcurrent: Math.max(1, count(str(values, 'max-concurrent'), 'max-concurrent', 4)),
-    resyncMs: duration(str(values, 'resync'), 'resync', 300_000),
+    resyncMs,
+    watchSecrets: values['watch-secrets'] === true,
+    sessionPool: {
+      idleTimeoutMs: duration(str(values, 'db-idle-timeout'), 'db-idle-timeout', resyncMs + 60_000),
+      maxIdle: count(str(values, 'db-max-idle'), 'db-max-idle', 1000),
+      maxIdlePerDatabase: 1,
+    },
     metricsAddr: str(values, 'metrics-addr') ?? ':8080',
     migrationsDir: migrationsDir(values),
     connectTimeoutMs: duration(str(values, 'connect-timeout'), 'connect-timeout', 10_000),

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { Session } from '../run/session.js';
+import type { ConnectionOptions } from './connection.js';
+import { sessionFactory } from './pg-session.js';
+
+export interface SessionPoolOptions {
+  /** How long a returned session stays open for the next user of the same database. */
+  readonly idleTimeoutMs: number;
+  /** Idle sessions kept for one database. */
+  readonly maxIdlePerDatabase: number;
+  /** Idle sessions kept in all; past it the longest idle is closed. */
+  readonly maxIdle: number;
+}
+
+interface Idle {
+  readonly key: string;
+  readonly session: Session;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Sessions kept open between uses, per database and credentials, so a controller's
+ * periodic look at a Ready database is one query on a warm connection rather than a new
+ * TCP, TLS and SCRAM handshake. A session comes back through `end()`, is reset with
+ * DISCARD ALL (settings, advisory locks, temporary tables), and is closed instead when
+ * that fails: in a transaction, or on a dead connection.
+ *
+ * pg.Pool does not serve: its clients are made before the pool lends them, so the
+ * SCRAM-only authentication hook of sessionFactory cannot be put on them, and it does
+ * not reset what a migrator's session leaves behind.
+ */
+export class SessionPool {
+  readonly #options: SessionPoolOptions;
+  // Insertion order is idle order: the first entry has been idle longest.
+  readonly #idle = new Set<Idle>();
+  #closed = false;
+
+  constructor(options: SessionPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Opens sessions for `connection`, reusing an idle one of the same database and credentials. */
+  factory(connection: ConnectionOptions): () => Promise<Session> {
+    const key = createHash('sha256').update(JSON.stringify(connection)).digest('hex');
+    const open = sessionFactory(connection);
+    return async () => {
+      for (const idle of this.#idle) {
+        if (idle.key !== key) continue;
+        this.#idle.delete(idle);
+        clearTimeout(idle.timer);
+        return this.#lend(key, idle.session);
+      }
+      return this.#lend(key, await open());
+    };
+  }
+
+  get idleCount(): number {
+    return this.#idle.size;
+  }
+
+  #lend(key: string, session: Session): Session {
+    let returned: Promise<void> | null = null;
+    return {
+      query: (text, values) => session.query(text, values),
+      script: (text, onRow) => session.script(text, onRow),
+      backendKeyPid: () => session.backendKeyPid(),
+      end: () => {
+        returned ??= this.#giveBack(key, session);
+        return returned;
+      },
+    };
+  }
+
+  async #giveBack(key: string, session: Session): Promise<void> {
+    const close = () => session.end().catch(() => undefined);
+    try {
+      await session.query('DISCARD ALL');
+    } catch {
+      return close();
+    }
+    const ofDatabase = [...this.#idle].filter((i) => i.key === key).length;
+    if (this.#closed || this.#options.maxIdle < 1 || ofDatabase >= this.#options.maxIdlePerDatabase)
+      return close();
+    if (this.#idle.size >= this.#options.maxIdle) {
+      const oldest = this.#idle.values().next().value;
+      if (oldest) this.#drop(oldest);
+    }
+    const entry: Idle = {
+      key,
+      session,
+      timer: setTimeout(() => this.#drop(entry), this.#options.idleTimeoutMs).unref(),
+    };
+    this.#idle.add(entry);
+  }
+
+  #drop(idle: Idle): void {
+    this.#idle.delete(idle);
+    clearTimeout(idle.timer);
+    void idle.session.end().catch(() => undefined);
+  }
+
+  /** Closes the idle sessions; sessions lent out are closed when they come back. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#idle];
+    this.#idle.clear();
+    for (const idle of all) clearTimeout(idle.timer);
+    await Promise.all(all.map((i) => i.session.end().catch(() => undefined)));
+  }
+}
