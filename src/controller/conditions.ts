@@ -6,7 +6,11 @@ export type Outcome =
   | { kind: 'ready'; message: string }
   | {
       kind: 'progressing';
-      reason: typeof Reason.Migrating | typeof Reason.WaitingForLock | typeof Reason.WaitingForRollout;
+      reason:
+        | typeof Reason.Migrating
+        | typeof Reason.WaitingForLock
+        | typeof Reason.WaitingForRollout
+        | typeof Reason.WaitingForJob;
       message: string;
     }
   | {

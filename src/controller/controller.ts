@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import {
   executedBy,
   loadMigrations,
+  observeDatabase,
   RevisionGraph,
   SessionPool,
   type SessionPoolOptions,
@@ -21,7 +22,7 @@ import {
 import { LeaderElector } from './leader.js';
 import { ControllerMetrics } from './metrics.js';
 import { reconcile } from './reconcile.js';
-import { type DatabaseMigration, keyOf, specSchema } from './resource.js';
+import { type DatabaseMigration, keyOf, specSchema, tablesOf } from './resource.js';
 import { startServer } from './server.js';
 import { ChainCache } from './sources.js';
 import { migratorForSpec } from './spec-migrator.js';
@@ -55,6 +56,23 @@ export interface ControllerConfig {
     readonly retryPeriodMs: number;
   } | null;
   readonly logger: Logger;
+}
+
+/**
+ * A migration Job's trace: its spans continue this reconcile's (TRACEPARENT, which the CLI
+ * reads) and go where the controller's go.
+ */
+function traceEnv(traceparent: string): Record<string, string> {
+  const env: Record<string, string> = { TRACEPARENT: traceparent };
+  for (const name of [
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+  ]) {
+    const value = process.env[name];
+    if (value) env[name] = value;
+  }
+  return env;
 }
 
 /** Which resources reference a Secret or ConfigMap, so a change to it re-triggers them. */
@@ -183,6 +201,9 @@ export class Controller {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
         chains: this.#chains,
+        observeDatabase: (connection, spec, since) =>
+          observeDatabase(this.#sessions.factory(connection), tablesOf(spec.versionTable), since),
+        traceEnv: () => (span ? traceEnv(span.traceparent) : {}),
         openMigrator: (connection, graph, spec, events, resource) =>
           migratorForSpec(spec, connection, graph, mergeEvents(events, span?.events), {
             executedBy: executedBy(),

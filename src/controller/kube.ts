@@ -5,6 +5,8 @@ import * as k8s from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
 import { httpStatus } from './http-status.js';
 import type { ListWatch } from './informer.js';
+import type { JobState, PodTermination } from './job-runner.js';
+import { jobLabels, jobNameLabel } from './job-spec.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
 import type { ClusterPort } from './reconcile.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
@@ -145,9 +147,11 @@ export class KubeCluster implements ClusterPort {
   readonly #core: k8s.CoreV1Api;
   readonly #custom: k8s.CustomObjectsApi;
   readonly #apps: k8s.AppsV1Api;
+  readonly #batch: k8s.BatchV1Api;
   readonly #component: string;
 
   constructor(kc: k8s.KubeConfig, component = 'revisor-controller') {
+    this.#batch = kc.makeApiClient(k8s.BatchV1Api);
     this.#core = kc.makeApiClient(k8s.CoreV1Api);
     this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.#apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -203,6 +207,40 @@ export class KubeCluster implements ClusterPort {
     }
   }
 
+  async job(namespace: string, name: string): Promise<JobState | null> {
+    try {
+      return jobState(await this.#batch.readNamespacedJob({ name, namespace }));
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async createJob(job: k8s.V1Job): Promise<void> {
+    try {
+      await this.#batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job });
+    } catch (err) {
+      if (httpStatus(err) !== 409) throw err;
+    }
+  }
+
+  async activeJobs(namespace: string, database: string): Promise<string[]> {
+    const list = await this.#batch.listNamespacedJob({
+      namespace,
+      labelSelector: `${jobLabels.database}=${database}`,
+    });
+    return list.items.filter((j) => jobState(j).phase === 'Active').map((j) => j.metadata?.name ?? '');
+  }
+
+  async termination(namespace: string, job: string): Promise<PodTermination | null> {
+    const pods = await this.#core.listNamespacedPod({ namespace, labelSelector: `${jobNameLabel}=${job}` });
+    for (const pod of pods.items) {
+      const terminated = pod.status?.containerStatuses?.find((c) => c.name === 'migrate')?.state?.terminated;
+      if (terminated) return { exitCode: terminated.exitCode, message: terminated.message ?? '' };
+    }
+    return null;
+  }
+
   /** PUT to /status with the resourceVersion last seen; on 409 the object is read again and the write repeated. */
   async writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration> {
     const { namespace, name } = resource.metadata;
@@ -254,6 +292,16 @@ export class KubeCluster implements ClusterPort {
       },
     });
   }
+}
+
+/** A Job's phase from its conditions: Complete or Failed once the Job controller has decided. */
+function jobState(job: k8s.V1Job): JobState {
+  const condition = (type: string) =>
+    job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+  if (condition('Complete')) return { phase: 'Succeeded' };
+  const failed = condition('Failed');
+  if (failed) return { phase: 'Failed', ...(failed.reason ? { failureReason: failed.reason } : {}) };
+  return { phase: 'Active' };
 }
 
 export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string): LeaseStore {

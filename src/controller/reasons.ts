@@ -33,6 +33,11 @@ export const Reason = {
   HostNotPermitted: 'HostNotPermitted',
   InvalidDatabaseURL: 'InvalidDatabaseURL',
   ReferenceUnreadable: 'ReferenceUnreadable',
+  WaitingForJob: 'WaitingForJob',
+  JobFailed: 'JobFailed',
+  JobLost: 'JobLost',
+  JobDeadlineExceeded: 'JobDeadlineExceeded',
+  JobRejected: 'JobRejected',
 } as const;
 
 import type { ErrorCode } from '../migrator/index.js';
@@ -107,6 +112,8 @@ export function isTransient(reason: ReasonName): boolean {
     Reason.HostNotPermitted,
     Reason.InvalidDatabaseURL,
     Reason.ReferenceUnreadable,
+    // Deleted or evicted before it finished: a new Job runs.
+    Reason.JobLost,
   ];
   return transient.includes(reason);
 }

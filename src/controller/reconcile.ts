@@ -4,6 +4,7 @@ import {
   type ConnectionOptions,
   checksumMismatchError,
   classify,
+  type DatabaseObservation,
   findChecksumDrift,
   isRevisorError,
   type Migrator,
@@ -17,6 +18,7 @@ import {
 import { approvedPlanAnnotation, pendingApproval } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { httpStatus } from './http-status.js';
+import { type JobPort, reconcileWithJob } from './job-runner.js';
 import type { ControllerMetrics } from './metrics.js';
 import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
@@ -26,8 +28,8 @@ import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import { redact, type SecretObject } from './secret-policy.js';
 import { type ChainCache, chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
-/** The cluster as the reconciler needs it: reads, one status write, Events. */
-export interface ClusterPort extends ObjectReader {
+/** The cluster as the reconciler needs it: reads, one status write, Events, migration Jobs. */
+export interface ClusterPort extends ObjectReader, JobPort {
   /** A Deployment's or StatefulSet's rollout state; null when it does not exist. */
   workload(
     namespace: string,
@@ -55,6 +57,14 @@ export interface ReconcileDeps {
     events: MigratorEvents,
     resource: { readonly namespace: string; readonly name: string },
   ) => Migrator;
+  /** The database's heads and recent history, read with a short session (the Job runner's view). */
+  readonly observeDatabase: (
+    connection: ConnectionOptions,
+    spec: Spec,
+    since: Date | null,
+  ) => Promise<DatabaseObservation>;
+  /** Environment for a migration Job's trace: TRACEPARENT under this reconcile's span, OTEL_*. */
+  readonly traceEnv: () => Readonly<Record<string, string>>;
   readonly metrics: ControllerMetrics;
   readonly connectTimeoutMs: number;
   /** How often a Ready resource is looked at again for drift. */
@@ -166,19 +176,49 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     return { requeueAfterMs: transient ? backoffMs(spec, tries) : null, outcome: 'failed' as const };
   };
 
+  const referenceFailure = (err: unknown) => {
+    if (err instanceof SourceError) return retryLater(err.reason, err.message);
+    if (httpStatus(err) !== undefined) throw err;
+    const error = classify(err);
+    return retryLater(reasonFor(error.code), error.message);
+  };
   let connection: ConnectionOptions;
-  let graph: RevisionGraph;
   try {
     ({ connection, secrets } = await connectionFor(spec, namespace, name, cluster, {
       applicationName: `revisor controller ${namespace}/${name}`.slice(0, 63),
       connectTimeoutMs: deps.connectTimeoutMs,
     }));
+  } catch (err) {
+    return referenceFailure(err);
+  }
+  if (spec.migrations.image) {
+    try {
+      return await reconcileWithJob({
+        resource,
+        spec,
+        previous,
+        connection,
+        secrets,
+        jobs: cluster,
+        observe: (since) => deps.observeDatabase(connection, spec, since),
+        traceEnv: deps.traceEnv(),
+        metrics,
+        resyncMs: deps.resyncMs,
+        now: deps.now,
+        write,
+        fail: (reason, message, changes) => fail(reason, message, changes),
+        retryLater,
+        event,
+      });
+    } catch (err) {
+      return referenceFailure(err);
+    }
+  }
+  let graph: RevisionGraph;
+  try {
     graph = (await chainFor(spec, namespace, cluster, deps.chains)) ?? (await deps.embeddedGraph());
   } catch (err) {
-    if (err instanceof SourceError) return retryLater(err.reason, err.message);
-    if (httpStatus(err) !== undefined) throw err;
-    const error = classify(err);
-    return retryLater(reasonFor(error.code), error.message);
+    return referenceFailure(err);
   }
 
   const progress: StepRecord[] = [...(previous.steps ?? [])];

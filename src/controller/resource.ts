@@ -29,7 +29,20 @@ export const specSchema = z
       credentialsSecretRef: z.object({ name: z.string().min(1) }).optional(),
       caSecretRef: secretKeyRef('ca.crt').optional(),
     }),
-    migrations: z.object({ configMapRef: z.object({ name: z.string().min(1) }).optional() }).default({}),
+    migrations: z
+      .object({
+        configMapRef: z.object({ name: z.string().min(1) }).optional(),
+        image: z.string().min(1).optional(),
+        command: z.array(z.string()).optional(),
+        imagePullSecrets: z.array(z.object({ name: z.string().min(1) })).optional(),
+        serviceAccountName: z.string().min(1).optional(),
+        resources: z.record(z.string(), z.unknown()).optional(),
+        nodeSelector: z.record(z.string(), z.string()).optional(),
+        tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+        activeDeadlineSeconds: z.number().int().min(1).default(3600),
+        ttlSecondsAfterFinished: z.number().int().min(0).default(86_400),
+      })
+      .default({ activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86_400 }),
     allowDowngrade: z.boolean().default(false),
     drift: z.object({ action: z.enum(['Report', 'Block']).default('Report') }).default({ action: 'Report' }),
     backup: z.object({ enabled: z.boolean().default(false) }).default({ enabled: false }),
@@ -69,6 +82,22 @@ export const specSchema = z
   .refine((s) => !s.database.host || s.database.credentialsSecretRef, {
     message: 'spec.database.host needs credentialsSecretRef',
   })
+  .refine((s) => !(s.migrations.image && s.migrations.configMapRef), {
+    message: 'spec.migrations takes at most one of image or configMapRef',
+  })
+  .refine((s) => !s.migrations.command || s.migrations.image, {
+    message: 'spec.migrations.command needs spec.migrations.image',
+  })
+  // The chain is inside the image, which the controller cannot read: what needs the plan
+  // before the run, or a volume of the operator's, is refused rather than half done.
+  .refine(
+    (s) =>
+      !s.migrations.image || (!s.dryRun && s.approval === 'Never' && !s.backup.enabled && !s.allowDowngrade),
+    {
+      message:
+        'spec.migrations.image runs upgrades only: dryRun, approval, backup and allowDowngrade need the chain in the operator (embedded or configMapRef); run revisor plan or downgrade from the image yourself',
+    },
+  )
   .refine((s) => s.targetRevision !== 'base' || s.allowDowngrade, {
     message: 'targetRevision base needs allowDowngrade: true',
   })
@@ -118,7 +147,24 @@ export interface Status {
   backfill?: { revision: string; table: string; rowsDone: number; estimatedRows: number };
   /** The dump spec.backup wrote before the last run that destroyed data. */
   lastBackup?: { files: string[]; time: string };
+  /** The last migration Job (spec.migrations.image); its outcome outlives the Job. */
+  lastRun?: LastRun;
   conditions?: Condition[];
+}
+
+export interface LastRun {
+  job: string;
+  image: string;
+  target: string;
+  generation: number;
+  attempt: number;
+  phase: 'Running' | 'Succeeded' | 'Failed' | 'Lost';
+  startedAt: string;
+  finishedAt?: string;
+  heads?: string;
+  exitCode?: number;
+  errorCode?: string;
+  logTail?: string;
 }
 
 export interface DatabaseMigration {

@@ -11,7 +11,13 @@ export { parseSqlMigration, renderSqlMigration } from './chain/sql-file.js';
 export { type CheckIssue, staircase, staticChecks } from './check/staircase.js';
 export { embeddedMigrationsDir } from './embedded-chain.js';
 export { classify } from './errors/classify.js';
-export { type ErrorCode, errorCodes, isRevisorError, RevisorError } from './errors/errors.js';
+export {
+  type ErrorCode,
+  errorCodeOfExit,
+  errorCodes,
+  isRevisorError,
+  RevisorError,
+} from './errors/errors.js';
 export type { ImportResult } from './import/import-alembic.js';
 export { lintGraph } from './lint/lint.js';
 export { ident, inline } from './ops/statement.js';
@@ -22,8 +28,9 @@ export {
   hasPassword,
   libpqEnv,
 } from './pg/connection.js';
-export { readHistory } from './pg/history.js';
+export { type HistoryRow, readHistory } from './pg/history.js';
 export { describeHolder } from './pg/lock.js';
+export { type DatabaseObservation, observeDatabase } from './pg/observe.js';
 export { sessionFactory } from './pg/pg-session.js';
 export { SessionPool, type SessionPoolOptions } from './pg/session-pool.js';
 export { readHeads } from './pg/state.js';

@@ -28,6 +28,19 @@ class FakeCluster implements ClusterPort {
     // Each read a new version: the chain cache must not serve a changed ConfigMap.
     return data ? { data, resourceVersion: String(++this.reads) } : null;
   }
+  // The Job runner is tested against the real API server (test/e2e/job-runner.test.ts).
+  async job(): Promise<null> {
+    throw new Error('no Jobs in this test');
+  }
+  async createJob(): Promise<void> {
+    throw new Error('no Jobs in this test');
+  }
+  async activeJobs(): Promise<string[]> {
+    throw new Error('no Jobs in this test');
+  }
+  async termination(): Promise<null> {
+    throw new Error('no Jobs in this test');
+  }
   async workload(namespace: string, kind: string, name: string) {
     return this.workloads.get(`${namespace}/${kind}/${name}`) ?? null;
   }
@@ -52,6 +65,8 @@ function deps(cluster: FakeCluster): ReconcileDeps {
     cluster,
     embeddedGraph: embedded,
     chains: new ChainCache(16),
+    observeDatabase: () => Promise.reject(new Error('no Jobs in this test')),
+    traceEnv: () => ({}),
     openMigrator: (connection, graph, spec, events) =>
       migratorForSpec(spec, connection, graph, events, { executedBy: 'reconcile-test' }),
     metrics: new ControllerMetrics(),

@@ -66,3 +66,8 @@ export class ConnectionLostError extends Error {
     this.name = 'ConnectionLostError';
   }
 }
+
+/** The error class a revisor process exited with (a Job's container), undefined for another exit. */
+export function errorCodeOfExit(exitCode: number): ErrorCode | undefined {
+  return (Object.keys(errorCodes) as ErrorCode[]).find((code) => errorCodes[code] === exitCode);
+}
