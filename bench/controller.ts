@@ -1,22 +1,65 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
 import { freePort, startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
-import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
+import { shareAgents } from '../src/controller/kube.js';
+import { sqlMigration } from '../test/support/cli.js';
+import { FakeKubelet } from '../test/support/fake-kubelet.js';
+import { binary, installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
+import { bareNodeRssKiB, histogramQuantile, loadLine, median, procKiB } from './measure.js';
 
 /**
- * npm run bench:controller [-- N]: N DatabaseMigrations, each on a database of its own,
- * reconciled from scratch by one controller process against the real API server and
- * PostgreSQL: time until all are Ready, the controller's peak memory, and the mean
- * latency of a no-op reconcile (the periodic resync of a Ready resource).
+ * npm run bench:controller -- [N] [--runner in-process|jobs] [--noise-secrets K]
+ *
+ * N DatabaseMigrations, each on a database of its own, reconciled from scratch by one
+ * controller process against the real API server and PostgreSQL. Prints the time until all
+ * are Ready, the controller's peak and steady RSS, and the no-op reconcile's p50/p99 (the
+ * periodic resync of a Ready resource), each beside a floor measured in the same run.
+ * --runner jobs gives every resource spec.migrations.image and runs the Jobs with the fake
+ * kubelet from test/support (a local process per Job, two at a time: this machine's cores).
+ * --noise-secrets K first fills the namespace with K unrelated 400 KB Secrets, like Helm
+ * release Secrets, which the controller must not hold in memory.
  */
-const count = Number(process.argv[2] ?? process.env['BENCH_RESOURCES'] ?? 100);
-const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 8);
-const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    runner: { type: 'string', default: 'in-process' },
+    'noise-secrets': { type: 'string', default: '0' },
+    concurrency: { type: 'string', default: process.env['BENCH_CONCURRENCY'] ?? '8' },
+  },
+});
+const count = Number(positionals[0] ?? process.env['BENCH_RESOURCES'] ?? 100);
+const runner = values.runner;
+if (runner !== 'in-process' && runner !== 'jobs')
+  throw new Error(`--runner is in-process or jobs, not ${runner}`);
+const noiseSecrets = Number(values['noise-secrets']);
+const concurrency = Number(values.concurrency);
+// About 40 no-op reconciles a second at any N: the resync a platform would pick for N resources.
+const resyncSeconds = Math.max(5, Math.ceil(count / 40));
+const image = 'registry.example/bench-app:v1';
+const bin = join(repoRoot, 'bin/revisor.js');
+const namespace = 'bench';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** NODE_OPTIONS as the chart gives the controller: the bench measures the process it deploys. */
+async function chartNodeOptions(): Promise<string> {
+  const { stdout } = await promisify(execFile)(binary('helm'), [
+    'template',
+    'bench',
+    join(repoRoot, 'deploy/helm/revisor'),
+    '--show-only',
+    'templates/deployment.yaml',
+  ]);
+  const [deployment] = k8s.loadAllYaml(stdout) as k8s.V1Deployment[];
+  const env = deployment?.spec?.template.spec?.containers[0]?.env ?? [];
+  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+const nodeOptions = await chartNodeOptions();
 
 const work = await mkdtemp(join(tmpdir(), 'revisor-bench-ctl-'));
 await chmod(work, 0o755);
@@ -24,14 +67,77 @@ const server = await startEmbedded(join(work, 'pg'));
 const cluster = await startCluster();
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(cluster.kubeconfig);
+shareAgents(kc);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 let controller: ReturnType<typeof spawn> | null = null;
+let kubelet: FakeKubelet | null = null;
 
-const metricValue = (text: string, name: string) =>
-  Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+async function applyInBatches(items: object[], batch: number): Promise<void> {
+  for (let i = 0; i < items.length; i += batch) {
+    const list = { apiVersion: 'v1', kind: 'List', items: items.slice(i, i + batch) };
+    await kubectl(cluster.kubeconfig, ['apply', '-n', namespace, '-f', '-'], JSON.stringify(list));
+  }
+}
+
+async function readyCount(): Promise<number> {
+  const list = (await custom.listNamespacedCustomObject({
+    group: 'revisor.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'databasemigrations',
+  })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+  return list.items.filter((o) =>
+    o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  ).length;
+}
+
+/** The no-op reconcile's floor: one warm query and one keep-alive API GET, as the controller's best case. */
+async function reconcileFloorMs(): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const t = performance.now();
+    await admin.query('SELECT 1');
+    await core.readNamespacedSecret({ name: 'db-0', namespace });
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
 
 try {
   await installCrds(cluster.kubeconfig, join(repoRoot, 'deploy/crds'));
-  await kubectl(cluster.kubeconfig, ['create', 'namespace', 'bench']);
+  await kubectl(cluster.kubeconfig, ['create', 'namespace', namespace]);
+  if (noiseSecrets > 0) {
+    const noise = Array.from({ length: noiseSecrets }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `sh.helm.release.v1.noise-${i}.v1`, labels: { owner: 'helm' } },
+      type: 'helm.sh/release.v1',
+      data: { release: randomBytes(300 * 1024).toString('base64') },
+    }));
+    await applyInBatches(noise, 10);
+  }
+  const images: Record<string, string> = {};
+  if (runner === 'jobs') {
+    // The image's chain: three revisions, as the embedded chain the in-process runner uses.
+    const dir = join(work, 'image-migrations');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, '1.sql'),
+      sqlMigration('b1', null, 'CREATE TABLE a (id int);', 'DROP TABLE a;'),
+    );
+    await writeFile(
+      join(dir, '2.sql'),
+      sqlMigration('b2', 'b1', 'CREATE TABLE b (id int);', 'DROP TABLE b;'),
+    );
+    await writeFile(
+      join(dir, '3.sql'),
+      sqlMigration('b3', 'b2', 'CREATE TABLE c (id int);', 'DROP TABLE c;'),
+    );
+    images[image] = dir;
+  }
   const items: object[] = [];
   for (let i = 0; i < count; i++) {
     await admin.query(`CREATE DATABASE bench_${i}`);
@@ -46,15 +152,16 @@ try {
         apiVersion: 'revisor.dev/v1alpha1',
         kind: 'DatabaseMigration',
         metadata: { name: `app-${i}` },
-        spec: { database: { urlSecretRef: { name: `db-${i}` } } },
+        spec: {
+          database: { urlSecretRef: { name: `db-${i}` } },
+          ...(runner === 'jobs' ? { migrations: { image } } : {}),
+        },
       },
     );
   }
-  await kubectl(
-    cluster.kubeconfig,
-    ['apply', '-n', 'bench', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-  );
+  await applyInBatches(items, 500);
+  const floorMs = await reconcileFloorMs();
+  const nodeFloorKiB = await bareNodeRssKiB();
 
   const port = await freePort();
   const started = performance.now();
@@ -64,50 +171,67 @@ try {
       bin,
       'controller',
       '--namespaces',
-      'bench',
+      namespace,
       '--max-concurrent',
       String(concurrency),
       '--resync',
-      '5s',
+      `${resyncSeconds}s`,
       '--metrics-addr',
       `127.0.0.1:${port}`,
     ],
-    { env: { ...process.env, KUBECONFIG: cluster.kubeconfig, REVISOR_LOG_LEVEL: 'warn' }, stdio: 'ignore' },
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: cluster.kubeconfig,
+        REVISOR_LOG_LEVEL: 'warn',
+        NODE_OPTIONS: nodeOptions,
+      },
+      stdio: 'ignore',
+    },
   );
-  const peakKiB = () =>
-    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${controller!.pid}/status`, 'utf8'))?.[1] ?? 0);
+  const pid = controller.pid!;
+  if (runner === 'jobs') {
+    kubelet = new FakeKubelet({ kubeConfig: kc, namespace, revisorBin: bin, images, parallel: 2 }).start();
+  }
   let ready = 0;
   while (ready < count) {
-    await new Promise((r) => setTimeout(r, 500));
-    const list = JSON.parse(await kubectl(cluster.kubeconfig, ['get', 'dbm', '-n', 'bench', '-o', 'json']));
-    ready = list.items.filter((o: { status?: { conditions?: { type: string; status: string }[] } }) =>
-      o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    ).length;
-    if (performance.now() - started > 30 * 60_000)
-      throw new Error(`only ${ready}/${count} Ready after 30 minutes`);
+    await sleep(1000);
+    if (controller.exitCode !== null) throw new Error(`the controller exited with ${controller.exitCode}`);
+    ready = await readyCount();
+    if (performance.now() - started > 60 * 60_000)
+      throw new Error(`only ${ready}/${count} Ready after an hour`);
   }
   const allReadyMs = performance.now() - started;
+  const rolloutPeakKiB = procKiB(pid, 'VmHWM');
 
+  // Two resync periods of nothing but no-op reconciles, then the steady RSS.
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const before = await scrape();
-  await new Promise((r) => setTimeout(r, 12_000));
+  await sleep(2 * resyncSeconds * 1000 + 2000);
   const after = await scrape();
-  const sum =
-    metricValue(after, 'revisor_reconcile_duration_seconds_sum') -
-    metricValue(before, 'revisor_reconcile_duration_seconds_sum');
-  const n =
-    metricValue(after, 'revisor_reconcile_duration_seconds_count') -
-    metricValue(before, 'revisor_reconcile_duration_seconds_count');
+  const noop = histogramQuantile(before, after, 'revisor_reconcile_duration_seconds');
+  const steadyKiB = procKiB(pid, 'VmRSS');
+  const gauge = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(after)?.[1] ?? Number.NaN);
+  const ms = (s: number) => (s * 1000).toFixed(1);
+  const mib = (kib: number) => (kib / 1024).toFixed(1);
   const lines = [
-    `revisor bench:controller: ${count} DatabaseMigrations, each its own database (3 revisions), --max-concurrent ${concurrency}`,
-    `all Ready from controller start      ${(allReadyMs / 1000).toFixed(1)} s   (${(allReadyMs / count).toFixed(0)} ms per resource)`,
-    `controller peak RSS (VmHWM)          ${(peakKiB() / 1024).toFixed(1)} MiB`,
-    `no-op reconcile (resync), mean       ${n > 0 ? ((sum / n) * 1000).toFixed(1) : 'n/a'} ms over ${n} reconciles`,
+    `revisor bench:controller: ${count} DatabaseMigrations, each its own database (3 revisions), runner ${runner}, ` +
+      `--max-concurrent ${concurrency}, --resync ${resyncSeconds}s, ${noiseSecrets} unrelated 400 KB Secrets, NODE_OPTIONS ${nodeOptions || '(none)'} (the chart's)`,
+    loadLine(),
+    `all Ready from controller start   ${(allReadyMs / 1000).toFixed(1)} s (${(allReadyMs / count).toFixed(0)} ms per resource)`,
+    `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB (${(rolloutPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
+    `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${2 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
+    `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +
+      ` (p50 ${(noop.quantile(0.5) / (floorMs / 1000)).toFixed(1)}x the floor of one warm SELECT 1 + one keep-alive API GET, ${floorMs.toFixed(1)} ms)`,
+    `  of which V8 heap used / total ${mib(gauge('nodejs_heap_size_used_bytes') / 1024)} / ${mib(gauge('nodejs_heap_size_total_bytes') / 1024)} MiB, ` +
+      `external ${mib(gauge('nodejs_external_memory_bytes') / 1024)} MiB`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   // Each step on its own: one failing must not leave the others' processes running.
   controller?.kill('SIGTERM');
+  await kubelet?.stop();
   await admin.end().catch(() => undefined);
   await cluster.stop().catch((err) => process.stderr.write(`bench: stopping the cluster: ${err}\n`));
   await stopEmbedded(server.dir, { remove: true }).catch((err) =>

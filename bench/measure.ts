@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
 /** Helpers the benches share: they time whole commands, as users run them. */
@@ -32,3 +32,56 @@ export const loadLine = () =>
   `load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')} (1, 5, 15 min) on this machine`;
+
+/** A /proc/<pid>/status memory field (VmRSS, VmHWM) in KiB. */
+export const procKiB = (pid: number, field: 'VmRSS' | 'VmHWM') =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+
+/** The RSS of a node process that loads nothing: the floor any Node controller's memory sits on. */
+export async function bareNodeRssKiB(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const kib = procKiB(child.pid!, 'VmRSS');
+  child.kill();
+  return kib;
+}
+
+/**
+ * Quantiles of a Prometheus histogram over the window between two scrapes, interpolated
+ * within buckets as PromQL's histogram_quantile does (so no finer than the buckets).
+ */
+export function histogramQuantile(before: string, after: string, name: string) {
+  const buckets = (text: string) =>
+    new Map(
+      [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} ([0-9.e+-]+)$`, 'gm'))].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    );
+  const scalar = (text: string, suffix: string) =>
+    Number(new RegExp(`^${name}_${suffix} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const start = buckets(before);
+  const window = [...buckets(after)]
+    .map(([le, n]) => ({
+      le: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le),
+      n: n - (start.get(le) ?? 0),
+    }))
+    .sort((a, b) => a.le - b.le);
+  const count = scalar(after, 'count') - scalar(before, 'count');
+  const mean = (scalar(after, 'sum') - scalar(before, 'sum')) / count;
+  const quantile = (q: number) => {
+    const rank = q * count;
+    let lower = 0;
+    let below = 0;
+    for (const { le, n } of window) {
+      if (n >= rank) {
+        if (!Number.isFinite(le)) return lower;
+        return lower + ((le - lower) * (rank - below)) / Math.max(n - below, 1);
+      }
+      lower = le;
+      below = n;
+    }
+    return Number.NaN;
+  };
+  return { count, mean, quantile };
+}

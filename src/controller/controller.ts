@@ -20,8 +20,9 @@ import {
   referencedListWatch,
 } from './kube.js';
 import { LeaderElector } from './leader.js';
+import { Lru } from './lru.js';
 import { ControllerMetrics } from './metrics.js';
-import { reconcile } from './reconcile.js';
+import { type DriftCheck, reconcile } from './reconcile.js';
 import { type DatabaseMigration, keyOf, specSchema, tablesOf } from './resource.js';
 import { startServer } from './server.js';
 import { ChainCache } from './sources.js';
@@ -102,6 +103,7 @@ export class Controller {
   #graph: Promise<RevisionGraph> | null = null;
   readonly #sessions: SessionPool;
   readonly #chains = new ChainCache(256);
+  readonly #driftReadings = new Lru<DriftCheck>(20_000);
 
   constructor(config: ControllerConfig) {
     this.#config = config;
@@ -201,6 +203,7 @@ export class Controller {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
         chains: this.#chains,
+        driftReadings: this.#driftReadings,
         observeDatabase: (connection, spec, since) =>
           observeDatabase(this.#sessions.factory(connection), tablesOf(spec.versionTable), since),
         traceEnv: () => (span ? traceEnv(span.traceparent) : {}),
@@ -220,7 +223,12 @@ export class Controller {
       outcome = result.outcome;
       this.metrics.reconciles.inc({ result: result.outcome });
       logger.info(
-        { resource: key, outcome: result.outcome, requeueAfterMs: result.requeueAfterMs },
+        {
+          resource: key,
+          outcome: result.outcome,
+          requeueAfterMs: result.requeueAfterMs,
+          durationMs: Math.round(performance.now() - started),
+        },
         'reconciled',
       );
       return result;

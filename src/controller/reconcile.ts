@@ -14,11 +14,13 @@ import {
   type RevisionGraph,
   renderStep,
   resolveTarget,
+  type SchemaDriftReading,
 } from '../migrator/index.js';
 import { approvedPlanAnnotation, pendingApproval } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { httpStatus } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
+import type { Lru } from './lru.js';
 import type { ControllerMetrics } from './metrics.js';
 import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
@@ -46,10 +48,17 @@ export interface ClusterPort extends ObjectReader, JobPort {
   ): Promise<void>;
 }
 
+export interface DriftCheck {
+  readonly reading: SchemaDriftReading;
+  readonly readAt: number;
+}
+
 export interface ReconcileDeps {
   readonly cluster: ClusterPort;
   readonly embeddedGraph: () => Promise<RevisionGraph>;
   readonly chains: ChainCache;
+  /** Each resource's last schema drift reading and when it was taken (drift.intervalSeconds). */
+  readonly driftReadings: Lru<DriftCheck>;
   readonly openMigrator: (
     connection: ConnectionOptions,
     graph: RevisionGraph,
@@ -98,6 +107,7 @@ function backoffMs(spec: Spec, attempts: number): number {
 export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps): Promise<ReconcileResult> {
   const { cluster, metrics } = deps;
   const { namespace, name } = resource.metadata;
+  const resourceKey = `${namespace}/${name}`;
   const generation = resource.metadata.generation ?? 0;
   const previous: Status = resource.status ?? {};
   let current = resource;
@@ -301,23 +311,38 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     }
 
     // A schema changed by hand since the last apply: reported, and with drift.action Block it
-    // holds new migrations back until it is resolved.
-    const found = await readSchemaDrift(migrator, (message) =>
-      event(
-        'Warning',
-        Reason.SchemaDrift,
-        `could not compare the schema with the recorded one: ${message}`,
-      ).catch(() => undefined),
-    );
+    // holds new migrations back until it is resolved. A resync with nothing to do compares
+    // at most every drift.intervalSeconds (the catalog stamp makes a comparison cheap, but
+    // not free); a new generation or a plan with steps always compares first.
+    const planned: Plan = planToward(graph, heads, target);
+    const nowMs = deps.now().getTime();
+    const last = deps.driftReadings.get(resourceKey);
+    const recent =
+      last &&
+      !newGeneration &&
+      planned.steps.length === 0 &&
+      nowMs - last.readAt < spec.drift.intervalSeconds * 1000;
+    const found = recent
+      ? last.reading
+      : await readSchemaDrift(
+          migrator,
+          (message) =>
+            event(
+              'Warning',
+              Reason.SchemaDrift,
+              `could not compare the schema with the recorded one: ${message}`,
+            ).catch(() => undefined),
+          last?.reading,
+        );
+    if (found && !recent) deps.driftReadings.set(resourceKey, { reading: found, readAt: nowMs });
     const schemaDrift = schemaDriftCondition(found);
-    metrics.schemaDrift.set({ namespace, name }, found.differences.length);
+    metrics.schemaDrift.set({ namespace, name }, found?.differences.length ?? 0);
     const driftedBefore = previous.conditions?.some(
       (c) => c.type === 'Drifted' && c.reason === Reason.SchemaDrift,
     );
     if (schemaDrift && !driftedBefore)
       await event('Warning', Reason.SchemaDrift, schemaDrift.message).catch(() => undefined);
 
-    const planned: Plan = planToward(graph, heads, target);
     if (schemaDrift && spec.drift.action === 'Block' && planned.steps.length > 0) {
       const message = `${planned.steps.length} step(s) held back by drift.action Block: ${schemaDrift.message}`;
       await fail(Reason.DriftBlocked, message, base, schemaDrift);
@@ -427,6 +452,9 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     // The plan shown in status is the plan applied: the migrator refuses it (PlanOutdated,
     // retried) if the database moved in between, rather than planning again on its own.
     const result = await migrator.apply(gated.plan);
+    if (result.schemaDrift) {
+      deps.driftReadings.set(resourceKey, { reading: result.schemaDrift, readAt: deps.now().getTime() });
+    }
     const after = {
       currentRevision: lastHeads.join(','),
       pendingRevisions: remaining,

@@ -44,7 +44,12 @@ export const specSchema = z
       })
       .default({ activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86_400 }),
     allowDowngrade: z.boolean().default(false),
-    drift: z.object({ action: z.enum(['Report', 'Block']).default('Report') }).default({ action: 'Report' }),
+    drift: z
+      .object({
+        action: z.enum(['Report', 'Block']).default('Report'),
+        intervalSeconds: z.number().int().min(0).default(300),
+      })
+      .default({ action: 'Report', intervalSeconds: 300 }),
     backup: z.object({ enabled: z.boolean().default(false) }).default({ enabled: false }),
     approval: z.enum(['Never', 'Destructive', 'Always']).default('Never'),
     postDeploy: z

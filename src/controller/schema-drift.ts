@@ -1,4 +1,4 @@
-import { classify, type Migrator, type SchemaDrift } from '../migrator/index.js';
+import { classify, type Migrator, type SchemaDrift, type SchemaDriftReading } from '../migrator/index.js';
 import type { Drift } from './conditions.js';
 import { Reason } from './reasons.js';
 
@@ -6,7 +6,8 @@ import { Reason } from './reasons.js';
 const shown = 5;
 
 /** The Drifted condition for a schema that changed outside the migrations; null when it did not. */
-export function schemaDriftCondition(found: SchemaDrift): Drift | null {
+export function schemaDriftCondition(found: SchemaDrift | null): Drift | null {
+  if (!found) return null;
   const { recorded, differences } = found;
   if (!recorded || differences.length === 0) return null;
   const more = differences.length > shown ? `; and ${differences.length - shown} more` : '';
@@ -20,17 +21,19 @@ export function schemaDriftCondition(found: SchemaDrift): Drift | null {
 }
 
 /**
- * The database's schema drift, or nothing when it cannot be read: drift is a report, and
- * failing to read it must not stop the migrations it does not block.
+ * The database's schema drift (the previous reading when nothing changed since), or null
+ * when it cannot be read: drift is a report, and failing to read it must not stop the
+ * migrations it does not block.
  */
 export async function readSchemaDrift(
   migrator: Migrator,
   onError: (message: string) => void,
-): Promise<SchemaDrift> {
+  previous: SchemaDriftReading | undefined,
+): Promise<SchemaDriftReading | null> {
   try {
-    return await migrator.schemaDrift();
+    return await migrator.schemaDrift(previous);
   } catch (err) {
     onError(classify(err).message);
-    return { recorded: null, differences: [] };
+    return null;
   }
 }

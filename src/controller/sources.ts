@@ -1,5 +1,6 @@
 import { type ConnectionOptions, parseSqlMigration, RevisionGraph } from '../migrator/index.js';
 import { httpStatus } from './http-status.js';
+import { Lru } from './lru.js';
 import { Reason, type ReasonName } from './reasons.js';
 import type { Spec } from './resource.js';
 import {
@@ -166,19 +167,17 @@ function isDatabaseUrl(text: string): boolean {
  * does not parse a ConfigMap that has not changed; the least recently used go first.
  */
 export class ChainCache {
-  readonly #entries = new Map<string, { version: string; graph: RevisionGraph }>();
+  readonly #entries: Lru<{ version: string; graph: RevisionGraph }>;
 
-  constructor(readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.#entries = new Lru(capacity);
+  }
 
   get(source: string, version: string, build: () => RevisionGraph): RevisionGraph {
     const cached = this.#entries.get(source);
-    this.#entries.delete(source);
-    const graph = cached?.version === version ? cached.graph : build();
+    if (cached?.version === version) return cached.graph;
+    const graph = build();
     this.#entries.set(source, { version, graph });
-    if (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     return graph;
   }
 }

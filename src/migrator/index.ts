@@ -43,7 +43,7 @@ export type { BackupSettings } from './run/backup.js';
 export { Migrator, type MigratorEvents, type RunResult, type Session } from './run/migrator.js';
 export type { Catalog } from './schema/catalog.js';
 export type { Change } from './schema/changes.js';
-export type { SchemaDrift } from './schema/record.js';
+export type { SchemaDrift, SchemaDriftReading } from './schema/record.js';
 export type { Renames } from './schema/renames.js';
 
 /** The diff engine, loaded when a command needs it (see schema/tools.ts). */

@@ -311,7 +311,11 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
 
   it('reports a column dropped by hand as SchemaDrift, and with drift.action Block holds the next migration back', async () => {
     const first = sqlMigration('aaa111', null, 'CREATE TABLE one (id int, note text);', 'DROP TABLE one;');
-    const { ns, url, controller } = await setup({ chain: { '1.sql': first } });
+    // Checked on every resync (2s) instead of every 300s, the default.
+    const { ns, url, controller } = await setup({
+      chain: { '1.sql': first },
+      spec: { drift: { action: 'Report', intervalSeconds: 0 } },
+    });
     await waitForStatus(ns, 'app', readyWith('Applied'));
     const db = await connect(url);
     await db.query('ALTER TABLE one DROP COLUMN note');
@@ -333,7 +337,7 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
       dbm('app', {
         database: { urlSecretRef: { name: 'app-db' } },
         migrations: { configMapRef: { name: 'chain' } },
-        drift: { action: 'Block' },
+        drift: { action: 'Block', intervalSeconds: 0 },
       }),
     );
     await applyManifest(

@@ -125,6 +125,7 @@ describe('the Helm chart', () => {
     );
     interface Container {
       args: string[];
+      env: { name: string; value?: string }[];
       securityContext: unknown;
       livenessProbe: { httpGet: { path: string } };
       readinessProbe: { httpGet: { path: string } };
@@ -150,6 +151,11 @@ describe('the Helm chart', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
     expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    // The controller's heap is bounded as bench:controller measures it.
+    expect(container.env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-semi-space-size=1 --max-old-space-size=256',
+    });
   });
 
   it("gives the controller's ServiceAccount exactly what it needs, through its own token", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Lru } from '../../src/controller/lru.js';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
 import { type ClusterPort, type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
@@ -65,6 +66,7 @@ function deps(cluster: FakeCluster): ReconcileDeps {
     cluster,
     embeddedGraph: embedded,
     chains: new ChainCache(16),
+    driftReadings: new Lru(16),
     observeDatabase: () => Promise.reject(new Error('no Jobs in this test')),
     traceEnv: () => ({}),
     openMigrator: (connection, graph, spec, events) =>

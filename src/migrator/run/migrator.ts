@@ -11,7 +11,7 @@ import { planForPhase } from '../plan/phases.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
 import { resolveTarget } from '../plan/targets.js';
 import type { Direction } from '../plan/version-rows.js';
-import type { SchemaDrift } from '../schema/record.js';
+import type { SchemaDriftReading } from '../schema/record.js';
 
 /** The catalog reader, loaded by a run that applied something or a drift check, never by a no-op. */
 const catalogRecords = () => import('../schema/record.js');
@@ -90,6 +90,8 @@ export interface RunResult {
   readonly held?: readonly string[];
   readonly results: readonly StepResult[];
   readonly lockWaitMs: number;
+  /** After a run that recorded the schema: the drift reading it starts (no differences). */
+  readonly schemaDrift?: SchemaDriftReading;
   readonly error?: RevisorError;
 }
 
@@ -161,12 +163,17 @@ export class Migrator {
     if (drift.length > 0) throw checksumMismatchError(drift);
   }
 
-  /** The live catalog against the one recorded at the last apply (revisor drift, the operator's SchemaDrift). */
-  async schemaDrift(): Promise<SchemaDrift> {
+  /**
+   * The live catalog against the one recorded at the last apply (revisor drift, the
+   * operator's SchemaDrift); the previous reading is returned as is when nothing it was
+   * computed from has changed.
+   */
+  async schemaDrift(previous?: SchemaDriftReading): Promise<SchemaDriftReading> {
     return (await catalogRecords()).findSchemaDrift(
       await this.#db(),
       this.#config.tables,
       this.#config.schemas,
+      previous,
     );
   }
 
@@ -318,14 +325,23 @@ export class Migrator {
       const where = recordBackup(this.#config.tables, backup.join(' '));
       await db.query(where.sql, where.params).catch(() => undefined);
     }
+    let schemaDrift: SchemaDriftReading | null = null;
     if (this.#config.recordSchema !== false && outcome.results.some((r) => r.status === 'applied')) {
       // Still under the lock: no other run changes the schema between the last step and this read.
       const { recordCatalog } = await catalogRecords();
-      await recordCatalog(db, this.#config.tables, this.#config.schemas).catch((err: unknown) =>
-        events?.schemaNotRecorded?.(err),
+      schemaDrift = await recordCatalog(db, this.#config.tables, this.#config.schemas).catch(
+        (err: unknown) => {
+          events?.schemaNotRecorded?.(err);
+          return null;
+        },
       );
     }
-    return { plan: planned, ...outcome, ...(backup ? { backup } : {}) };
+    return {
+      plan: planned,
+      ...outcome,
+      ...(backup ? { backup } : {}),
+      ...(schemaDrift ? { schemaDrift } : {}),
+    };
   }
 
   /** Runs exactly one revision up or down, under the lock (revisor check's staircase). */

@@ -87,6 +87,43 @@ const queries = {
            ORDER BY 1, 2`,
 };
 
+/**
+ * A digest of every catalog row the read above depends on, by (oid, xmin): any DDL writes
+ * new row versions (a new xmin), inserts or deletes rows, so an unchanged digest means an
+ * unchanged catalog. What is not DDL leaves it alone: VACUUM and ANALYZE update pg_class in
+ * place, and frozen rows keep their raw xmin. A change it over-reports (a GRANT, a TRUNCATE)
+ * costs one full read that finds nothing. (Indexes are pg_class rows; what readCatalog shows of
+ * one cannot change without a new row.) The rows are combined by XOR of 64-bit hashes,
+ * not an ordered digest: no sort, and about 1 ms instead of a full read's 25.
+ */
+const stampQuery = `
+  WITH ns AS (SELECT n.oid, n.xmin FROM pg_namespace n WHERE ${inScope('n')}),
+       rel AS (SELECT c.oid, c.xmin FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns)),
+       typ AS (SELECT t.oid, t.xmin FROM pg_type t WHERE t.typnamespace IN (SELECT oid FROM ns))
+  SELECT count(*) || '.' || coalesce(bit_xor(hashtextextended(r, 0)), 0) AS stamp FROM (
+    SELECT 'n' || oid || '.' || xmin AS r FROM ns
+    UNION ALL SELECT 'c' || oid || '.' || xmin FROM rel
+    UNION ALL SELECT 't' || oid || '.' || xmin FROM typ
+    UNION ALL SELECT 'a' || attrelid || '.' || attnum || '.' || xmin FROM pg_attribute
+               WHERE attrelid IN (SELECT oid FROM rel) AND attnum > 0
+    UNION ALL SELECT 'd' || oid || '.' || xmin FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rel)
+    UNION ALL SELECT 'k' || oid || '.' || xmin FROM pg_constraint WHERE connamespace IN (SELECT oid FROM ns)
+    UNION ALL SELECT 'e' || oid || '.' || xmin FROM pg_enum WHERE enumtypid IN (SELECT oid FROM typ)
+    UNION ALL SELECT 's' || seqrelid || '.' || xmin FROM pg_sequence WHERE seqrelid IN (SELECT oid FROM rel)
+    UNION ALL SELECT 'm' || objoid || '.' || objsubid || '.' || xmin FROM pg_description
+               WHERE classoid = 'pg_class'::regclass AND objoid IN (SELECT oid FROM rel)
+    UNION ALL SELECT 'r' || oid || '.' || xmin FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM rel)
+    UNION ALL SELECT 'p' || objid || '.' || refobjid || '.' || refobjsubid || '.' || deptype::text || '.' || xmin
+                FROM pg_depend WHERE classid = 'pg_class'::regclass AND objid IN (SELECT oid FROM rel)
+    UNION ALL SELECT 'x' || oid || '.' || xmin FROM pg_extension
+  ) AS catalog_rows`;
+
+/** The digest of the catalog rows readCatalog reads (see stampQuery). */
+export async function catalogStamp(db: Queryable, schemas?: readonly string[]): Promise<string> {
+  const { rows } = await db.query<{ stamp: string }>(stampQuery, [schemas?.length ? schemas : null]);
+  return rows[0]!.stamp;
+}
+
 const constraintKinds: Record<string, ConstraintKind> = {
   p: 'primary key',
   u: 'unique',

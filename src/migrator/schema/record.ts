@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
+import type { Statement } from '../ops/statement.js';
 import { pgCode, type Queryable, sqlState } from '../pg/db.js';
-import { recordSchema, selectRecordedSchema, type Tables } from '../sql/bookkeeping.js';
+import {
+  recordSchema,
+  selectRecordedSchema,
+  selectRecordedSchemaId,
+  type Tables,
+} from '../sql/bookkeeping.js';
 import { type Catalog, catalogDifferences, catalogLines } from './catalog.js';
-import { readCatalog } from './read-catalog.js';
+import { catalogStamp, readCatalog } from './read-catalog.js';
 
 /** sha256 of the catalog's lines: equal catalogs, equal fingerprints. */
 export function fingerprint(catalog: Catalog): string {
@@ -12,18 +18,29 @@ export function fingerprint(catalog: Catalog): string {
 /**
  * After a run that changed the schema: the catalog, compressed, on the run's last history
  * row. zlib is loaded here, on the way out of a run with work, never on the no-op path.
+ * Returns the drift reading this makes true (none: the catalog is as recorded), so the
+ * next periodic check starts from it instead of a full read; null when no row took it.
  */
 export async function recordCatalog(
   db: Queryable,
   tables: Tables,
   schemas?: readonly string[],
-): Promise<string> {
+): Promise<SchemaDriftReading | null> {
   const { gzipSync } = await import('node:zlib');
   const catalog = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
   const print = fingerprint(catalog);
   const statement = recordSchema(tables, print, gzipSync(JSON.stringify(catalog)));
-  await db.query(statement.sql, statement.params);
-  return print;
+  const { rows } = await db.query<{ id: string; recordedAt: Date; revision: string }>(
+    statement.sql,
+    statement.params,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
+    differences: [],
+    stamp: `${row.id}:${await catalogStamp(db, schemas)}`,
+  };
 }
 
 export interface RecordedCatalog {
@@ -35,17 +52,12 @@ export interface RecordedCatalog {
 
 export async function readRecordedCatalog(db: Queryable, tables: Tables): Promise<RecordedCatalog | null> {
   const statement = selectRecordedSchema(tables);
-  type Row = { fingerprint: string; snapshot: Buffer; recordedAt: Date; revision: string };
-  let rows: Row[];
-  try {
-    ({ rows } = await db.query<Row>(statement.sql, statement.params));
-  } catch (err) {
-    // No history table yet, or one from before snapshots were recorded: nothing recorded.
-    const code = pgCode(err);
-    if (code === sqlState.undefinedTable || code === sqlState.undefinedColumn) return null;
-    throw err;
-  }
-  const row = rows[0];
+  const row = await firstRecordedRow<{
+    fingerprint: string;
+    snapshot: Buffer;
+    recordedAt: Date;
+    revision: string;
+  }>(db, statement);
   if (!row) return null;
   const { gunzipSync } = await import('node:zlib');
   return {
@@ -63,18 +75,51 @@ export interface SchemaDrift {
   readonly differences: readonly string[];
 }
 
-/** The live catalog against the one recorded at the last apply. */
+/** A SchemaDrift with what it was computed from: the catalog's stamp and the recording read. */
+export interface SchemaDriftReading extends SchemaDrift {
+  readonly stamp: string;
+}
+
+/**
+ * The live catalog against the one recorded at the last apply. Given the previous reading,
+ * a catalog and a recording that have not changed since (one short query) return it as is:
+ * the periodic check costs a full catalog read only after DDL or a new recording.
+ */
 export async function findSchemaDrift(
   db: Queryable,
   tables: Tables,
   schemas?: readonly string[],
-): Promise<SchemaDrift> {
+  previous?: SchemaDriftReading,
+): Promise<SchemaDriftReading> {
+  const recording = await recordedSchemaId(db, tables);
+  if (recording === null) return { recorded: null, differences: [], stamp: 'unrecorded' };
+  const stamp = `${recording}:${await catalogStamp(db, schemas)}`;
+  if (previous?.stamp === stamp) return previous;
   const recorded = await readRecordedCatalog(db, tables);
-  if (!recorded) return { recorded: null, differences: [] };
+  if (!recorded) return { recorded: null, differences: [], stamp: 'unrecorded' };
   const live = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
   const { catalog: _catalog, ...about } = recorded;
   return {
     recorded: about,
     differences: fingerprint(live) === recorded.fingerprint ? [] : catalogDifferences(recorded.catalog, live),
+    stamp,
   };
+}
+
+async function recordedSchemaId(db: Queryable, tables: Tables): Promise<string | null> {
+  return (await firstRecordedRow<{ id: string }>(db, selectRecordedSchemaId(tables)))?.id ?? null;
+}
+
+async function firstRecordedRow<Row extends Record<string, unknown>>(
+  db: Queryable,
+  statement: Statement,
+): Promise<Row | null> {
+  try {
+    return (await db.query<Row>(statement.sql, statement.params)).rows[0] ?? null;
+  } catch (err) {
+    // No history table yet, or one from before snapshots were recorded: nothing recorded.
+    const code = pgCode(err);
+    if (code === sqlState.undefinedTable || code === sqlState.undefinedColumn) return null;
+    throw err;
+  }
 }

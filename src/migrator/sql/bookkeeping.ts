@@ -126,7 +126,8 @@ export function addHistorySchemaColumns(t: Tables): Statement {
 export function recordSchema(t: Tables, fingerprint: string, snapshot: Buffer): Statement {
   return {
     sql: `UPDATE ${historyTable(t)} SET schema_fingerprint = $2, schema_snapshot = $3
-       WHERE id = (SELECT max(id) FROM ${historyTable(t)} WHERE version_table = $1 AND outcome = 'applied' AND direction <> 'stamp')`,
+       WHERE id = (SELECT max(id) FROM ${historyTable(t)} WHERE version_table = $1 AND outcome = 'applied' AND direction <> 'stamp')
+       RETURNING id::text AS id, finished_at AS "recordedAt", revision`,
     params: [t.versionTable, fingerprint, snapshot],
   };
 }
@@ -144,6 +145,15 @@ export function selectRecordedSchema(t: Tables): Statement {
   return {
     sql: `SELECT schema_fingerprint AS fingerprint, schema_snapshot AS snapshot, finished_at AS "recordedAt", revision
        FROM ${historyTable(t)} WHERE version_table = $1 AND schema_fingerprint IS NOT NULL ORDER BY id DESC LIMIT 1`,
+    params: [t.versionTable],
+  };
+}
+
+/** Which recording selectRecordedSchema would return, without its snapshot. */
+export function selectRecordedSchemaId(t: Tables): Statement {
+  return {
+    sql: `SELECT id::text AS id FROM ${historyTable(t)}
+       WHERE version_table = $1 AND schema_fingerprint IS NOT NULL ORDER BY id DESC LIMIT 1`,
     params: [t.versionTable],
   };
 }
