@@ -75,4 +75,36 @@ describe('SessionPool on a real server', () => {
     expect(b.pid).not.toBe(a.pid);
     await b.session.end();
   });
+
+  it('makes way when the server is out of connection slots: idle sessions close, and fewer are kept after', async () => {
+    const urls = await Promise.all([1, 2, 3, 4].map(() => createTestDatabase()));
+    const admin = await connect(urls[0]!);
+    const role = `pool_limit_${Math.random().toString(36).slice(2, 10)}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pool-limit-pw' CONNECTION LIMIT 3`);
+    const asRole = urls.map((u) => {
+      const url = new URL(u);
+      url.username = role;
+      url.password = 'pool-limit-pw';
+      return url.toString();
+    });
+    const pool = new SessionPool({ ...options, maxIdle: 100 });
+    const opens = asRole.map((url) =>
+      pool.factory({ url, applicationName: 'pool-limit', connectTimeoutMs: 5000 }),
+    );
+    for (const open of opens.slice(0, 3)) await (await open()).end();
+    expect(pool.idleCount).toBe(3);
+
+    // A fourth database: the role's limit refuses it (53300) until an idle session makes way.
+    const fourth = await pid(opens[3]!);
+    expect(pool.idleCount).toBe(2);
+    await fourth.session.end();
+    // Three idle sessions would fill the role's slots again: the pool keeps what it learned.
+    expect(pool.idleCount).toBe(2);
+
+    // With nothing idle to close, the refusal is the caller's, classified.
+    const held = await Promise.all(opens.slice(0, 3).map((open) => open()));
+    await expect(opens[3]!()).rejects.toMatchObject({ code: 'ConnectionFailed' });
+    await Promise.all(held.map((session) => session.end()));
+    await pool.close();
+  });
 });

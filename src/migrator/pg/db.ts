@@ -22,6 +22,7 @@ export const sqlState = {
   queryCanceled: '57014',
   uniqueViolation: '23505',
   undefinedPreparedStatement: '26000',
+  tooManyConnections: '53300',
 } as const;
 
 export function pgCode(err: unknown): string | undefined {

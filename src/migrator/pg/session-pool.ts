@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Session } from '../run/session.js';
 import type { ConnectionOptions } from './connection.js';
+import { pgCode, sqlState } from './db.js';
 import { sessionFactory } from './pg-session.js';
 
 export interface SessionPoolOptions {
@@ -14,6 +15,7 @@ export interface SessionPoolOptions {
 
 interface Idle {
   readonly key: string;
+  readonly server: string;
   readonly session: Session;
   readonly timer: NodeJS.Timeout;
 }
@@ -33,6 +35,8 @@ export class SessionPool {
   readonly #options: SessionPoolOptions;
   // Insertion order is idle order: the first entry has been idle longest.
   readonly #idle = new Set<Idle>();
+  /** Idle sessions a server was seen to leave room for: learned when it refused one more. */
+  readonly #serverCaps = new Map<string, number>();
   #closed = false;
 
   constructor(options: SessionPoolOptions) {
@@ -42,61 +46,93 @@ export class SessionPool {
   /** Opens sessions for `connection`, reusing an idle one of the same database and credentials. */
   factory(connection: ConnectionOptions): () => Promise<Session> {
     const key = createHash('sha256').update(JSON.stringify(connection)).digest('hex');
+    const server = serverOf(connection);
     const open = sessionFactory(connection);
     return async () => {
       for (const idle of this.#idle) {
         if (idle.key !== key) continue;
         this.#idle.delete(idle);
         clearTimeout(idle.timer);
-        return this.#lend(key, idle.session);
+        return this.#lend(key, server, idle.session);
       }
-      return this.#lend(key, await open());
+      try {
+        return this.#lend(key, server, await open());
+      } catch (err) {
+        // The server is out of connection slots (max_connections, or the role's limit),
+        // and this pool may be what fills them: idle sessions make way, once.
+        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || !(await this.#makeRoom(server))) throw err;
+        return this.#lend(key, server, await open());
+      }
     };
+  }
+
+  /**
+   * Closes the oldest quarter (at least one) of a server's idle sessions, and keeps no
+   * more than what is left from then on. False when there was nothing to close.
+   */
+  async #makeRoom(server: string): Promise<boolean> {
+    const ofServer = [...this.#idle].filter((i) => i.server === server);
+    if (ofServer.length === 0) return false;
+    const keep = Math.floor((ofServer.length * 3) / 4);
+    this.#serverCaps.set(server, keep);
+    await Promise.all(ofServer.slice(0, ofServer.length - keep).map((idle) => this.#drop(idle)));
+    return true;
   }
 
   get idleCount(): number {
     return this.#idle.size;
   }
 
-  #lend(key: string, session: Session): Session {
+  #lend(key: string, server: string, session: Session): Session {
     let returned: Promise<void> | null = null;
     return {
       query: (text, values) => session.query(text, values),
       script: (text, onRow) => session.script(text, onRow),
       backendKeyPid: () => session.backendKeyPid(),
       end: () => {
-        returned ??= this.#giveBack(key, session);
+        returned ??= this.#giveBack(key, server, session);
         return returned;
       },
     };
   }
 
-  async #giveBack(key: string, session: Session): Promise<void> {
+  async #giveBack(key: string, server: string, session: Session): Promise<void> {
     const close = () => session.end().catch(() => undefined);
     try {
       await session.query('DISCARD ALL');
     } catch {
       return close();
     }
-    const ofDatabase = [...this.#idle].filter((i) => i.key === key).length;
-    if (this.#closed || this.#options.maxIdle < 1 || ofDatabase >= this.#options.maxIdlePerDatabase)
+    let ofDatabase = 0;
+    let ofServer = 0;
+    for (const idle of this.#idle) {
+      if (idle.key === key) ofDatabase++;
+      if (idle.server === server) ofServer++;
+    }
+    if (
+      this.#closed ||
+      this.#options.maxIdle < 1 ||
+      ofDatabase >= this.#options.maxIdlePerDatabase ||
+      ofServer >= (this.#serverCaps.get(server) ?? Number.POSITIVE_INFINITY)
+    )
       return close();
     if (this.#idle.size >= this.#options.maxIdle) {
       const oldest = this.#idle.values().next().value;
-      if (oldest) this.#drop(oldest);
+      if (oldest) void this.#drop(oldest);
     }
     const entry: Idle = {
       key,
+      server,
       session,
-      timer: setTimeout(() => this.#drop(entry), this.#options.idleTimeoutMs).unref(),
+      timer: setTimeout(() => void this.#drop(entry), this.#options.idleTimeoutMs).unref(),
     };
     this.#idle.add(entry);
   }
 
-  #drop(idle: Idle): void {
+  #drop(idle: Idle): Promise<void> {
     this.#idle.delete(idle);
     clearTimeout(idle.timer);
-    void idle.session.end().catch(() => undefined);
+    return idle.session.end().catch(() => undefined);
   }
 
   /** Closes the idle sessions; sessions lent out are closed when they come back. */
@@ -106,5 +142,15 @@ export class SessionPool {
     this.#idle.clear();
     for (const idle of all) clearTimeout(idle.timer);
     await Promise.all(all.map((i) => i.session.end().catch(() => undefined)));
+  }
+}
+
+/** The server a connection reaches (host and port): the scope of its connection slots. */
+function serverOf(connection: ConnectionOptions): string {
+  try {
+    const url = new URL(connection.url ?? '');
+    return `${url.hostname}:${url.port || '5432'}`;
+  } catch {
+    return '';
   }
 }
