@@ -1,13 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
 import { freePort, startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
 import { shareAgents } from '../src/controller/kube.js';
+import { specSchema } from '../src/controller/resource.js';
+import { migratorForSpec } from '../src/controller/spec-migrator.js';
+import { embeddedMigrationsDir, loadMigrations, RevisionGraph } from '../src/migrator/index.js';
 import { sqlMigration } from '../test/support/cli.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
 import { binary, installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
@@ -31,6 +34,7 @@ const { values, positionals } = parseArgs({
     runner: { type: 'string', default: 'in-process' },
     'noise-secrets': { type: 'string', default: '0' },
     concurrency: { type: 'string', default: process.env['BENCH_CONCURRENCY'] ?? '8' },
+    'max-connections': { type: 'string' },
   },
 });
 const count = Number(positionals[0] ?? process.env['BENCH_RESOURCES'] ?? 100);
@@ -39,6 +43,9 @@ if (runner !== 'in-process' && runner !== 'jobs')
   throw new Error(`--runner is in-process or jobs, not ${runner}`);
 const noiseSecrets = Number(values['noise-secrets']);
 const concurrency = Number(values.concurrency);
+// Room for one idle session per database, as a server dedicated to these databases would
+// leave the operator; --max-connections 200 shows a crowded server (the pool makes way).
+const maxConnections = Number(values['max-connections'] ?? count + 100);
 // About 40 no-op reconciles a second at any N: the resync a platform would pick for N resources.
 const resyncSeconds = Math.max(5, Math.ceil(count / 40));
 const image = 'registry.example/bench-app:v1';
@@ -63,7 +70,7 @@ const nodeOptions = await chartNodeOptions();
 
 const work = await mkdtemp(join(tmpdir(), 'revisor-bench-ctl-'));
 await chmod(work, 0o755);
-const server = await startEmbedded(join(work, 'pg'));
+const server = await startEmbedded(join(work, 'pg'), { maxConnections });
 const cluster = await startCluster();
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
@@ -102,6 +109,41 @@ async function reconcileFloorMs(): Promise<number> {
     await admin.query('SELECT 1');
     await core.readNamespacedSecret({ name: 'db-0', namespace });
     samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+
+/**
+ * The rollout's floor: one database brought to head alone, by what the runner runs (the
+ * controller's own migrator, or the Job's revisor process), median of three.
+ */
+async function applyFloorMs(images: Record<string, string>): Promise<number> {
+  const samples: number[] = [];
+  const graph = RevisionGraph.build(await loadMigrations(embeddedMigrationsDir));
+  for (let i = 0; i < 3; i++) {
+    await admin.query(`CREATE DATABASE bench_floor_${i}`);
+    const url = server.urlFor(`bench_floor_${i}`);
+    const started = performance.now();
+    if (runner === 'jobs') {
+      await promisify(execFile)(process.execPath, [bin, 'upgrade', 'head'], {
+        env: { ...process.env, DATABASE_URL: url, REVISOR_MIGRATIONS: images[image] },
+      });
+    } else {
+      const spec = specSchema.parse({ database: { urlSecretRef: { name: 'unused' } } });
+      const migrator = migratorForSpec(
+        spec,
+        { url, applicationName: 'bench floor', connectTimeoutMs: 5000 },
+        graph,
+        {},
+        {
+          executedBy: 'bench',
+        },
+      );
+      const result = await migrator.upgrade('head');
+      await migrator.close();
+      if (result.error) throw result.error;
+    }
+    samples.push(performance.now() - started);
   }
   return median(samples);
 }
@@ -161,6 +203,8 @@ try {
   }
   await applyInBatches(items, 500);
   const floorMs = await reconcileFloorMs();
+  const applyMs = await applyFloorMs(images);
+  const rolloutFloorMs = (count * applyMs) / availableParallelism();
   const nodeFloorKiB = await bareNodeRssKiB();
 
   const port = await freePort();
@@ -217,9 +261,11 @@ try {
   const mib = (kib: number) => (kib / 1024).toFixed(1);
   const lines = [
     `revisor bench:controller: ${count} DatabaseMigrations, each its own database (3 revisions), runner ${runner}, ` +
-      `--max-concurrent ${concurrency}, --resync ${resyncSeconds}s, ${noiseSecrets} unrelated 400 KB Secrets, NODE_OPTIONS ${nodeOptions || '(none)'} (the chart's)`,
+      `--max-concurrent ${concurrency}, --resync ${resyncSeconds}s, ${noiseSecrets} unrelated 400 KB Secrets, PostgreSQL max_connections ${maxConnections}, NODE_OPTIONS ${nodeOptions || '(none)'} (the chart's)`,
     loadLine(),
-    `all Ready from controller start   ${(allReadyMs / 1000).toFixed(1)} s (${(allReadyMs / count).toFixed(0)} ms per resource)`,
+    `all Ready from controller start   ${(allReadyMs / 1000).toFixed(1)} s (${(allReadyMs / count).toFixed(0)} ms per resource; ` +
+      `${(allReadyMs / rolloutFloorMs).toFixed(1)}x the floor of ${(rolloutFloorMs / 1000).toFixed(1)} s: ` +
+      `${applyMs.toFixed(0)} ms to bring one database to head alone, ${count} of them on ${availableParallelism()} cores)`,
     `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB (${(rolloutPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
     `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${2 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
     `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +

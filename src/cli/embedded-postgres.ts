@@ -114,7 +114,10 @@ async function withDirLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  dir: string,
+  settings: { readonly maxConnections?: number } = {},
+): Promise<EmbeddedServer> {
   const dataDir = resolve(dir);
   return withDirLock(dataDir, async () => {
     const { initdb, pg_ctl } = await binaries();
@@ -175,7 +178,7 @@ export async function startEmbedded(dir: string): Promise<EmbeddedServer> {
     const credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as Credentials;
     const running = spawnSync(pg_ctl, ['status', '-D', dataDir], spawnOptions).status === 0;
     if (!running) {
-      const options = `-p ${credentials.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c max_connections=200`;
+      const options = `-p ${credentials.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c max_connections=${settings.maxConnections ?? 200}`;
       try {
         await execFile(
           pg_ctl,
