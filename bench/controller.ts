@@ -14,7 +14,7 @@ import { embeddedMigrationsDir, loadMigrations, RevisionGraph } from '../src/mig
 import { sqlMigration } from '../test/support/cli.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
 import { binary, installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
-import { bareNodeRssKiB, histogramQuantile, loadLine, median, procKiB } from './measure.js';
+import { bareNodeRssKiB, cpuSeconds, histogramQuantile, loadLine, median, procKiB } from './measure.js';
 
 /**
  * npm run bench:controller -- [N] [--runner in-process|jobs] [--noise-secrets K]
@@ -82,10 +82,11 @@ const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 let controller: ReturnType<typeof spawn> | null = null;
 let kubelet: FakeKubelet | null = null;
 
-async function applyInBatches(items: object[], batch: number): Promise<void> {
+/** kubectl create, not apply: apply would copy each object into an annotation (256 KB at most). */
+async function createInBatches(items: object[], batch: number): Promise<void> {
   for (let i = 0; i < items.length; i += batch) {
     const list = { apiVersion: 'v1', kind: 'List', items: items.slice(i, i + batch) };
-    await kubectl(cluster.kubeconfig, ['apply', '-n', namespace, '-f', '-'], JSON.stringify(list));
+    await kubectl(cluster.kubeconfig, ['create', '-n', namespace, '-f', '-'], JSON.stringify(list));
   }
 }
 
@@ -159,7 +160,7 @@ try {
       type: 'helm.sh/release.v1',
       data: { release: randomBytes(300 * 1024).toString('base64') },
     }));
-    await applyInBatches(noise, 10);
+    await createInBatches(noise, 10);
   }
   const images: Record<string, string> = {};
   if (runner === 'jobs') {
@@ -201,7 +202,7 @@ try {
       },
     );
   }
-  await applyInBatches(items, 500);
+  await createInBatches(items, 500);
   const floorMs = await reconcileFloorMs();
   const applyMs = await applyFloorMs(images);
   const rolloutFloorMs = (count * applyMs) / availableParallelism();
@@ -248,11 +249,21 @@ try {
   const allReadyMs = performance.now() - started;
   const rolloutPeakKiB = procKiB(pid, 'VmHWM');
 
-  // Two resync periods of nothing but no-op reconciles, then the steady RSS.
+  // One resync period for the rollout's last resyncs to pass (they come due in bursts), then
+  // two of nothing but steady no-op reconciles, then the steady RSS.
+  await sleep(resyncSeconds * 1000);
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const cpu = () => ({
+    controller: cpuSeconds((c) => c.includes(`--metrics-addr 127.0.0.1:${port}`)),
+    apiServer: cpuSeconds((c) => c.includes('kube-apiserver') && c.includes(cluster.dir)),
+    etcd: cpuSeconds((c) => c.includes('bin/etcd') && c.includes(cluster.dir)),
+    postgres: cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir)),
+  });
+  const cpuBefore = cpu();
   const before = await scrape();
   await sleep(2 * resyncSeconds * 1000 + 2000);
   const after = await scrape();
+  const cpuAfter = cpu();
   const noop = histogramQuantile(before, after, 'revisor_reconcile_duration_seconds');
   const steadyKiB = procKiB(pid, 'VmRSS');
   const gauge = (name: string) =>
@@ -267,11 +278,14 @@ try {
       `${(allReadyMs / rolloutFloorMs).toFixed(1)}x the floor of ${(rolloutFloorMs / 1000).toFixed(1)} s: ` +
       `${applyMs.toFixed(0)} ms to bring one database to head alone, ${count} of them on ${availableParallelism()} cores)`,
     `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB (${(rolloutPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
-    `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${2 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
+    `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${3 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
     `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +
       ` (p50 ${(noop.quantile(0.5) / (floorMs / 1000)).toFixed(1)}x the floor of one warm SELECT 1 + one keep-alive API GET, ${floorMs.toFixed(1)} ms)`,
     `  of which V8 heap used / total ${mib(gauge('nodejs_heap_size_used_bytes') / 1024)} / ${mib(gauge('nodejs_heap_size_total_bytes') / 1024)} MiB, ` +
       `external ${mib(gauge('nodejs_external_memory_bytes') / 1024)} MiB`,
+    `  CPU over those resyncs, per reconcile: ${(Object.keys(cpuAfter) as (keyof typeof cpuAfter)[])
+      .map((k) => `${k} ${(((cpuAfter[k] - cpuBefore[k]) * 1000) / noop.count).toFixed(1)} ms`)
+      .join(', ')}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

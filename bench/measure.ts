@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
 /** Helpers the benches share: they time whole commands, as users run them. */
@@ -84,4 +84,27 @@ export function histogramQuantile(before: string, after: string, name: string) {
     return Number.NaN;
   };
   return { count, mean, quantile };
+}
+
+/**
+ * CPU seconds (user + system) of the processes whose command line matches, with what their
+ * exited children used (a PostgreSQL backend that has ended counts to its postmaster).
+ */
+export function cpuSeconds(match: (cmdline: string) => boolean): number {
+  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux ABI Node runs on
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (!match(cmdline)) continue;
+      // Fields after the parenthesized command name: utime, stime, cutime, cstime are 14–17.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return ticks / ticksPerSecond;
 }

@@ -48,6 +48,19 @@ export type JobDecision =
   | { readonly kind: 'ready' | 'moved' }
   | { readonly kind: 'wait'; readonly job: string };
 
+/** Whether the last run was for this generation, image and target. */
+export function isSameRun(
+  run: LastRun | undefined,
+  spec: { readonly generation: number; readonly image: string; readonly target: string },
+): run is LastRun {
+  return (
+    run !== undefined &&
+    run.generation === spec.generation &&
+    run.image === spec.image &&
+    run.target === spec.target
+  );
+}
+
 /**
  * What to do next, from the last run recorded in status, the Job it names, the database's
  * heads and the other Jobs on the database. A run for this generation, image and target
@@ -69,11 +82,7 @@ export function decideJob(input: {
     if (job.phase === 'Succeeded') return { kind: 'succeeded' };
     return { kind: job.failureReason === 'DeadlineExceeded' ? 'deadline' : 'failed' };
   }
-  const same =
-    run !== undefined &&
-    run.generation === input.generation &&
-    run.image === input.image &&
-    run.target === input.target;
+  const same = isSameRun(run, input);
   if (same && run.phase === 'Succeeded') return { kind: run.heads === input.heads ? 'ready' : 'moved' };
   const other = input.othersOnDatabase[0];
   if (other !== undefined) return { kind: 'wait', job: other };
@@ -141,9 +150,14 @@ export async function reconcileWithJob(
   ctx.metrics.currentRevision(namespace, name, heads);
   const steps = stepsOf(observed.steps).slice(-10);
   const database = databaseKey(spec, ctx.connection.url);
-  const others = running
-    ? []
-    : await jobs.activeJobs(namespace, database).then((names) => names.filter((n) => n !== run?.job));
+  // A run that settled this generation needs no look at other Jobs: the no-op resync stays
+  // one Secret GET and one query.
+  const settled =
+    run?.phase === 'Succeeded' && isSameRun(run, { generation, image, target: spec.targetRevision });
+  const others =
+    running || settled
+      ? []
+      : await jobs.activeJobs(namespace, database).then((names) => names.filter((n) => n !== run?.job));
   const decision = decideJob({
     run,
     job: running ? await jobs.job(namespace, running.job) : null,

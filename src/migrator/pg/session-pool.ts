@@ -60,7 +60,8 @@ export class SessionPool {
       } catch (err) {
         // The server is out of connection slots (max_connections, or the role's limit),
         // and this pool may be what fills them: idle sessions make way, once.
-        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || !(await this.#makeRoom(server))) throw err;
+        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || !(await this.#makeRoom(server)))
+          throw err;
         return this.#lend(key, server, await open());
       }
     };
