@@ -33,6 +33,28 @@ const chainV1 = {
   '2.sql': sqlMigration('bbb222', 'aaa111', 'CREATE TABLE second (id int);', 'DROP TABLE second;'),
 };
 
+/** A chain whose one step sleeps first: long enough to act while its Job runs. */
+const slowChain = (seconds: number) => ({
+  '1.sql': sqlMigration(
+    'aaa111',
+    null,
+    `SELECT pg_sleep(${seconds}); CREATE TABLE first (id int);`,
+    'DROP TABLE first;',
+  ),
+});
+
+/** A namespace, a database and its Secret, a fake kubelet knowing `images`, and a controller. */
+async function setup(images: Record<string, Record<string, string>>, controllerArgs: string[] = []) {
+  const ns = await testNamespace();
+  const url = await createTestDatabase();
+  const dirs: Record<string, string> = {};
+  for (const [image, chain] of Object.entries(images)) dirs[image] = await writeChain(chain);
+  const k = kubelet(ns, dirs);
+  await applyManifest(ns, urlSecret('app-db', url));
+  await startController(['--namespaces', ns, ...controllerArgs]);
+  return { ns, url, k, password: new URL(url).password };
+}
+
 function kubelet(namespace: string, images: Record<string, string>): FakeKubelet {
   const k = new FakeKubelet({
     kubeConfig: adminConfig(),
@@ -56,12 +78,7 @@ const imageSpec = (image: string, extra: Record<string, unknown> = {}) => ({
 
 describe('migrations run as Jobs from the application image (fake kubelet)', () => {
   it('runs one Job that upgrades the database, with nothing secret in its spec; a resync runs none', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    const password = new URL(url).password;
-    kubelet(ns, { 'registry.example/app:v1': await writeChain(chainV1) });
-    await applyManifest(ns, urlSecret('app-db', url));
-    await startController(['--namespaces', ns, '--resync', '1s']);
+    const { ns, url, password } = await setup({ 'registry.example/app:v1': chainV1 }, ['--resync', '1s']);
     await applyManifest(ns, dbm('app', imageSpec('registry.example/app:v1')));
 
     const status = await waitForStatus(ns, 'app', readyWith('Applied'), 60_000);
@@ -118,19 +135,14 @@ describe('migrations run as Jobs from the application image (fake kubelet)', () 
   });
 
   it('keeps the redacted log tail of a failed Job in status and an Event, then a fixed image goes Ready', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    const password = new URL(url).password;
     const broken = {
       ...chainV1,
       '2.sql': sqlMigration('bbb222', 'aaa111', 'CREATE TABLE second (id int, oops);', 'DROP TABLE second;'),
     };
-    kubelet(ns, {
-      'registry.example/app:broken': await writeChain(broken),
-      'registry.example/app:fixed': await writeChain(chainV1),
+    const { ns, password } = await setup({
+      'registry.example/app:broken': broken,
+      'registry.example/app:fixed': chainV1,
     });
-    await applyManifest(ns, urlSecret('app-db', url));
-    await startController(['--namespaces', ns]);
     await applyManifest(ns, dbm('app', imageSpec('registry.example/app:broken')));
 
     const failed = await waitForStatus(ns, 'app', readyWith('MigrationFailed'), 60_000);
@@ -155,19 +167,7 @@ describe('migrations run as Jobs from the application image (fake kubelet)', () 
   });
 
   it('runs a new Job when the running one is deleted', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    const slow = {
-      '1.sql': sqlMigration(
-        'aaa111',
-        null,
-        'SELECT pg_sleep(4); CREATE TABLE first (id int);',
-        'DROP TABLE first;',
-      ),
-    };
-    const k = kubelet(ns, { 'registry.example/app:slow': await writeChain(slow) });
-    await applyManifest(ns, urlSecret('app-db', url));
-    await startController(['--namespaces', ns]);
+    const { ns, url, k } = await setup({ 'registry.example/app:slow': slowChain(4) });
     await applyManifest(
       ns,
       dbm('app', imageSpec('registry.example/app:slow', { retry: { initialBackoffSeconds: 1 } })),
@@ -188,19 +188,7 @@ describe('migrations run as Jobs from the application image (fake kubelet)', () 
   });
 
   it('runs one Job at a time on a database that two resources share', async () => {
-    const ns = await testNamespace();
-    const url = await createTestDatabase();
-    const slow = {
-      '1.sql': sqlMigration(
-        'aaa111',
-        null,
-        'SELECT pg_sleep(2); CREATE TABLE first (id int);',
-        'DROP TABLE first;',
-      ),
-    };
-    const k = kubelet(ns, { 'registry.example/app:v1': await writeChain(slow) });
-    await applyManifest(ns, urlSecret('app-db', url));
-    await startController(['--namespaces', ns]);
+    const { ns, k } = await setup({ 'registry.example/app:v1': slowChain(2) });
     await applyManifest(ns, dbm('one', imageSpec('registry.example/app:v1')));
     await waitForStatus(ns, 'one', (s) => lastRun(s)?.phase === 'Running');
     await applyManifest(ns, dbm('two', imageSpec('registry.example/app:v1')));
