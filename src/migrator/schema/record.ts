@@ -39,7 +39,7 @@ export async function recordCatalog(
   return {
     recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
     differences: [],
-    stamp: `${row.id}:${await catalogStamp(db, schemas)}`,
+    stamp: await readingStamp(db, row.id, schemas),
   };
 }
 
@@ -93,7 +93,7 @@ export async function findSchemaDrift(
 ): Promise<SchemaDriftReading> {
   const recording = await recordedSchemaId(db, tables);
   if (recording === null) return { recorded: null, differences: [], stamp: 'unrecorded' };
-  const stamp = `${recording}:${await catalogStamp(db, schemas)}`;
+  const stamp = await readingStamp(db, recording, schemas);
   if (previous?.stamp === stamp) return previous;
   const recorded = await readRecordedCatalog(db, tables);
   if (!recorded) return { recorded: null, differences: [], stamp: 'unrecorded' };
@@ -122,4 +122,9 @@ async function firstRecordedRow<Row extends Record<string, unknown>>(
     if (code === sqlState.undefinedTable || code === sqlState.undefinedColumn) return null;
     throw err;
   }
+}
+
+/** What a drift reading was computed from: the recording's history row and the catalog's stamp. */
+async function readingStamp(db: Queryable, recording: string, schemas?: readonly string[]): Promise<string> {
+  return `${recording}:${await catalogStamp(db, schemas)}`;
 }
