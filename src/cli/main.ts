@@ -212,6 +212,11 @@ const commands: Record<string, Command> = {
         env: 'REVISOR_WATCH_SECRETS',
         help: 'watch Secrets (metadata only) to react to a referenced one at once; needs list/watch on Secrets (default: get only, retried with backoff)',
       },
+      'migration-sets': {
+        type: 'boolean',
+        env: 'REVISOR_MIGRATION_SETS',
+        help: 'reconcile DatabaseMigrationSets: needs list on Secrets (names by label), create/update/delete on DatabaseMigrations',
+      },
       'db-idle-timeout': {
         type: 'string',
         env: 'REVISOR_DB_IDLE_TIMEOUT',

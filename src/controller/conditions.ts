@@ -10,7 +10,8 @@ export type Outcome =
         | typeof Reason.Migrating
         | typeof Reason.WaitingForLock
         | typeof Reason.WaitingForRollout
-        | typeof Reason.WaitingForJob;
+        | typeof Reason.WaitingForJob
+        | typeof Reason.RollingOut;
       message: string;
     }
   | {

@@ -25,6 +25,9 @@ import { ControllerMetrics } from './metrics.js';
 import { type DriftCheck, reconcile } from './reconcile.js';
 import { type DatabaseMigration, keyOf, specSchema, tablesOf } from './resource.js';
 import { startServer } from './server.js';
+import { KubeSetCluster } from './set-kube.js';
+import { reconcileSet } from './set-reconcile.js';
+import { type DatabaseMigrationSet, owningSet, setKeyOf, setKeyPrefix, setPlural } from './set-resource.js';
 import { ChainCache } from './sources.js';
 import { migratorForSpec } from './spec-migrator.js';
 import { WorkQueue } from './workqueue.js';
@@ -37,6 +40,8 @@ export interface ControllerConfig {
   readonly resyncMs: number;
   /** Watch Secrets (metadata only) so a change to a referenced one re-triggers at once; needs list/watch on Secrets. */
   readonly watchSecrets: boolean;
+  /** Reconcile DatabaseMigrationSets (their RBAC: sets, creating and deleting DatabaseMigrations, listing Secrets). */
+  readonly migrationSets: boolean;
   /** The database sessions kept between reconciles. */
   readonly sessionPool: SessionPoolOptions;
   readonly metricsAddr: string;
@@ -98,6 +103,7 @@ export class Controller {
   readonly metrics = new ControllerMetrics();
   readonly #stopWork = new AbortController();
   #informers: Informer<DatabaseMigration>[] = [];
+  #setInformers: Informer<DatabaseMigrationSet>[] = [];
   #watchers: Informer<ObjectMeta>[] = [];
   #queue: WorkQueue | null = null;
   #graph: Promise<RevisionGraph> | null = null;
@@ -118,11 +124,34 @@ export class Controller {
     return undefined;
   }
 
+  #findSet(key: string): DatabaseMigrationSet | undefined {
+    for (const informer of this.#setInformers) {
+      const found = informer.get(key.slice(setKeyPrefix.length));
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  #childrenOf(set: DatabaseMigrationSet): DatabaseMigration[] {
+    const children: DatabaseMigration[] = [];
+    for (const informer of this.#informers)
+      for (const resource of informer.values())
+        if (
+          resource.metadata.namespace === set.metadata.namespace &&
+          resource.metadata.ownerReferences?.some((o) => o.controller && o.uid === set.metadata.uid)
+        )
+          children.push(resource);
+    return children;
+  }
+
   #startWork(): void {
     const { kubeConfig: kc, logger } = this.#config;
     const cluster = new KubeCluster(kc);
+    const setCluster = new KubeSetCluster(kc, cluster);
     const namespaces = this.#config.namespaces ?? [null];
-    const queue = new WorkQueue((key) => this.#reconcile(key, cluster), {
+    const handle = (key: string) =>
+      key.startsWith(setKeyPrefix) ? this.#reconcileSet(key, setCluster) : this.#reconcile(key, cluster);
+    const queue = new WorkQueue(handle, {
       concurrency: this.#config.maxConcurrent,
       baseDelayMs: 1000,
       maxDelayMs: 300_000,
@@ -139,6 +168,12 @@ export class Controller {
         new Informer(
           migrationsListWatch(kc, ns),
           (key, object, previous) => {
+            // A child's every change (its status included) may move its set's rollout on.
+            const set = owningSet((object ?? previous)?.metadata ?? {});
+            if (set)
+              queue.add(
+                setKeyOf({ metadata: { namespace: (object ?? previous)?.metadata.namespace, name: set } }),
+              );
             if (!object) {
               queue.forget(key);
               const [namespace = '', name = ''] = key.split('/');
@@ -158,6 +193,19 @@ export class Controller {
           informerOptions,
         ),
     );
+    this.#setInformers = this.#config.migrationSets
+      ? namespaces.map(
+          (ns) =>
+            new Informer<DatabaseMigrationSet>(
+              migrationsListWatch(kc, ns, setPlural),
+              (_key, object, previous) => {
+                if (object && previous?.metadata.generation !== object.metadata.generation)
+                  queue.add(setKeyOf(object));
+              },
+              informerOptions,
+            ),
+        )
+      : [];
     const retrigger =
       (kindOf: 'secrets' | 'configMaps') =>
       (_key: string, object: ObjectMeta | null, previous: ObjectMeta | null) => {
@@ -179,8 +227,43 @@ export class Controller {
         : []),
       new Informer(referencedListWatch(kc, 'configmaps', ns), retrigger('configMaps'), informerOptions),
     ]);
-    for (const informer of [...this.#informers, ...this.#watchers]) informer.start();
+    for (const informer of this.#allInformers()) informer.start();
     logger.info({ namespaces: this.#config.namespaces ?? 'all' }, 'controller started');
+  }
+
+  #allInformers(): { start(): void; stop(): Promise<void>; readonly synced: boolean }[] {
+    return [...this.#informers, ...this.#setInformers, ...this.#watchers];
+  }
+
+  async #reconcileSet(key: string, cluster: KubeSetCluster): Promise<{ requeueAfterMs: number | null }> {
+    const set = this.#findSet(key);
+    if (!set) return { requeueAfterMs: null };
+    const started = performance.now();
+    try {
+      const result = await reconcileSet(set, {
+        cluster,
+        children: (s) => this.#childrenOf(s),
+        resyncMs: this.#config.resyncMs,
+        now: () => new Date(),
+      });
+      this.metrics.reconciles.inc({ result: result.outcome });
+      this.#config.logger.info(
+        {
+          set: key.slice(setKeyPrefix.length),
+          outcome: result.outcome,
+          durationMs: Math.round(performance.now() - started),
+        },
+        'reconciled set',
+      );
+      return result;
+    } catch (err) {
+      this.metrics.reconciles.inc({ result: 'error' });
+      this.#config.logger.error(
+        { set: key, err: String(err) },
+        'set reconcile failed; retrying with backoff',
+      );
+      throw err;
+    }
   }
 
   #embeddedGraph(): Promise<RevisionGraph> {
@@ -246,7 +329,7 @@ export class Controller {
     this.#stopWork.abort('shutting down');
     const grace = new Promise<void>((r) => setTimeout(r, this.#config.shutdownGraceMs).unref());
     await Promise.race([this.#queue?.shutDown() ?? Promise.resolve(), grace]);
-    await Promise.all([...this.#informers, ...this.#watchers].map((i) => i.stop()));
+    await Promise.all(this.#allInformers().map((i) => i.stop()));
     await this.#sessions.close();
   }
 
@@ -256,7 +339,7 @@ export class Controller {
     let started = false;
     const server = await startServer(this.#config.metricsAddr, this.metrics.registry, {
       healthy: () => !this.#stopWork.signal.aborted,
-      ready: () => !started || [...this.#informers, ...this.#watchers].every((i) => i.synced),
+      ready: () => !started || this.#allInformers().every((i) => i.synced),
     });
     try {
       if (!leaderElection) {

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
 import { httpStatus } from './http-status.js';
-import type { ListWatch } from './informer.js';
+import type { ListWatch, Meta } from './informer.js';
 import type { JobState, PodTermination } from './job-runner.js';
 import { jobLabels, jobNameLabel } from './job-spec.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
@@ -62,24 +62,26 @@ function watchFrom<T>(kc: k8s.KubeConfig, path: string, map: (o: unknown) => T =
   };
 }
 
-export function migrationsListWatch(
+/** DatabaseMigrations, or with `resourcePlural` DatabaseMigrationSets, of one namespace or all. */
+export function migrationsListWatch<T extends Meta = DatabaseMigration>(
   kc: k8s.KubeConfig,
   namespace: string | null,
-): ListWatch<DatabaseMigration> {
+  resourcePlural: string = plural,
+): ListWatch<T> {
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   return {
     list: async () => {
       const result = (
         namespace
-          ? await api.listNamespacedCustomObject({ group, version, namespace, plural })
-          : await api.listClusterCustomObject({ group, version, plural })
+          ? await api.listNamespacedCustomObject({ group, version, namespace, plural: resourcePlural })
+          : await api.listClusterCustomObject({ group, version, plural: resourcePlural })
       ) as {
-        items: DatabaseMigration[];
+        items: T[];
         metadata: { resourceVersion: string };
       };
       return { items: result.items, resourceVersion: result.metadata.resourceVersion };
     },
-    watch: watchFrom(kc, watchPath(`/apis/${group}/${version}`, plural, namespace)),
+    watch: watchFrom(kc, watchPath(`/apis/${group}/${version}`, resourcePlural, namespace)),
   };
 }
 
@@ -242,37 +244,37 @@ export class KubeCluster implements ClusterPort {
   }
 
   /** PUT to /status with the resourceVersion last seen; on 409 the object is read again and the write repeated. */
-  async writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration> {
+  writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration> {
+    return this.writeStatusOf(plural, resource, status);
+  }
+
+  async writeStatusOf<T extends { metadata: { namespace: string; name: string } }>(
+    resourcePlural: string,
+    resource: T,
+    status: unknown,
+  ): Promise<T> {
     const { namespace, name } = resource.metadata;
+    const target = { group, version, namespace, plural: resourcePlural, name };
     let latest = resource;
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.#custom.replaceNamespacedCustomObjectStatus({
-          group,
-          version,
-          namespace,
-          plural,
-          name,
+          ...target,
           body: { ...latest, status },
-        })) as DatabaseMigration;
+        })) as T;
       } catch (err) {
         if (httpStatus(err) !== 409 || attempt >= 10) throw err;
-        latest = (await this.#custom.getNamespacedCustomObject({
-          group,
-          version,
-          namespace,
-          plural,
-          name,
-        })) as DatabaseMigration;
+        latest = (await this.#custom.getNamespacedCustomObject(target)) as T;
       }
     }
   }
 
   async event(
-    resource: DatabaseMigration,
+    resource: { metadata: DatabaseMigration['metadata'] },
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
+    involvedKind: string = kind,
   ): Promise<void> {
     const now = new Date();
     const { namespace, name, uid, resourceVersion } = resource.metadata;
@@ -280,7 +282,14 @@ export class KubeCluster implements ClusterPort {
       namespace,
       body: {
         metadata: { generateName: `${name}.`, namespace },
-        involvedObject: { apiVersion: `${group}/${version}`, kind, name, namespace, uid, resourceVersion },
+        involvedObject: {
+          apiVersion: `${group}/${version}`,
+          kind: involvedKind,
+          name,
+          namespace,
+          uid,
+          resourceVersion,
+        },
         reason,
         message: message.slice(0, 1024),
         type,

@@ -38,6 +38,10 @@ export const Reason = {
   JobLost: 'JobLost',
   JobDeadlineExceeded: 'JobDeadlineExceeded',
   JobRejected: 'JobRejected',
+  /** DatabaseMigrationSet: databases are being started on the target in waves. */
+  RollingOut: 'RollingOut',
+  /** DatabaseMigrationSet: rollout.maxFailures databases failed; nothing new starts. */
+  RolloutHalted: 'RolloutHalted',
 } as const;
 
 import type { ErrorCode } from '../migrator/index.js';

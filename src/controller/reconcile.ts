@@ -28,6 +28,7 @@ import { specSchema } from './resource.js';
 import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
 import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import { redact, type SecretObject } from './secret-policy.js';
+import { owningSet } from './set-resource.js';
 import { type ChainCache, chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events, migration Jobs. */
@@ -194,10 +195,16 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   };
   let connection: ConnectionOptions;
   try {
-    ({ connection, secrets } = await connectionFor(spec, namespace, name, cluster, {
-      applicationName: `revisor controller ${namespace}/${name}`.slice(0, 63),
-      connectTimeoutMs: deps.connectTimeoutMs,
-    }));
+    ({ connection, secrets } = await connectionFor(
+      spec,
+      namespace,
+      { name, set: owningSet(resource.metadata) },
+      cluster,
+      {
+        applicationName: `revisor controller ${namespace}/${name}`.slice(0, 63),
+        connectTimeoutMs: deps.connectTimeoutMs,
+      },
+    ));
   } catch (err) {
     return referenceFailure(err);
   }

@@ -17,70 +17,72 @@ export const tablesOf = (versionTable: { name: string; schema: string }): Tables
   historyTable: 'revisor_history',
 });
 
-export const specSchema = z
-  .object({
-    targetRevision: z.string().default('head'),
-    database: z.object({
-      urlSecretRef: secretKeyRef('url').optional(),
-      host: z.string().min(1).optional(),
-      port: z.number().int().min(1).max(65535).default(5432),
-      name: z.string().min(1).optional(),
-      sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('require'),
-      credentialsSecretRef: z.object({ name: z.string().min(1) }).optional(),
-      caSecretRef: secretKeyRef('ca.crt').optional(),
-    }),
-    migrations: z
-      .object({
-        configMapRef: z.object({ name: z.string().min(1) }).optional(),
+/** The fields of a DatabaseMigration's spec; a DatabaseMigrationSet shares all but `database`. */
+export const specFields = z.object({
+  targetRevision: z.string().default('head'),
+  database: z.object({
+    urlSecretRef: secretKeyRef('url').optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).default(5432),
+    name: z.string().min(1).optional(),
+    sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('require'),
+    credentialsSecretRef: z.object({ name: z.string().min(1) }).optional(),
+    caSecretRef: secretKeyRef('ca.crt').optional(),
+  }),
+  migrations: z
+    .object({
+      configMapRef: z.object({ name: z.string().min(1) }).optional(),
+      image: z.string().min(1).optional(),
+      command: z.array(z.string()).optional(),
+      imagePullSecrets: z.array(z.object({ name: z.string().min(1) })).optional(),
+      serviceAccountName: z.string().min(1).optional(),
+      resources: z.record(z.string(), z.unknown()).optional(),
+      nodeSelector: z.record(z.string(), z.string()).optional(),
+      tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+      activeDeadlineSeconds: z.number().int().min(1).default(3600),
+      ttlSecondsAfterFinished: z.number().int().min(0).default(86_400),
+    })
+    .default({ activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86_400 }),
+  allowDowngrade: z.boolean().default(false),
+  drift: z
+    .object({
+      action: z.enum(['Report', 'Block']).default('Report'),
+      intervalSeconds: z.number().int().min(0).default(300),
+    })
+    .default({ action: 'Report', intervalSeconds: 300 }),
+  backup: z.object({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+  approval: z.enum(['Never', 'Destructive', 'Always']).default('Never'),
+  postDeploy: z
+    .object({
+      after: z.object({
+        kind: z.enum(['Deployment', 'StatefulSet']),
+        name: z.string().min(1),
         image: z.string().min(1).optional(),
-        command: z.array(z.string()).optional(),
-        imagePullSecrets: z.array(z.object({ name: z.string().min(1) })).optional(),
-        serviceAccountName: z.string().min(1).optional(),
-        resources: z.record(z.string(), z.unknown()).optional(),
-        nodeSelector: z.record(z.string(), z.string()).optional(),
-        tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
-        activeDeadlineSeconds: z.number().int().min(1).default(3600),
-        ttlSecondsAfterFinished: z.number().int().min(0).default(86_400),
-      })
-      .default({ activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86_400 }),
-    allowDowngrade: z.boolean().default(false),
-    drift: z
-      .object({
-        action: z.enum(['Report', 'Block']).default('Report'),
-        intervalSeconds: z.number().int().min(0).default(300),
-      })
-      .default({ action: 'Report', intervalSeconds: 300 }),
-    backup: z.object({ enabled: z.boolean().default(false) }).default({ enabled: false }),
-    approval: z.enum(['Never', 'Destructive', 'Always']).default('Never'),
-    postDeploy: z
-      .object({
-        after: z.object({
-          kind: z.enum(['Deployment', 'StatefulSet']),
-          name: z.string().min(1),
-          image: z.string().min(1).optional(),
-        }),
-      })
-      .optional(),
-    dryRun: z.boolean().default(false),
-    suspend: z.boolean().default(false),
-    lockWaitSeconds: z.number().int().min(0).default(300),
-    lockTimeoutMs: z.number().int().min(0).default(5000),
-    statementTimeoutSeconds: z.number().int().min(0).default(0),
-    transactionMode: z.enum(['per-migration', 'all']).default('per-migration'),
-    versionTable: z
-      .object({ name: z.string().default('alembic_version'), schema: z.string().default('public') })
-      .default({
-        name: 'alembic_version',
-        schema: 'public',
       }),
-    retry: z
-      .object({
-        initialBackoffSeconds: z.number().int().min(1).default(5),
-        maxBackoffSeconds: z.number().int().min(1).default(300),
-        maxAttempts: z.number().int().min(0).default(0),
-      })
-      .default({ initialBackoffSeconds: 5, maxBackoffSeconds: 300, maxAttempts: 0 }),
-  })
+    })
+    .optional(),
+  dryRun: z.boolean().default(false),
+  suspend: z.boolean().default(false),
+  lockWaitSeconds: z.number().int().min(0).default(300),
+  lockTimeoutMs: z.number().int().min(0).default(5000),
+  statementTimeoutSeconds: z.number().int().min(0).default(0),
+  transactionMode: z.enum(['per-migration', 'all']).default('per-migration'),
+  versionTable: z
+    .object({ name: z.string().default('alembic_version'), schema: z.string().default('public') })
+    .default({
+      name: 'alembic_version',
+      schema: 'public',
+    }),
+  retry: z
+    .object({
+      initialBackoffSeconds: z.number().int().min(1).default(5),
+      maxBackoffSeconds: z.number().int().min(1).default(300),
+      maxAttempts: z.number().int().min(0).default(0),
+    })
+    .default({ initialBackoffSeconds: 5, maxBackoffSeconds: 300, maxAttempts: 0 }),
+});
+
+export const specSchema = specFields
   .refine((s) => Boolean(s.database.urlSecretRef) !== Boolean(s.database.host), {
     message: 'spec.database needs exactly one of urlSecretRef or host',
   })
@@ -184,9 +186,19 @@ export interface DatabaseMigration {
     creationTimestamp?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
   };
   spec: unknown;
   status?: Status;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 export const keyOf = (o: { metadata: { namespace?: string; name?: string } }) =>

@@ -12,7 +12,7 @@ export interface SecretObject {
 }
 
 export const annotations = {
-  /** Comma-separated DatabaseMigration names that may use this Secret, or "*". */
+  /** Comma-separated DatabaseMigration (or DatabaseMigrationSet) names that may use this Secret, or "*". */
   allowedMigrations: 'revisor.dev/allowed-migrations',
   /** Comma-separated hosts a resource's `host` may name for these credentials, beside the Secret's own `host` key. */
   allowedHosts: 'revisor.dev/allowed-hosts',
@@ -26,10 +26,14 @@ const list = (text: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** Whether the Secret lets the DatabaseMigration `name` use it. */
-export function permits(secret: SecretObject, name: string): boolean {
+/**
+ * Whether the Secret lets the DatabaseMigration `name` use it: by its name, or by the name
+ * of the DatabaseMigrationSet that controls it (a tenant Secret names the set once rather
+ * than each generated child).
+ */
+export function permits(secret: SecretObject, name: string, set?: string): boolean {
   const allowed = list(secret.annotations[annotations.allowedMigrations]);
-  return allowed.includes('*') || allowed.includes(name);
+  return allowed.includes('*') || allowed.includes(name) || (set !== undefined && allowed.includes(set));
 }
 
 /** The hosts the Secret's credentials may be sent to: its `host` key and its allow-list. */

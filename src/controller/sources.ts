@@ -44,12 +44,18 @@ async function read<T>(what: string, get: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A Secret the resource `name` may use (secret-policy.ts), or a SourceError saying why not. */
+/** Who asks for a Secret: a DatabaseMigration, and the set that controls it if any. */
+export interface Requester {
+  readonly name: string;
+  readonly set?: string | undefined;
+}
+
+/** A Secret the resource may use (secret-policy.ts), or a SourceError saying why not. */
 async function permittedSecret(
   reader: ObjectReader,
   namespace: string,
   secretName: string,
-  name: string,
+  { name, set }: Requester,
 ): Promise<SecretObject> {
   const secret = await read(`Secret ${namespace}/${secretName}`, () => reader.secret(namespace, secretName));
   if (!secret) {
@@ -58,11 +64,11 @@ async function permittedSecret(
       `Secret ${namespace}/${secretName} does not exist; create it (it is retried when it appears)`,
     );
   }
-  if (!permits(secret, name)) {
+  if (!permits(secret, name, set)) {
     throw new SourceError(
       Reason.SecretNotPermitted,
       `Secret ${namespace}/${secretName} does not allow DatabaseMigration ${name} to use it: whoever may write ` +
-        `the Secret annotates it ${annotations.allowedMigrations}=${name} (or "*")`,
+        `the Secret annotates it ${annotations.allowedMigrations}=${set ?? name} (or "*")`,
     );
   }
   return secret;
@@ -90,7 +96,7 @@ export const isHost = (host: string): boolean =>
 export async function connectionFor(
   spec: Spec,
   namespace: string,
-  name: string,
+  name: Requester,
   reader: ObjectReader,
   base: { applicationName: string; connectTimeoutMs: number },
 ): Promise<{ connection: ConnectionOptions; secrets: SecretObject[] }> {

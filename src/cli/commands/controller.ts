@@ -33,6 +33,7 @@ export async function controller(ctx: Context): Promise<number> {
     maxConcurrent: Math.max(1, count(str(values, 'max-concurrent'), 'max-concurrent', 4)),
     resyncMs,
     watchSecrets: values['watch-secrets'] === true,
+    migrationSets: values['migration-sets'] === true,
     sessionPool: {
       idleTimeoutMs: duration(str(values, 'db-idle-timeout'), 'db-idle-timeout', resyncMs + 60_000),
       maxIdle: count(str(values, 'db-max-idle'), 'db-max-idle', 1000),

@@ -1,0 +1,81 @@
+import * as k8s from '@kubernetes/client-node';
+import { httpStatus } from './http-status.js';
+import { type KubeCluster, listMetadata } from './kube.js';
+import { type DatabaseMigration, group, plural, version } from './resource.js';
+import type { SetClusterPort } from './set-reconcile.js';
+import { type DatabaseMigrationSet, type SetStatus, setKind, setPlural } from './set-resource.js';
+
+/** The Kubernetes side of DatabaseMigrationSets: Secret names by selector, children, status, Events. */
+export class KubeSetCluster implements SetClusterPort {
+  readonly #kc: k8s.KubeConfig;
+  readonly #custom: k8s.CustomObjectsApi;
+  readonly #cluster: KubeCluster;
+
+  constructor(kc: k8s.KubeConfig, cluster: KubeCluster) {
+    this.#kc = kc;
+    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#cluster = cluster;
+  }
+
+  /** Names only (metadata representation): the Secrets' data never reaches the controller here. */
+  async secretNames(namespace: string, labelSelector: string): Promise<string[]> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets?labelSelector=${encodeURIComponent(labelSelector)}`;
+    const { items } = await listMetadata(this.#kc, path);
+    return items.map((i) => i.metadata.name ?? '').filter(Boolean);
+  }
+
+  async createMigration(child: DatabaseMigration): Promise<void> {
+    try {
+      await this.#custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace: child.metadata.namespace,
+        plural,
+        body: child,
+      });
+    } catch (err) {
+      // Created by the previous reconcile, not yet in the informer's cache.
+      if (httpStatus(err) !== 409) throw err;
+    }
+  }
+
+  /** Replaces the spec; a conflict (the child changed since it was read) is left to the next reconcile. */
+  async replaceMigrationSpec(child: DatabaseMigration, spec: Record<string, unknown>): Promise<boolean> {
+    const { namespace, name } = child.metadata;
+    try {
+      await this.#custom.replaceNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        name,
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'DatabaseMigration',
+          metadata: child.metadata,
+          spec,
+        },
+      });
+      return true;
+    } catch (err) {
+      if (httpStatus(err) === 409) return false;
+      throw err;
+    }
+  }
+
+  async deleteMigration(namespace: string, name: string): Promise<void> {
+    try {
+      await this.#custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name });
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+    }
+  }
+
+  async writeSetStatus(set: DatabaseMigrationSet, status: SetStatus): Promise<void> {
+    await this.#cluster.writeStatusOf(setPlural, set, status);
+  }
+
+  setEvent(set: DatabaseMigrationSet, type: 'Normal' | 'Warning', reason: string, message: string) {
+    return this.#cluster.event(set, type, reason, message, setKind);
+  }
+}

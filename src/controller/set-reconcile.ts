@@ -1,0 +1,205 @@
+import { isDeepStrictEqual } from 'node:util';
+import { conditionsFor, type Outcome } from './conditions.js';
+import { Reason } from './reasons.js';
+import { type DatabaseMigration, group, specSchema, version } from './resource.js';
+import {
+  type DatabaseMigrationSet,
+  type SetSpec,
+  type SetStatus,
+  setKind,
+  setSpecSchema,
+} from './set-resource.js';
+import {
+  type ChildView,
+  childName,
+  childSpec,
+  decideWave,
+  readTenant,
+  selectorQuery,
+  summarize,
+  type TenantDatabase,
+  type TenantReading,
+} from './set-rollout.js';
+
+/** What reconciling a set needs of the cluster. */
+export interface SetClusterPort {
+  secretNames(namespace: string, labelSelector: string): Promise<string[]>;
+  createMigration(child: DatabaseMigration): Promise<void>;
+  /** false: the child changed since it was read (retried on the next reconcile). */
+  replaceMigrationSpec(child: DatabaseMigration, spec: Record<string, unknown>): Promise<boolean>;
+  deleteMigration(namespace: string, name: string): Promise<void>;
+  writeSetStatus(set: DatabaseMigrationSet, status: SetStatus): Promise<void>;
+  setEvent(
+    set: DatabaseMigrationSet,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void>;
+}
+
+export interface SetReconcileDeps {
+  readonly cluster: SetClusterPort;
+  /** The DatabaseMigrations this set controls (from the informer's cache). */
+  readonly children: (set: DatabaseMigrationSet) => DatabaseMigration[];
+  readonly resyncMs: number;
+  readonly now: () => Date;
+}
+
+export interface SetReconcileResult {
+  readonly requeueAfterMs: number | null;
+  readonly outcome: Outcome['kind'];
+}
+
+/** A spec as the migrator reads it, defaults filled in, so CRD defaulting does not read as a change. */
+const normalized = (spec: unknown) => specSchema.safeParse(spec).data;
+
+const secretOf = (child: DatabaseMigration) =>
+  (child.spec as { database?: { urlSecretRef?: { name?: string } } } | null)?.database?.urlSecretRef?.name ??
+  '';
+
+async function tenantDatabases(set: DatabaseMigrationSet, spec: SetSpec, cluster: SetClusterPort) {
+  const { secretSelector, secrets, key } = spec.databases;
+  if (secrets) return secrets.map((s): TenantDatabase => ({ secret: s.name, key: s.key ?? key }));
+  const names = await cluster.secretNames(set.metadata.namespace, selectorQuery(secretSelector ?? {}));
+  return names.sort().map((secret): TenantDatabase => ({ secret, key }));
+}
+
+function newChild(set: DatabaseMigrationSet, name: string, spec: Record<string, unknown>): DatabaseMigration {
+  const { namespace, name: setName, uid = '' } = set.metadata;
+  return {
+    apiVersion: `${group}/${version}`,
+    kind: 'DatabaseMigration',
+    metadata: {
+      name,
+      namespace,
+      labels: {
+        'app.kubernetes.io/managed-by': 'revisor',
+        ...(setName.length <= 63 ? { 'revisor.dev/set': setName } : {}),
+      },
+      ownerReferences: [
+        {
+          apiVersion: `${group}/${version}`,
+          kind: setKind,
+          name: setName,
+          uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec,
+  };
+}
+
+/**
+ * One reconcile of a DatabaseMigrationSet: observe (tenant Secrets, children), decide
+ * (set-rollout.ts), act (create, retarget and delete children; one status write). The
+ * children do the migrating; a child whose Secret no longer matches is deleted, which
+ * leaves its database as it is.
+ */
+export async function reconcileSet(
+  set: DatabaseMigrationSet,
+  deps: SetReconcileDeps,
+): Promise<SetReconcileResult> {
+  const { cluster } = deps;
+  const generation = set.metadata.generation ?? 0;
+  const write = async (
+    outcome: Outcome,
+    rest: Omit<SetStatus, 'conditions' | 'observedGeneration'>,
+    drift = null as Parameters<typeof conditionsFor>[2],
+  ) => {
+    const previous = set.status?.conditions;
+    const conditions = conditionsFor(previous, outcome, drift, generation, deps.now());
+    const status: SetStatus = { ...rest, observedGeneration: generation, conditions };
+    if (isDeepStrictEqual(status, set.status)) return;
+    await cluster.writeSetStatus(set, status);
+    const before = previous?.find((c) => c.type === 'Ready')?.reason;
+    const after = conditions.find((c) => c.type === 'Ready')!;
+    if (before !== after.reason)
+      await cluster.setEvent(
+        set,
+        outcome.kind === 'failed' ? 'Warning' : 'Normal',
+        after.reason,
+        after.message,
+      );
+  };
+
+  const parsed = setSpecSchema.safeParse(set.spec);
+  const raw = (set.spec ?? {}) as Record<string, unknown>;
+  const sample =
+    parsed.success &&
+    specSchema.safeParse(childSpec(raw, { secret: 'sample', key: 'url' }, parsed.data.targetRevision));
+  if (!parsed.success || (sample && !sample.success)) {
+    const issues = (parsed.success ? sample && !sample.success && sample.error : parsed.error) || null;
+    const message = (issues ? issues.issues : [])
+      .map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`)
+      .join('; ');
+    await write({ kind: 'failed', reason: Reason.InvalidSpec, message: `invalid spec: ${message}` }, {});
+    return { requeueAfterMs: null, outcome: 'failed' };
+  }
+  const spec = parsed.data;
+  const target = spec.targetRevision;
+  const databases = await tenantDatabases(set, spec, cluster);
+  const wanted = new Map(databases.map((d) => [d.secret, d]));
+
+  const children = new Map<string, { resource: DatabaseMigration; view: ChildView }>();
+  for (const child of deps.children(set)) {
+    const secret = secretOf(child);
+    // A second child for one Secret is not the set's doing (made by hand): left alone.
+    if (children.has(secret)) continue;
+    if (!wanted.has(secret)) {
+      await cluster.deleteMigration(child.metadata.namespace, child.metadata.name);
+      await cluster.setEvent(
+        set,
+        'Normal',
+        'Released',
+        `Secret ${secret} is no longer one of the set's databases: DatabaseMigration ${child.metadata.name} deleted, the database is left as it is`,
+      );
+      continue;
+    }
+    const childTarget = (child.spec as { targetRevision?: string } | null)?.targetRevision ?? 'head';
+    children.set(secret, {
+      resource: child,
+      view: {
+        name: child.metadata.name,
+        secret,
+        targetRevision: childTarget,
+        generation: child.metadata.generation ?? 0,
+        status: child.status,
+      },
+    });
+  }
+
+  const order = databases.map((d) => d.secret);
+  const readings = new Map<string, TenantReading>(
+    order.map((s) => [s, readTenant(children.get(s)?.view, target)]),
+  );
+  const wave = decideWave(order, readings, spec.rollout);
+  const starting = new Set(wave.start);
+
+  for (const database of databases) {
+    const existing = children.get(database.secret);
+    const childTarget = starting.has(database.secret) ? target : existing?.view.targetRevision;
+    if (childTarget === undefined) continue;
+    const desired = childSpec(raw, database, childTarget);
+    if (!existing) {
+      await cluster.createMigration(newChild(set, childName(set.metadata.name, database.secret), desired));
+    } else if (!isDeepStrictEqual(normalized(existing.resource.spec), normalized(desired))) {
+      await cluster.replaceMigrationSpec(existing.resource, desired);
+    }
+    // Counted as started now: the next status says so before the child has reconciled.
+    if (starting.has(database.secret))
+      readings.set(database.secret, {
+        state: 'Progressing',
+        started: true,
+        reason: Reason.Migrating,
+        message: 'starting',
+      });
+  }
+
+  const views = new Map([...children].map(([secret, c]) => [secret, c.view]));
+  const summary = summarize(target, order, readings, views, wave, spec.rollout);
+  await write(summary.outcome, summary.status, summary.drift);
+  // Secrets are listed, not watched: the resync notices one that starts or stops matching.
+  return { requeueAfterMs: deps.resyncMs, outcome: summary.outcome.kind };
+}
