@@ -1,12 +1,19 @@
--- Argo CD resource health for revisor.dev/DatabaseMigration (argocd-cm:
--- resource.customizations.health.revisor.dev_DatabaseMigration). It reads the kstatus
--- conditions the operator writes: Ready, Reconciling (work in progress, retries included)
--- and Stalled (it will not go on without a human), with observedGeneration.
+-- Argo CD resource health for revisor.dev/DatabaseMigration and DatabaseMigrationSet
+-- (argocd-cm: resource.customizations.health.revisor.dev_DatabaseMigration and
+-- resource.customizations.health.revisor.dev_DatabaseMigrationSet, both this script). It
+-- reads the kstatus conditions the operator writes on both kinds: Ready, Reconciling (work
+-- in progress, retries included) and Stalled (it will not go on without a human), with
+-- observedGeneration.
 local hs = { status = "Progressing", message = "waiting for the operator" }
 
 if obj.spec ~= nil and obj.spec.suspend == true then
   hs.status = "Suspended"
   hs.message = "spec.suspend is true: nothing is checked or applied"
+  return hs
+end
+if obj.spec ~= nil and obj.spec.rollout ~= nil and obj.spec.rollout.pause == true then
+  hs.status = "Suspended"
+  hs.message = "spec.rollout.pause is true: no further database starts"
   return hs
 end
 if obj.status == nil or obj.status.conditions == nil then

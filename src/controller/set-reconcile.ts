@@ -174,7 +174,9 @@ export async function reconcileSet(
   const readings = new Map<string, TenantReading>(
     order.map((s) => [s, readTenant(children.get(s)?.view, target)]),
   );
-  const wave = decideWave(order, readings, spec.rollout);
+  // spec.suspend reaches every child (it is one of the shared fields); the set starts none either.
+  const rollout = { ...spec.rollout, pause: spec.rollout.pause || spec.suspend };
+  const wave = decideWave(order, readings, rollout);
   const starting = new Set(wave.start);
 
   for (const database of databases) {
@@ -198,7 +200,7 @@ export async function reconcileSet(
   }
 
   const views = new Map([...children].map(([secret, c]) => [secret, c.view]));
-  const summary = summarize(target, order, readings, views, wave, spec.rollout);
+  const summary = summarize(target, order, readings, views, wave, rollout);
   await write(summary.outcome, summary.status, summary.drift);
   // Secrets are listed, not watched: the resync notices one that starts or stops matching.
   return { requeueAfterMs: deps.resyncMs, outcome: summary.outcome.kind };

@@ -184,7 +184,10 @@ export function summarize(
     counts.Ready === total
       ? { kind: 'ready', message: `all ${total} database(s) are at ${target}` }
       : wave.holding === 'paused'
-        ? { kind: 'suspended', message: `spec.rollout.pause is true: no database starts; ${tally}` }
+        ? {
+            kind: 'suspended',
+            message: `spec.rollout.pause (or spec.suspend) is true: no database starts; ${tally}`,
+          }
         : wave.holding === 'halted'
           ? {
               kind: 'failed',

@@ -3,6 +3,7 @@ import { runCli, sqlMigration } from '../support/cli.js';
 import {
   applyManifest,
   conditionOf,
+  configMapChain,
   dbm,
   events,
   readyWith,
@@ -39,10 +40,6 @@ async function setup(
     dbm('app', { database: { urlSecretRef: { name: 'app-db' } }, ...migrations, ...options.spec }),
   );
   return { ns, url, controller };
-}
-
-function configMapChain(name: string, files: Record<string, string>) {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: files };
 }
 
 describe('the controller reconciles DatabaseMigrations on a real API server and database', () => {

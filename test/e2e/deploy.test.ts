@@ -36,6 +36,20 @@ const helmRefusal = (args: string[]) =>
     (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
   );
 
+/** kubectl auth can-i as the ServiceAccount whose token this is. */
+const canI = (token: string) => async (args: string[]) => {
+  const cluster = adminConfig().getCurrentCluster()!;
+  const { stdout } = await execFile(binary('kubectl'), [
+    `--server=${cluster.server}`,
+    `--token=${token}`,
+    '--insecure-skip-tls-verify=true',
+    'auth',
+    'can-i',
+    ...args,
+  ]).catch((err: { stdout: string }) => err);
+  return stdout.trim();
+};
+
 describe('the Helm chart', () => {
   it('passes helm lint with the default and non-default values', async () => {
     for (const sets of [
@@ -176,18 +190,7 @@ describe('the Helm chart', () => {
     ]);
     await adminKubectl(['apply', '-f', '-'], yaml);
     const token = (await adminKubectl(['create', 'token', `${name}-revisor`, '-n', ns])).trim();
-    const cluster = adminConfig().getCurrentCluster()!;
-    const can = async (args: string[]) => {
-      const { stdout } = await execFile(binary('kubectl'), [
-        `--server=${cluster.server}`,
-        `--token=${token}`,
-        '--insecure-skip-tls-verify=true',
-        'auth',
-        'can-i',
-        ...args,
-      ]).catch((err: { stdout: string }) => err);
-      return stdout.trim();
-    };
+    const can = canI(token);
     for (const allowed of [
       ['watch', 'databasemigrations.revisor.dev', '-n', watched],
       ['update', 'databasemigrations.revisor.dev', '--subresource=status', '-n', watched],
@@ -217,6 +220,44 @@ describe('the Helm chart', () => {
     ]) {
       expect(await can(denied), denied.join(' ')).toBe('no');
     }
+  });
+
+  it('grants DatabaseMigrationSets what they use only when operator.migrationSets asks', async () => {
+    const ns = await testNamespace();
+    const name = release();
+    const yaml = await helm([
+      'template',
+      name,
+      chart,
+      '--namespace',
+      ns,
+      '--set',
+      `operator.watchNamespaces={${ns}}`,
+      '--set',
+      'operator.migrationSets=true',
+    ]);
+    expect(yaml).toContain('- --migration-sets');
+    await adminKubectl(['apply', '-f', '-'], yaml);
+    const token = (await adminKubectl(['create', 'token', `${name}-revisor`, '-n', ns])).trim();
+    const can = canI(token);
+    for (const allowed of [
+      ['watch', 'databasemigrationsets.revisor.dev', '-n', ns],
+      ['update', 'databasemigrationsets.revisor.dev', '--subresource=status', '-n', ns],
+      ['create', 'databasemigrations.revisor.dev', '-n', ns],
+      ['update', 'databasemigrations.revisor.dev', '-n', ns],
+      ['delete', 'databasemigrations.revisor.dev', '-n', ns],
+      ['list', 'secrets', '-n', ns],
+    ])
+      expect(await can(allowed), allowed.join(' ')).toBe('yes');
+    for (const denied of [
+      ['update', 'databasemigrationsets.revisor.dev', '-n', ns],
+      ['delete', 'databasemigrationsets.revisor.dev', '-n', ns],
+      ['watch', 'secrets', '-n', ns],
+      ['update', 'secrets', '-n', ns],
+    ])
+      expect(await can(denied), denied.join(' ')).toBe('no');
+    const defaults = await helm(['template', name, chart, '--namespace', ns]);
+    expect(defaults).not.toContain('databasemigrationsets');
   });
 
   it("runs the hook Job's own command against a real database: it migrates, then is a no-op", async () => {

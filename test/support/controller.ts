@@ -120,6 +120,11 @@ export function dbm(name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'revisor.dev/v1alpha1', kind: 'DatabaseMigration', metadata: { name }, spec };
 }
 
+/** A migration chain as a ConfigMap (spec.migrations.configMapRef). */
+export function configMapChain(name: string, files: Record<string, string>) {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: files };
+}
+
 /** A Secret holding a database URL, opted in for every DatabaseMigration of its namespace unless `allowed` says otherwise. */
 export function urlSecret(name: string, url: string, allowed = '*') {
   return {
