@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, type spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
-import { freePort, startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
+import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
 import { shareAgents } from '../src/controller/kube.js';
 import { specSchema } from '../src/controller/resource.js';
 import { migratorForSpec } from '../src/controller/spec-migrator.js';
 import { embeddedMigrationsDir, loadMigrations, RevisionGraph } from '../src/migrator/index.js';
 import { sqlMigration } from '../test/support/cli.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
-import { binary, installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
+import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
+import { chartNodeOptions, createInBatches, revisorBin, spawnController } from './kube-bench.js';
 import { bareNodeRssKiB, cpuSeconds, histogramQuantile, loadLine, median, procKiB } from './measure.js';
 
 /**
@@ -49,23 +50,10 @@ const maxConnections = Number(values['max-connections'] ?? count + 100);
 // About 40 no-op reconciles a second at any N: the resync a platform would pick for N resources.
 const resyncSeconds = Math.max(5, Math.ceil(count / 40));
 const image = 'registry.example/bench-app:v1';
-const bin = join(repoRoot, 'bin/revisor.js');
+const bin = revisorBin;
 const namespace = 'bench';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** NODE_OPTIONS as the chart gives the controller: the bench measures the process it deploys. */
-async function chartNodeOptions(): Promise<string> {
-  const { stdout } = await promisify(execFile)(binary('helm'), [
-    'template',
-    'bench',
-    join(repoRoot, 'deploy/helm/revisor'),
-    '--show-only',
-    'templates/deployment.yaml',
-  ]);
-  const [deployment] = k8s.loadAllYaml(stdout) as k8s.V1Deployment[];
-  const env = deployment?.spec?.template.spec?.containers[0]?.env ?? [];
-  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
 const nodeOptions = await chartNodeOptions();
 
 const work = await mkdtemp(join(tmpdir(), 'revisor-bench-ctl-'));
@@ -81,14 +69,6 @@ const core = kc.makeApiClient(k8s.CoreV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 let controller: ReturnType<typeof spawn> | null = null;
 let kubelet: FakeKubelet | null = null;
-
-/** kubectl create, not apply: apply would copy each object into an annotation (256 KB at most). */
-async function createInBatches(items: object[], batch: number): Promise<void> {
-  for (let i = 0; i < items.length; i += batch) {
-    const list = { apiVersion: 'v1', kind: 'List', items: items.slice(i, i + batch) };
-    await kubectl(cluster.kubeconfig, ['create', '-n', namespace, '-f', '-'], JSON.stringify(list));
-  }
-}
 
 async function readyCount(): Promise<number> {
   const list = (await custom.listNamespacedCustomObject({
@@ -160,7 +140,7 @@ try {
       type: 'helm.sh/release.v1',
       data: { release: randomBytes(300 * 1024).toString('base64') },
     }));
-    await createInBatches(noise, 10);
+    await createInBatches(cluster.kubeconfig, namespace, noise, 10);
   }
   const images: Record<string, string> = {};
   if (runner === 'jobs') {
@@ -202,38 +182,21 @@ try {
       },
     );
   }
-  await createInBatches(items, 500);
+  await createInBatches(cluster.kubeconfig, namespace, items, 500);
   const floorMs = await reconcileFloorMs();
   const applyMs = await applyFloorMs(images);
   const rolloutFloorMs = (count * applyMs) / availableParallelism();
   const nodeFloorKiB = await bareNodeRssKiB();
 
-  const port = await freePort();
   const started = performance.now();
-  controller = spawn(
-    process.execPath,
-    [
-      bin,
-      'controller',
-      '--namespaces',
-      namespace,
-      '--max-concurrent',
-      String(concurrency),
-      '--resync',
-      `${resyncSeconds}s`,
-      '--metrics-addr',
-      `127.0.0.1:${port}`,
-    ],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: cluster.kubeconfig,
-        REVISOR_LOG_LEVEL: 'warn',
-        NODE_OPTIONS: nodeOptions,
-      },
-      stdio: 'ignore',
-    },
+  const spawned = await spawnController(
+    cluster.kubeconfig,
+    namespace,
+    ['--max-concurrent', String(concurrency), '--resync', `${resyncSeconds}s`],
+    nodeOptions,
   );
+  controller = spawned.child;
+  const { port } = spawned;
   const pid = controller.pid!;
   if (runner === 'jobs') {
     kubelet = new FakeKubelet({ kubeConfig: kc, namespace, revisorBin: bin, images, parallel: 2 }).start();
