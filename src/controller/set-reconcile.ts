@@ -92,6 +92,24 @@ function newChild(set: DatabaseMigrationSet, name: string, spec: Record<string, 
 }
 
 /**
+ * The set's spec, and the spec a child would get from it: a combination a DatabaseMigration
+ * refuses (an image with approval, say) is the set's error, not fifty children's.
+ */
+function parseSetSpec(
+  raw: Record<string, unknown>,
+): { success: true; data: SetSpec } | { success: false; message: string } {
+  const parsed = setSpecSchema.safeParse(raw);
+  const error = parsed.success
+    ? specSchema.safeParse(childSpec(raw, { secret: 'any', key: 'url' }, parsed.data.targetRevision)).error
+    : parsed.error;
+  if (!error) return { success: true, data: parsed.data! };
+  return {
+    success: false,
+    message: error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; '),
+  };
+}
+
+/**
  * One reconcile of a DatabaseMigrationSet: observe (tenant Secrets, children), decide
  * (set-rollout.ts), act (create, retarget and delete children; one status write). The
  * children do the migrating; a child whose Secret no longer matches is deleted, which
@@ -124,17 +142,13 @@ export async function reconcileSet(
       );
   };
 
-  const parsed = setSpecSchema.safeParse(set.spec);
   const raw = (set.spec ?? {}) as Record<string, unknown>;
-  const sample =
-    parsed.success &&
-    specSchema.safeParse(childSpec(raw, { secret: 'sample', key: 'url' }, parsed.data.targetRevision));
-  if (!parsed.success || (sample && !sample.success)) {
-    const issues = (parsed.success ? sample && !sample.success && sample.error : parsed.error) || null;
-    const message = (issues ? issues.issues : [])
-      .map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`)
-      .join('; ');
-    await write({ kind: 'failed', reason: Reason.InvalidSpec, message: `invalid spec: ${message}` }, {});
+  const parsed = parseSetSpec(raw);
+  if (!parsed.success) {
+    await write(
+      { kind: 'failed', reason: Reason.InvalidSpec, message: `invalid spec: ${parsed.message}` },
+      {},
+    );
     return { requeueAfterMs: null, outcome: 'failed' };
   }
   const spec = parsed.data;
