@@ -59,6 +59,16 @@ export function readTenant(child: ChildView | undefined, target: string): Tenant
     condition(child.status, 'Stalled')?.status === 'True'
   )
     return { state: 'Failed', started: true, reason, message };
+  // A retry under way is still a failure until it succeeds (attempts is reset then): the wave
+  // must not resume for the few seconds each retry runs.
+  const attempts = child.status?.attempts ?? 0;
+  if (attempts > 0)
+    return {
+      state: 'Failed',
+      started: true,
+      reason,
+      message: `retrying after ${attempts} failed attempt(s): ${message}`,
+    };
   if (waitingReasons.includes(reason)) return { state: 'Waiting', started: true, reason, message };
   return { state: 'Progressing', started: true, reason, message };
 }

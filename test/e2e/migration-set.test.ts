@@ -128,9 +128,14 @@ describe('DatabaseMigrationSet: one chain and target for many tenant databases',
     const seventh = await connect(urls[7]!);
     await seventh.query('ALTER TABLE items ADD COLUMN note text');
     await apply('a2');
-    const halted = await waitForSet(ns, (s) => readyReason(s) === 'RolloutHalted', withinParallel);
+    // Between its retries (their reason is Migrating) the failing child shows why it failed.
+    const halted = await waitForSet(
+      ns,
+      (s) => readyReason(s) === 'RolloutHalted' && s.status?.failing?.[0]?.reason === 'MigrationFailed',
+      withinParallel,
+    );
     expect(halted.status?.failing?.[0]).toMatchObject({ secret: 'tenant-07', migration: 'shop-tenant-07' });
-    expect(halted.status?.failing?.[0]?.reason).toBe('MigrationFailed');
+    expect(halted.status?.failing?.[0]?.message).toContain('a2');
     expect(halted.status?.counts?.Failed).toBe(1);
     // The children retry by themselves: in progress for kstatus, Progressing for Argo CD.
     expect(halted.status?.conditions?.find((c) => c.type === 'Reconciling')?.status).toBe('True');

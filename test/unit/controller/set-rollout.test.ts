@@ -73,6 +73,15 @@ describe('readTenant', () => {
     expect(readTenant(child('a', 'v2', 'migrating'), 'v2')).toMatchObject({ state: 'Progressing' });
   });
 
+  it('reads a child retrying after a failure as Failed until it succeeds', () => {
+    const retrying: ChildView = {
+      ...child('a', 'v2', 'migrating'),
+      status: { ...child('a', 'v2', 'migrating').status, attempts: 2 },
+    };
+    expect(readTenant(retrying, 'v2')).toMatchObject({ state: 'Failed', reason: 'Migrating' });
+    expect(readTenant(retrying, 'v2').message).toContain('retrying after 2 failed attempt(s)');
+  });
+
   it('does not read Ready from a status older than the spec (observedGeneration behind)', () => {
     const stale = { ...child('a', 'v2', 'ready'), generation: 2 };
     expect(readTenant(stale, 'v2')).toMatchObject({ state: 'Progressing', started: true });
