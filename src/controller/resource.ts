@@ -174,20 +174,23 @@ export interface LastRun {
   logTail?: string;
 }
 
+/** The metadata the controller reads of its resources. */
+export interface ResourceMetadata {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
 export interface DatabaseMigration {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-  };
+  metadata: ResourceMetadata;
   spec: unknown;
   status?: Status;
 }

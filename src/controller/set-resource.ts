@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Condition, OwnerReference } from './resource.js';
+import type { Condition, OwnerReference, ResourceMetadata } from './resource.js';
 import { specFields } from './resource.js';
 
 /** DatabaseMigrationSet, revisor.dev/v1alpha1: one chain and target for many tenant databases. */
@@ -64,16 +64,7 @@ export interface SetStatus {
 export interface DatabaseMigrationSet {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-  };
+  metadata: ResourceMetadata;
   spec: unknown;
   status?: SetStatus;
 }

@@ -36,6 +36,20 @@ const helmRefusal = (args: string[]) =>
     (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
   );
 
+/** Applies a rendered chart, then asks kubectl auth can-i as the release's controller ServiceAccount. */
+async function expectGrants(
+  yaml: string,
+  release: string,
+  namespace: string,
+  expected: { allowed: string[][]; denied: string[][] },
+) {
+  await adminKubectl(['apply', '-f', '-'], yaml);
+  const token = (await adminKubectl(['create', 'token', `${release}-revisor`, '-n', namespace])).trim();
+  const can = canI(token);
+  for (const allowed of expected.allowed) expect(await can(allowed), allowed.join(' ')).toBe('yes');
+  for (const denied of expected.denied) expect(await can(denied), denied.join(' ')).toBe('no');
+}
+
 /** kubectl auth can-i as the ServiceAccount whose token this is. */
 const canI = (token: string) => async (args: string[]) => {
   const cluster = adminConfig().getCurrentCluster()!;
@@ -188,38 +202,33 @@ describe('the Helm chart', () => {
       '--set',
       'operator.replicas=2',
     ]);
-    await adminKubectl(['apply', '-f', '-'], yaml);
-    const token = (await adminKubectl(['create', 'token', `${name}-revisor`, '-n', ns])).trim();
-    const can = canI(token);
-    for (const allowed of [
-      ['watch', 'databasemigrations.revisor.dev', '-n', watched],
-      ['update', 'databasemigrations.revisor.dev', '--subresource=status', '-n', watched],
-      ['get', 'secrets', '-n', watched],
-      ['watch', 'configmaps', '-n', watched],
-      ['create', 'events', '-n', watched],
-      ['create', 'jobs.batch', '-n', watched],
-      ['delete', 'jobs.batch', '-n', watched],
-      ['list', 'pods', '-n', watched],
-      ['update', 'leases.coordination.k8s.io', '-n', ns],
-    ]) {
-      expect(await can(allowed), allowed.join(' ')).toBe('yes');
-    }
-    for (const denied of [
-      ['get', 'secrets', '-n', other],
-      ['list', 'secrets', '--all-namespaces'],
-      // Secrets by name only: the chart's default keeps no Secret watch.
-      ['list', 'secrets', '-n', watched],
-      ['watch', 'secrets', '-n', watched],
-      ['create', 'secrets', '-n', watched],
-      ['update', 'jobs.batch', '-n', watched],
-      ['get', 'pods', '-n', watched],
-      ['delete', 'databasemigrations.revisor.dev', '-n', watched],
-      ['update', 'databasemigrations.revisor.dev', '-n', watched],
-      ['watch', 'databasemigrations.revisor.dev', '-n', other],
-      ['update', 'leases.coordination.k8s.io', '-n', watched],
-    ]) {
-      expect(await can(denied), denied.join(' ')).toBe('no');
-    }
+    await expectGrants(yaml, name, ns, {
+      allowed: [
+        ['watch', 'databasemigrations.revisor.dev', '-n', watched],
+        ['update', 'databasemigrations.revisor.dev', '--subresource=status', '-n', watched],
+        ['get', 'secrets', '-n', watched],
+        ['watch', 'configmaps', '-n', watched],
+        ['create', 'events', '-n', watched],
+        ['create', 'jobs.batch', '-n', watched],
+        ['delete', 'jobs.batch', '-n', watched],
+        ['list', 'pods', '-n', watched],
+        ['update', 'leases.coordination.k8s.io', '-n', ns],
+      ],
+      denied: [
+        ['get', 'secrets', '-n', other],
+        ['list', 'secrets', '--all-namespaces'],
+        // Secrets by name only: the chart's default keeps no Secret watch.
+        ['list', 'secrets', '-n', watched],
+        ['watch', 'secrets', '-n', watched],
+        ['create', 'secrets', '-n', watched],
+        ['update', 'jobs.batch', '-n', watched],
+        ['get', 'pods', '-n', watched],
+        ['delete', 'databasemigrations.revisor.dev', '-n', watched],
+        ['update', 'databasemigrations.revisor.dev', '-n', watched],
+        ['watch', 'databasemigrations.revisor.dev', '-n', other],
+        ['update', 'leases.coordination.k8s.io', '-n', watched],
+      ],
+    });
   });
 
   it('grants DatabaseMigrationSets what they use only when operator.migrationSets asks', async () => {
@@ -237,25 +246,22 @@ describe('the Helm chart', () => {
       'operator.migrationSets=true',
     ]);
     expect(yaml).toContain('- --migration-sets');
-    await adminKubectl(['apply', '-f', '-'], yaml);
-    const token = (await adminKubectl(['create', 'token', `${name}-revisor`, '-n', ns])).trim();
-    const can = canI(token);
-    for (const allowed of [
-      ['watch', 'databasemigrationsets.revisor.dev', '-n', ns],
-      ['update', 'databasemigrationsets.revisor.dev', '--subresource=status', '-n', ns],
-      ['create', 'databasemigrations.revisor.dev', '-n', ns],
-      ['update', 'databasemigrations.revisor.dev', '-n', ns],
-      ['delete', 'databasemigrations.revisor.dev', '-n', ns],
-      ['list', 'secrets', '-n', ns],
-    ])
-      expect(await can(allowed), allowed.join(' ')).toBe('yes');
-    for (const denied of [
-      ['update', 'databasemigrationsets.revisor.dev', '-n', ns],
-      ['delete', 'databasemigrationsets.revisor.dev', '-n', ns],
-      ['watch', 'secrets', '-n', ns],
-      ['update', 'secrets', '-n', ns],
-    ])
-      expect(await can(denied), denied.join(' ')).toBe('no');
+    await expectGrants(yaml, name, ns, {
+      allowed: [
+        ['watch', 'databasemigrationsets.revisor.dev', '-n', ns],
+        ['update', 'databasemigrationsets.revisor.dev', '--subresource=status', '-n', ns],
+        ['create', 'databasemigrations.revisor.dev', '-n', ns],
+        ['update', 'databasemigrations.revisor.dev', '-n', ns],
+        ['delete', 'databasemigrations.revisor.dev', '-n', ns],
+        ['list', 'secrets', '-n', ns],
+      ],
+      denied: [
+        ['update', 'databasemigrationsets.revisor.dev', '-n', ns],
+        ['delete', 'databasemigrationsets.revisor.dev', '-n', ns],
+        ['watch', 'secrets', '-n', ns],
+        ['update', 'secrets', '-n', ns],
+      ],
+    });
     const defaults = await helm(['template', name, chart, '--namespace', ns]);
     expect(defaults).not.toContain('databasemigrationsets');
   });

@@ -155,6 +155,12 @@ describe('decideWave', () => {
   });
 });
 
+function summaryOf(views: ChildView[]) {
+  const readings = readingsOf(views);
+  const children = new Map(views.map((v) => [v.secret, v]));
+  return summarize('v2', order, readings, children, decideWave(order, readings, rollout), rollout);
+}
+
 describe('summarize', () => {
   it('counts states and revisions, names the first failing database, and halts as a retried failure', () => {
     const views = [
@@ -162,15 +168,7 @@ describe('summarize', () => {
       child('tenant-1', 'v2', 'ready'),
       child('tenant-2', 'v2', 'failed'),
     ];
-    const readings = readingsOf(views);
-    const summary = summarize(
-      'v2',
-      order,
-      readings,
-      new Map(views.map((v) => [v.secret, v])),
-      decideWave(order, readings, rollout),
-      rollout,
-    );
+    const summary = summaryOf(views);
     expect(summary.status.counts).toEqual({ Ready: 2, Progressing: 0, Failed: 1, Waiting: 7 });
     expect(summary.status.revisions).toEqual([
       { revision: '', databases: 7 },
@@ -190,30 +188,14 @@ describe('summarize', () => {
 
   it('is a failure for a human when a failing child is stalled', () => {
     const views = [child('tenant-0', 'v2', 'stalled')];
-    const readings = readingsOf(views);
-    const summary = summarize(
-      'v2',
-      order,
-      readings,
-      new Map(views.map((v) => [v.secret, v])),
-      decideWave(order, readings, rollout),
-      rollout,
-    );
+    const summary = summaryOf(views);
     expect(summary.outcome).toMatchObject({ kind: 'failed', retrying: false });
   });
 
   it('is ready when every database is Ready on the target, and reports a drifted child', () => {
     const views = order.map((s) => child(s, 'v2', 'ready'));
     views[3]!.status!.conditions!.push(condition('Drifted', 'True', 'SchemaDrift'));
-    const readings = readingsOf(views);
-    const summary = summarize(
-      'v2',
-      order,
-      readings,
-      new Map(views.map((v) => [v.secret, v])),
-      decideWave(order, readings, rollout),
-      rollout,
-    );
+    const summary = summaryOf(views);
     expect(summary.outcome.kind).toBe('ready');
     expect(summary.drift).toMatchObject({ reason: 'SchemaDrift' });
     expect(summary.drift?.message).toContain('1 database(s) drifted, first set-tenant-3');
