@@ -199,6 +199,10 @@ export class Controller {
             new Informer<DatabaseMigrationSet>(
               migrationsListWatch(kc, ns, setPlural),
               (_key, object, previous) => {
+                if (!object && previous) {
+                  queue.forget(setKeyOf(previous));
+                  this.metrics.forgetSet(previous.metadata.namespace, previous.metadata.name);
+                }
                 if (object && previous?.metadata.generation !== object.metadata.generation)
                   queue.add(setKeyOf(object));
               },
@@ -247,6 +251,7 @@ export class Controller {
         now: () => new Date(),
       });
       this.metrics.reconciles.inc({ result: result.outcome });
+      if (result.counts) this.metrics.setCounts(set.metadata.namespace, set.metadata.name, result.counts);
       this.#config.logger.info(
         {
           set: key.slice(setKeyPrefix.length),

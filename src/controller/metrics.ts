@@ -77,6 +77,12 @@ export class ControllerMetrics {
     labelNames: ['namespace', 'name'] as const,
     registers: [this.registry],
   });
+  readonly setDatabases = new Gauge({
+    name: 'revisor_set_databases',
+    help: "A DatabaseMigrationSet's databases in each state: Ready, Progressing, Failed, Waiting.",
+    labelNames: ['namespace', 'set', 'state'] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'revisor_leader',
     help: 'Whether this process holds the leader lease: 1 or 0.',
@@ -96,6 +102,15 @@ export class ControllerMetrics {
       this.revisionInfo.remove({ namespace, name, revision: before });
     this.#revisions.set(key, revision);
     this.revisionInfo.set({ namespace, name, revision }, 1);
+  }
+
+  setCounts(namespace: string, set: string, counts: Readonly<Record<string, number>>): void {
+    for (const [state, n] of Object.entries(counts)) this.setDatabases.set({ namespace, set, state }, n);
+  }
+
+  forgetSet(namespace: string, set: string): void {
+    for (const state of ['Ready', 'Progressing', 'Failed', 'Waiting'])
+      this.setDatabases.remove({ namespace, set, state });
   }
 
   /** A deleted resource's series go with it. */

@@ -8,6 +8,7 @@ import {
   type SetStatus,
   setKind,
   setSpecSchema,
+  type TenantState,
 } from './set-resource.js';
 import {
   type ChildView,
@@ -48,6 +49,8 @@ export interface SetReconcileDeps {
 export interface SetReconcileResult {
   readonly requeueAfterMs: number | null;
   readonly outcome: Outcome['kind'];
+  /** The databases in each state; absent when the spec is invalid. */
+  readonly counts?: Record<TenantState, number>;
 }
 
 /** A spec as the migrator reads it, defaults filled in, so CRD defaulting does not read as a change. */
@@ -217,5 +220,5 @@ export async function reconcileSet(
   const summary = summarize(target, order, readings, views, wave, rollout);
   await write(summary.outcome, summary.status, summary.drift);
   // Secrets are listed, not watched: the resync notices one that starts or stops matching.
-  return { requeueAfterMs: deps.resyncMs, outcome: summary.outcome.kind };
+  return { requeueAfterMs: deps.resyncMs, outcome: summary.outcome.kind, counts: summary.status.counts };
 }

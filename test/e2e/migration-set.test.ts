@@ -85,7 +85,7 @@ describe('DatabaseMigrationSet: one chain and target for many tenant databases',
         items: [...secrets, bystander, configMapChain('chain', chain)],
       }),
     );
-    await startController([
+    const controller = await startController([
       '--namespaces',
       ns,
       '--resync',
@@ -156,6 +156,9 @@ describe('DatabaseMigrationSet: one chain and target for many tenant databases',
     expect(done.status?.revisions).toEqual([{ revision: 'a2', databases: tenants }]);
     expect(done.status?.failing).toEqual([]);
     for (const url of urls) expect(await versionRows(await connect(url))).toEqual(['a2']);
+    expect(await controller.metrics()).toContain(
+      `revisor_set_databases{namespace="${ns}",set="shop",state="Ready"} ${tenants}`,
+    );
 
     // Canary first: tenants 0 and 1 finished a2 before any other did.
     const finishedA2 = (c: ChildObject) =>
