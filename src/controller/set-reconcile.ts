@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { conditionsFor, type Outcome } from './conditions.js';
+import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { Reason } from './reasons.js';
 import { type DatabaseMigration, group, specSchema, version } from './resource.js';
 import {
@@ -127,7 +127,7 @@ export async function reconcileSet(
   const write = async (
     outcome: Outcome,
     rest: Omit<SetStatus, 'conditions' | 'observedGeneration'>,
-    drift = null as Parameters<typeof conditionsFor>[2],
+    drift: Drift | null = null,
   ) => {
     const previous = set.status?.conditions;
     const conditions = conditionsFor(previous, outcome, drift, generation, deps.now());
