@@ -86,7 +86,11 @@ describe('reconcileSet', () => {
       counts: { Ready: 0, Progressing: 1, Failed: 0, Waiting: 2 },
     });
     expect(calls.events).toEqual(['Normal RollingOut']);
-    expect(result).toEqual({ requeueAfterMs: 60_000, outcome: 'progressing' });
+    expect(result).toEqual({
+      requeueAfterMs: 60_000,
+      outcome: 'progressing',
+      counts: { Ready: 0, Progressing: 1, Failed: 0, Waiting: 2 },
+    });
   });
 
   it('retargets children after the canary, and deletes the child of a Secret that no longer matches', async () => {
