@@ -63,11 +63,13 @@ export class KubeSetCluster implements SetClusterPort {
     }
   }
 
-  async deleteMigration(namespace: string, name: string): Promise<void> {
+  async deleteMigration(namespace: string, name: string): Promise<boolean> {
     try {
       await this.#custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name });
+      return true;
     } catch (err) {
       if (httpStatus(err) !== 404) throw err;
+      return false;
     }
   }
 

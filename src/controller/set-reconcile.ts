@@ -28,7 +28,8 @@ export interface SetClusterPort {
   createMigration(child: DatabaseMigration): Promise<void>;
   /** false: the child changed since it was read (retried on the next reconcile). */
   replaceMigrationSpec(child: DatabaseMigration, spec: Record<string, unknown>): Promise<boolean>;
-  deleteMigration(namespace: string, name: string): Promise<void>;
+  /** false: already gone (the informer's cache had not caught up). */
+  deleteMigration(namespace: string, name: string): Promise<boolean>;
   writeSetStatus(set: DatabaseMigrationSet, status: SetStatus): Promise<void>;
   setEvent(
     set: DatabaseMigrationSet,
@@ -165,13 +166,14 @@ export async function reconcileSet(
     // A second child for one Secret is not the set's doing (made by hand): left alone.
     if (children.has(secret)) continue;
     if (!wanted.has(secret)) {
-      await cluster.deleteMigration(child.metadata.namespace, child.metadata.name);
-      await cluster.setEvent(
-        set,
-        'Normal',
-        'Released',
-        `Secret ${secret} is no longer one of the set's databases: DatabaseMigration ${child.metadata.name} deleted, the database is left as it is`,
-      );
+      const deleted = await cluster.deleteMigration(child.metadata.namespace, child.metadata.name);
+      if (deleted)
+        await cluster.setEvent(
+          set,
+          'Normal',
+          'Released',
+          `Secret ${secret} is no longer one of the set's databases: DatabaseMigration ${child.metadata.name} deleted, the database is left as it is`,
+        );
       continue;
     }
     const childTarget = (child.spec as { targetRevision?: string } | null)?.targetRevision ?? 'head';

@@ -23,7 +23,10 @@ function recordingCluster(secrets: string[]) {
       calls.replaced.push({ name: child.metadata.name, spec });
       return true;
     },
-    deleteMigration: async (_ns, name) => void calls.deleted.push(name),
+    deleteMigration: async (_ns, name) => {
+      calls.deleted.push(name);
+      return true;
+    },
     writeSetStatus: async (_set, status) => void calls.statuses.push(status),
     setEvent: async (_set, type, reason) => void calls.events.push(`${type} ${reason}`),
   };
@@ -103,6 +106,24 @@ describe('reconcileSet', () => {
     expect(
       calls.created.map((c) => [c.metadata.name, (c.spec as { targetRevision: string }).targetRevision]),
     ).toEqual([['shop-c', 'v2']]);
+  });
+
+  it('takes an explicit list in its own order, with per-Secret keys, listing no Secrets', async () => {
+    const { port, calls } = recordingCluster(['unused']);
+    await reconcileSet(
+      set({
+        databases: { secrets: [{ name: 'zeta', key: 'dsn' }, { name: 'alpha' }] },
+        rollout: { canary: 0, maxParallel: 5 },
+      }),
+      deps(port, []),
+    );
+    expect(calls.selectors).toEqual([]);
+    expect(
+      calls.created.map((c) => (c.spec as { database: { urlSecretRef: unknown } }).database.urlSecretRef),
+    ).toEqual([
+      { name: 'zeta', key: 'dsn' },
+      { name: 'alpha', key: 'url' },
+    ]);
   });
 
   it('refuses a spec its children would refuse, touching no child', async () => {
