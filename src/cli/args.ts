@@ -29,6 +29,11 @@ export const globalOptions = {
     help: 'use the embedded PostgreSQL (default only when nothing is configured, never in a cluster)',
   },
   'ssl-ca': { type: 'string', env: 'REVISOR_SSL_CA', help: 'CA bundle to verify the server with' },
+  'refuse-insecure-auth': {
+    type: 'boolean',
+    env: 'REVISOR_REFUSE_INSECURE_AUTH',
+    help: 'refuse a server that asks for a cleartext or MD5 password (operator Jobs set it unless the Secret allows it)',
+  },
   schemas: {
     type: 'string',
     env: 'REVISOR_SCHEMAS',

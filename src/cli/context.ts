@@ -172,6 +172,7 @@ async function connectionOf(ctx: Context): Promise<ConnectionOptions> {
   return {
     ...(url ? { url } : {}),
     ...(sslCaFile ? { sslCaFile } : {}),
+    ...(ctx.values['refuse-insecure-auth'] === true ? { refuseInsecureAuth: true } : {}),
     applicationName: `revisor ${ctx.command}`.slice(0, 63),
     connectTimeoutMs: duration(str(ctx.values, 'connect-timeout'), 'connect-timeout', 10_000),
   };

@@ -284,6 +284,7 @@ async function create(ctx: JobRunContext, attempt: number, heads: string, databa
     generation,
     attempt,
     database,
+    refuseInsecureAuth: ctx.connection.refuseInsecureAuth === true,
     traceEnv: ctx.traceEnv,
   });
   try {

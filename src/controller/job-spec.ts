@@ -19,6 +19,11 @@ export interface JobRequest {
   readonly attempt: number;
   /** databaseKey(): the same for every resource on one database. */
   readonly database: string;
+  /**
+   * The Secret's policy on cleartext and MD5 password authentication, carried into the Job
+   * so the run there refuses what the controller's own connection refuses.
+   */
+  readonly refuseInsecureAuth: boolean;
   /** Trace context and exporter settings for the Job's own spans (TRACEPARENT, OTEL_*). */
   readonly traceEnv: Readonly<Record<string, string>>;
 }
@@ -161,6 +166,9 @@ export function migrationJob(request: JobRequest): V1Job {
               env: [
                 ...connection.env,
                 ...settingsEnv(spec),
+                ...(request.refuseInsecureAuth
+                  ? [{ name: 'REVISOR_REFUSE_INSECURE_AUTH', value: 'true' }]
+                  : []),
                 { name: 'REVISOR_LOG_LEVEL', value: 'info' },
                 ...Object.entries(request.traceEnv).map(([name, value]) => ({ name, value })),
               ],

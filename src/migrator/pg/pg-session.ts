@@ -81,7 +81,8 @@ function refuseInsecureAuth(client: pg.Client): void {
       throw new RevisorError(
         'ConnectionFailed',
         `the server asked for ${method}, which revisor refuses to send here: use scram-sha-256 authentication, ` +
-          'or allow it on the Secret (revisor.dev/allow-insecure-auth: "true")',
+          'or allow it on the Secret (revisor.dev/allow-insecure-auth: "true"; outside the operator, drop ' +
+          '--refuse-insecure-auth / REVISOR_REFUSE_INSECURE_AUTH)',
       );
     }
     return password;

@@ -78,6 +78,7 @@ describe('migrationJob', () => {
     generation: 3,
     attempt: 1,
     database: 'abc',
+    refuseInsecureAuth: true,
     traceEnv: { TRACEPARENT: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01' },
   };
 
@@ -116,6 +117,14 @@ describe('migrationJob', () => {
     });
     expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(job.metadata!.name).toBe(jobName(request));
+  });
+
+  it("carries the Secret's refusal of cleartext and MD5 passwords into the Job, and only it", () => {
+    const envOf = (refuseInsecureAuth: boolean) =>
+      migrationJob({ ...request, refuseInsecureAuth, spec: spec() }).spec!.template.spec!.containers[0]!.env!;
+    const flag = { name: 'REVISOR_REFUSE_INSECURE_AUTH', value: 'true' };
+    expect(envOf(true)).toContainEqual(flag);
+    expect(envOf(false).map((e) => e.name)).not.toContain(flag.name);
   });
 
   it('names Jobs stably per resource, generation and attempt, within 63 characters', () => {
