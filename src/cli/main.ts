@@ -233,6 +233,11 @@ const commands: Record<string, Command> = {
         help: "where spec.backup's dumps go, <dir>/<namespace>/<name>/ (the chart mounts a PersistentVolumeClaim)",
       },
       watchdog: { type: 'string', help: 'restart a watch silent this long (default 330s)' },
+      'api-timeout': {
+        type: 'string',
+        env: 'REVISOR_API_TIMEOUT',
+        help: 'give up on one API server request after this long and retry with backoff (default 30s)',
+      },
     },
     run: async () => (await import('./commands/controller.js')).controller,
   },

@@ -28,6 +28,7 @@ import { startServer } from './server.js';
 import { KubeSetCluster } from './set-kube.js';
 import { reconcileSet } from './set-reconcile.js';
 import { type DatabaseMigrationSet, owningSet, setKeyOf, setKeyPrefix, setPlural } from './set-resource.js';
+import { shownError } from './shown-text.js';
 import { ChainCache } from './sources.js';
 import { migratorForSpec } from './spec-migrator.js';
 import { WorkQueue } from './workqueue.js';
@@ -47,6 +48,8 @@ export interface ControllerConfig {
   readonly metricsAddr: string;
   readonly migrationsDir: string;
   readonly connectTimeoutMs: number;
+  /** How long one request to the API server may take (the kubeconfig is set up with requestTimeouts). */
+  readonly apiTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly watchdogMs: number;
   /** OpenTelemetry traces (a span per reconcile), or null when OTEL_EXPORTER_OTLP_ENDPOINT is unset. */
@@ -147,21 +150,23 @@ export class Controller {
   #startWork(): void {
     const { kubeConfig: kc, logger } = this.#config;
     const cluster = new KubeCluster(kc);
-    const setCluster = new KubeSetCluster(kc, cluster);
+    const setCluster = new KubeSetCluster(kc, cluster, this.#config.apiTimeoutMs);
     const namespaces = this.#config.namespaces ?? [null];
     const handle = (key: string) =>
       key.startsWith(setKeyPrefix) ? this.#reconcileSet(key, setCluster) : this.#reconcile(key, cluster);
     const queue = new WorkQueue(handle, {
       concurrency: this.#config.maxConcurrent,
       baseDelayMs: 1000,
-      maxDelayMs: 300_000,
+      // An API server outage is retried on this backoff: it must not outgrow the outage much.
+      maxDelayMs: 60_000,
     });
     this.#queue = queue;
     const informerOptions = {
       initialBackoffMs: 500,
       maxBackoffMs: 30_000,
       watchdogMs: this.#config.watchdogMs,
-      onError: (err: unknown) => logger.warn({ err: String(err) }, 'watch failed; relisting after backoff'),
+      onError: (err: unknown) =>
+        logger.warn({ err: shownError(err) }, 'watch failed; relisting after backoff'),
     };
     this.#informers = namespaces.map(
       (ns) =>
@@ -227,9 +232,19 @@ export class Controller {
     // Secret is then retried with backoff (reasons.ts) instead of on its change.
     this.#watchers = namespaces.flatMap((ns) => [
       ...(this.#config.watchSecrets
-        ? [new Informer(referencedListWatch(kc, 'secrets', ns), retrigger('secrets'), informerOptions)]
+        ? [
+            new Informer(
+              referencedListWatch(kc, 'secrets', ns, this.#config.apiTimeoutMs),
+              retrigger('secrets'),
+              informerOptions,
+            ),
+          ]
         : []),
-      new Informer(referencedListWatch(kc, 'configmaps', ns), retrigger('configMaps'), informerOptions),
+      new Informer(
+        referencedListWatch(kc, 'configmaps', ns, this.#config.apiTimeoutMs),
+        retrigger('configMaps'),
+        informerOptions,
+      ),
     ]);
     for (const informer of this.#allInformers()) informer.start();
     logger.info({ namespaces: this.#config.namespaces ?? 'all' }, 'controller started');
@@ -264,7 +279,7 @@ export class Controller {
     } catch (err) {
       this.metrics.reconciles.inc({ result: 'error' });
       this.#config.logger.error(
-        { set: key, err: String(err) },
+        { set: key, err: shownError(err) },
         'set reconcile failed; retrying with backoff',
       );
       throw err;
@@ -322,7 +337,7 @@ export class Controller {
       return result;
     } catch (err) {
       this.metrics.reconciles.inc({ result: 'error' });
-      logger.error({ resource: key, err: String(err) }, 'reconcile failed; retrying with backoff');
+      logger.error({ resource: key, err: shownError(err) }, 'reconcile failed; retrying with backoff');
       throw err;
     } finally {
       span?.end({ ok: outcome !== 'failed' && outcome !== 'error', code: outcome });
@@ -359,7 +374,7 @@ export class Controller {
         leaseStore(this.#config.kubeConfig, leaderElection.namespace, leaderElection.name),
         {
           ...leaderElection,
-          onError: (err) => logger.warn({ err: String(err) }, 'lease update failed'),
+          onError: (err) => logger.warn({ err: shownError(err) }, 'lease update failed'),
         },
       );
       logger.info({ identity: leaderElection.identity }, 'waiting for the leader lease');
@@ -372,7 +387,7 @@ export class Controller {
       this.metrics.leader.set(0);
       if (started) await this.#stopAll();
       if (ended === 'stopped')
-        await elector.release().catch((err) => logger.warn({ err: String(err) }, 'lease release failed'));
+        await elector.release().catch((err) => logger.warn({ err: shownError(err) }, 'lease release failed'));
       else logger.error({}, 'lost the leader lease; stopping');
       return ended;
     } finally {

@@ -6,12 +6,13 @@ import {
   type HistoryRow,
 } from '../migrator/index.js';
 import type { Outcome } from './conditions.js';
-import { httpStatus } from './http-status.js';
+import { apiServerMessage, httpStatus } from './http-status.js';
 import { databaseKey, migrationJob } from './job-spec.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, LastRun, Spec, Status, StepRecord } from './resource.js';
-import { redact, type SecretObject } from './secret-policy.js';
+import type { SecretObject } from './secret-policy.js';
+import { excerptLimit, shownText } from './shown-text.js';
 
 /** A migration Job as the controller reads it. */
 export interface JobState {
@@ -89,13 +90,9 @@ export function decideJob(input: {
   return { kind: 'create', attempt: same ? run.attempt + 1 : 1 };
 }
 
-// A URL's user information, wherever a log line prints one.
-const urlCredentials = /(postgres(?:ql)?:\/\/)[^@\s/]+@/gi;
-
-/** A termination message fit for status and Events: no Secret value, no URL credentials, at most 2 KB. */
-export function redactLogTail(message: string, secrets: readonly SecretObject[]): string {
-  return redact(message, secrets).replace(urlCredentials, '$1***@').trim().slice(-2048);
-}
+/** A termination message fit for status and Events: no Secret value, no URL credentials, its last 4 KB. */
+export const redactLogTail = (message: string, secrets: readonly SecretObject[]): string =>
+  shownText(message.trim(), secrets, { limit: excerptLimit, multiline: true, keep: 'tail' });
 
 const stepsOf = (rows: readonly HistoryRow[]): StepRecord[] =>
   rows.map((r) => ({
@@ -292,14 +289,7 @@ async function create(ctx: JobRunContext, attempt: number, heads: string, databa
   } catch (err) {
     const status = httpStatus(err);
     if (status === undefined || status >= 500 || status === 429) throw err;
-    const detail = (err as { body?: string }).body;
-    const reason = (() => {
-      try {
-        return (JSON.parse(detail ?? '{}') as { message?: string }).message;
-      } catch {
-        return undefined;
-      }
-    })();
+    const reason = apiServerMessage(err);
     const message = `the API server refused the migration Job (${status}${reason ? `: ${reason}` : ''}); check spec.migrations and the operator's RBAC for Jobs`;
     await ctx.fail(Reason.JobRejected, message, { currentRevision: heads });
     await ctx.event('Warning', Reason.JobRejected, message).catch(() => undefined);

@@ -3,7 +3,7 @@ import type * as http from 'node:http';
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
-import { httpStatus } from './http-status.js';
+import { ApiServerError, guarded, httpStatus } from './http-status.js';
 import type { ListWatch, Meta } from './informer.js';
 import type { JobState, PodTermination } from './job-runner.js';
 import { jobLabels, jobNameLabel } from './job-spec.js';
@@ -43,6 +43,30 @@ export function shareAgents(kc: k8s.KubeConfig): k8s.KubeConfig {
   return kc;
 }
 
+interface RequestContextLike {
+  getSignal(): AbortSignal | undefined;
+  setSignal(signal: AbortSignal): void;
+}
+
+/**
+ * Every request of the typed API clients ends within `ms`: without it a request to an API
+ * server that accepted the connection and never answers holds its reconcile (and a worker)
+ * forever. client-node 1.4 has no timeout option; its request context takes an AbortSignal,
+ * set here where the kubeconfig authenticates each request. Watches do not pass through
+ * here (the informer's watchdog bounds them).
+ */
+export function requestTimeouts(kc: k8s.KubeConfig, ms: number): k8s.KubeConfig {
+  const instance = kc as unknown as {
+    applySecurityAuthentication(context: RequestContextLike): Promise<void>;
+  };
+  const original = instance.applySecurityAuthentication.bind(kc);
+  instance.applySecurityAuthentication = async (context) => {
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(ms));
+    await original(context);
+  };
+  return kc;
+}
+
 const watchPath = (prefix: string, resource: string, namespace: string | null) =>
   namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
 
@@ -68,7 +92,7 @@ export function migrationsListWatch<T extends Meta = DatabaseMigration>(
   namespace: string | null,
   resourcePlural: string = plural,
 ): ListWatch<T> {
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  const api = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
   return {
     list: async () => {
       const result = (
@@ -102,18 +126,23 @@ const metadataItem = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=
 export async function listMetadata(
   kc: k8s.KubeConfig,
   path: string,
+  timeoutMs: number,
 ): Promise<{ items: ObjectMeta[]; resourceVersion: string }> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
-  const init = await kc.applyToFetchOptions({ headers: { Accept: metadataList } });
-  const response = await fetch(`${cluster.server}${path}`, { ...init, method: 'GET' } as RequestInit);
-  if (!response.ok) {
-    throw Object.assign(new Error(`list ${path}: ${response.status} ${response.statusText}`), {
-      code: response.status,
-    });
+  try {
+    const init = await kc.applyToFetchOptions({ headers: { Accept: metadataList } });
+    const response = await fetch(`${cluster.server}${path}`, {
+      ...init,
+      method: 'GET',
+      signal: AbortSignal.timeout(timeoutMs),
+    } as RequestInit);
+    if (!response.ok) throw Object.assign(new Error(response.statusText), { code: response.status });
+    const body = (await response.json()) as { items?: ObjectMeta[]; metadata?: { resourceVersion?: string } };
+    return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
+  } catch (err) {
+    throw new ApiServerError(`list ${path.split('?')[0]}`, err);
   }
-  const body = (await response.json()) as { items?: ObjectMeta[]; metadata?: { resourceVersion?: string } };
-  return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
 }
 
 /** Secrets or ConfigMaps, names only: the controller needs to know they changed, never to keep their data. */
@@ -121,6 +150,7 @@ export function referencedListWatch(
   kc: k8s.KubeConfig,
   resource: 'secrets' | 'configmaps',
   namespace: string | null,
+  timeoutMs: number,
 ): ListWatch<ObjectMeta> {
   const strip = (o: unknown): ObjectMeta => {
     const m = (o as { metadata?: ObjectMeta['metadata'] }).metadata ?? {};
@@ -128,7 +158,7 @@ export function referencedListWatch(
   };
   const path = watchPath('/api/v1', resource, namespace);
   const list = async () => {
-    const result = await listMetadata(kc, path);
+    const result = await listMetadata(kc, path, timeoutMs);
     return { items: result.items.map(strip), resourceVersion: result.resourceVersion };
   };
   // The Watch reads the cluster and the request options from its config: this one asks for metadata.
@@ -153,10 +183,10 @@ export class KubeCluster implements ClusterPort {
   readonly #component: string;
 
   constructor(kc: k8s.KubeConfig, component = 'revisor-controller') {
-    this.#batch = kc.makeApiClient(k8s.BatchV1Api);
-    this.#core = kc.makeApiClient(k8s.CoreV1Api);
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.#apps = kc.makeApiClient(k8s.AppsV1Api);
+    this.#batch = guarded(kc.makeApiClient(k8s.BatchV1Api), 'batch');
+    this.#core = guarded(kc.makeApiClient(k8s.CoreV1Api), 'core');
+    this.#custom = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
+    this.#apps = guarded(kc.makeApiClient(k8s.AppsV1Api), 'apps');
     this.#component = component;
   }
 
@@ -314,7 +344,7 @@ function jobState(job: k8s.V1Job): JobState {
 }
 
 export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string): LeaseStore {
-  const api = kc.makeApiClient(k8s.CoordinationV1Api);
+  const api = guarded(kc.makeApiClient(k8s.CoordinationV1Api), 'coordination');
   const toRecord = (lease: k8s.V1Lease): LeaseRecord => ({
     holderIdentity: lease.spec?.holderIdentity ?? '',
     leaseDurationSeconds: lease.spec?.leaseDurationSeconds ?? 15,

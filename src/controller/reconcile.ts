@@ -18,7 +18,7 @@ import {
 } from '../migrator/index.js';
 import { approvedPlanAnnotation, pendingApproval } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
-import { httpStatus } from './http-status.js';
+import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
 import type { Lru } from './lru.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -27,8 +27,9 @@ import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js'
 import { specSchema } from './resource.js';
 import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
 import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
-import { redact, type SecretObject } from './secret-policy.js';
+import type { SecretObject } from './secret-policy.js';
 import { owningSet } from './set-resource.js';
+import { shownFields, shownText } from './shown-text.js';
 import { type ChainCache, chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events, migration Jobs. */
@@ -120,14 +121,17 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   let secrets: SecretObject[] = [];
   let writes: Promise<unknown> = Promise.resolve();
   const write = (outcome: Outcome, changes: Partial<Status>, drift: Drift | null = null): Promise<void> => {
-    const shown = { ...outcome, message: redact(outcome.message, secrets) };
-    const shownDrift = drift && { ...drift, message: redact(drift.message, secrets) };
-    status = {
-      ...status,
-      ...changes,
-      observedGeneration: generation,
-      conditions: conditionsFor(status.conditions, shown, shownDrift, generation, deps.now()),
-    };
+    const shown = { ...outcome, message: shownText(outcome.message, secrets) };
+    const shownDrift = drift && { ...drift, message: shownText(drift.message, secrets) };
+    status = shownFields(
+      {
+        ...status,
+        ...changes,
+        observedGeneration: generation,
+        conditions: conditionsFor(status.conditions, shown, shownDrift, generation, deps.now()),
+      },
+      secrets,
+    );
     const snapshot = status;
     const next = writes.then(async () => {
       if (!sameJson(snapshot, current.status ?? {})) {
@@ -138,7 +142,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     return next;
   };
   const event = (type: 'Normal' | 'Warning', reason: string, message: string) =>
-    cluster.event(current, type, reason, redact(message, secrets));
+    cluster.event(current, type, reason, shownText(message, secrets, { multiline: true }));
   const fail = (
     reason: ReasonName,
     message: string,
@@ -189,7 +193,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
 
   const referenceFailure = (err: unknown) => {
     if (err instanceof SourceError) return retryLater(err.reason, err.message);
-    if (httpStatus(err) !== undefined) throw err;
+    if (isApiServerError(err)) throw err;
     const error = classify(err);
     return retryLater(reasonFor(error.code), error.message);
   };
@@ -280,7 +284,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       assertKnownHeads(graph, heads);
     } catch (err) {
       const error = classify(err);
-      return retryLater(reasonFor(error.code), error.message);
+      return await retryLater(reasonFor(error.code), error.message);
     }
     const currentRevision = heads.join(',');
     let target: readonly string[];
@@ -288,7 +292,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       target = resolveTarget(graph, spec.targetRevision, heads);
     } catch (err) {
       if (!isRevisorError(err)) throw err;
-      return retryLater(reasonFor(err.code), err.message, { currentRevision });
+      return await retryLater(reasonFor(err.code), err.message, { currentRevision });
     }
     const targetRevision = target.join(',');
     const base = { currentRevision, targetRevision };
@@ -333,12 +337,13 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       ? last.reading
       : await readSchemaDrift(
           migrator,
-          (message) =>
+          (message) => {
             event(
               'Warning',
               Reason.SchemaDrift,
               `could not compare the schema with the recorded one: ${message}`,
-            ).catch(() => undefined),
+            ).catch(() => undefined);
+          },
           last?.reading,
         );
     if (found && !recent) deps.driftReadings.set(resourceKey, { reading: found, readAt: nowMs });
@@ -472,7 +477,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     metrics.pending.set({ namespace, name }, remaining.length);
     if (result.error) {
       const failed = result.results.find((r) => r.status === 'failed')?.revision;
-      return retryLater(reasonFor(result.error.code), result.error.message, {
+      return await retryLater(reasonFor(result.error.code), result.error.message, {
         ...after,
         ...(failed ? { failedRevision: failed } : {}),
       });
@@ -498,9 +503,9 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     // The API server's failures go back to the work queue, which retries them with
     // backoff; anything else is classified, and a bug ends Degraded (InternalError)
     // without a retry loop.
-    if (httpStatus(err) !== undefined) throw err;
+    if (isApiServerError(err)) throw err;
     const error = classify(err);
-    return retryLater(reasonFor(error.code), error.message);
+    return await retryLater(reasonFor(error.code), error.message);
   } finally {
     await migrator?.close();
   }

@@ -18,11 +18,13 @@ export function parseAddress(text: string): { host: string; port: number } {
 /** /metrics, /healthz and /readyz on one small HTTP server. */
 export async function startServer(address: string, registry: Registry, probes: Probes): Promise<Server> {
   const { host, port } = parseAddress(address);
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': registry.contentType });
-      res.end(await registry.metrics());
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
+      );
     } else if (path === '/healthz' || path === '/readyz') {
       const ok = path === '/healthz' ? probes.healthy() : probes.ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });

@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { httpStatus } from './http-status.js';
+import { guarded, httpStatus } from './http-status.js';
 import { type KubeCluster, listMetadata } from './kube.js';
 import { type DatabaseMigration, group, plural, version } from './resource.js';
 import type { SetClusterPort } from './set-reconcile.js';
@@ -11,16 +11,19 @@ export class KubeSetCluster implements SetClusterPort {
   readonly #custom: k8s.CustomObjectsApi;
   readonly #cluster: KubeCluster;
 
-  constructor(kc: k8s.KubeConfig, cluster: KubeCluster) {
+  readonly #timeoutMs: number;
+
+  constructor(kc: k8s.KubeConfig, cluster: KubeCluster, timeoutMs: number) {
     this.#kc = kc;
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#custom = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
+    this.#timeoutMs = timeoutMs;
     this.#cluster = cluster;
   }
 
   /** Names only (metadata representation): the Secrets' data never reaches the controller here. */
   async secretNames(namespace: string, labelSelector: string): Promise<string[]> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets?labelSelector=${encodeURIComponent(labelSelector)}`;
-    const { items } = await listMetadata(this.#kc, path);
+    const { items } = await listMetadata(this.#kc, path, this.#timeoutMs);
     return items.map((i) => i.metadata.name ?? '').filter(Boolean);
   }
 

@@ -4,10 +4,10 @@ import { Lru } from './lru.js';
 import { Reason, type ReasonName } from './reasons.js';
 import type { Spec } from './resource.js';
 import {
-  allowedHosts,
   annotations,
   insecureAuthAllowed,
   permits,
+  permitsHost,
   type SecretObject,
 } from './secret-policy.js';
 
@@ -30,13 +30,17 @@ export class SourceError extends Error {
   }
 }
 
-/** Reads a referenced object; an API refusal (403, 400, …) becomes a condition, not a silent retry. */
+/**
+ * Reads a referenced object; an API refusal (403, 400, …) becomes a condition, not a silent
+ * retry. An API server that is unreachable, overloaded (429) or failing (5xx) is not the
+ * reference's fault: that goes back to the work queue.
+ */
 async function read<T>(what: string, get: () => Promise<T>): Promise<T> {
   try {
     return await get();
   } catch (err) {
     const status = httpStatus(err);
-    if (status === undefined) throw err;
+    if (status === undefined || status === 429 || status >= 500) throw err;
     throw new SourceError(
       Reason.ReferenceUnreadable,
       `cannot read ${what}: the API server answered ${status}; check the name and the operator's RBAC`,
@@ -126,11 +130,12 @@ export async function connectionFor(
   }
   const credentialsName = db.credentialsSecretRef!.name;
   const credentials = await permittedSecret(reader, namespace, credentialsName, name);
-  if (!allowedHosts(credentials).includes(host.toLowerCase())) {
+  if (!permitsHost(credentials, host, db.port)) {
     throw new SourceError(
       Reason.HostNotPermitted,
-      `Secret ${namespace}/${credentialsName} does not allow its credentials to be sent to ${host}: the host comes ` +
-        `from the Secret's "host" key or its ${annotations.allowedHosts} annotation, set by whoever may write the Secret`,
+      `Secret ${namespace}/${credentialsName} does not allow its credentials to be sent to ${host} port ${db.port}: ` +
+        `the host comes from the Secret's "host" (and "port") keys or its ${annotations.allowedHosts} annotation ` +
+        '(host, or host:port for one port only), set by whoever may write the Secret',
     );
   }
   const user = secretKey(credentials, namespace, credentialsName, 'username');

@@ -25,7 +25,7 @@ describe('the controller watches Secrets and ConfigMaps as metadata only', () =>
         stringData: { release: big },
       }),
     );
-    const listed = await listMetadata(adminConfig(), `/api/v1/namespaces/${ns}/secrets`);
+    const listed = await listMetadata(adminConfig(), `/api/v1/namespaces/${ns}/secrets`, 10_000);
     const release = listed.items.find((i) => i.metadata.name === 'helm-release') as
       | Record<string, unknown>
       | undefined;

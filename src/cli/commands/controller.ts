@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { Controller } from '../../controller/controller.js';
-import { shareAgents } from '../../controller/kube.js';
+import { requestTimeouts, shareAgents } from '../../controller/kube.js';
 import { RevisorError } from '../../migrator/index.js';
 import { startTracing } from '../../telemetry/tracing.js';
 import { count, duration, str } from '../args.js';
@@ -11,7 +11,8 @@ import { type Context, migrationsDir } from '../context.js';
 /** revisor controller: the operator, with its kubeconfig from KUBECONFIG or the pod's service account. */
 export async function controller(ctx: Context): Promise<number> {
   const { values, env } = ctx;
-  const kubeConfig = shareAgents(new k8s.KubeConfig());
+  const apiTimeoutMs = duration(str(values, 'api-timeout'), 'api-timeout', 30_000);
+  const kubeConfig = requestTimeouts(shareAgents(new k8s.KubeConfig()), apiTimeoutMs);
   try {
     kubeConfig.loadFromDefault();
   } catch (err) {
@@ -42,6 +43,7 @@ export async function controller(ctx: Context): Promise<number> {
     metricsAddr: str(values, 'metrics-addr') ?? ':8080',
     migrationsDir: migrationsDir(values),
     connectTimeoutMs: duration(str(values, 'connect-timeout'), 'connect-timeout', 10_000),
+    apiTimeoutMs,
     shutdownGraceMs: duration(str(values, 'shutdown-grace'), 'shutdown-grace', 25_000),
     backupDir: str(values, 'backup-dir') ?? null,
     watchdogMs: duration(str(values, 'watchdog'), 'watchdog', 330_000),

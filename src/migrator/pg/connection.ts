@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ClientConfig } from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { RevisorError } from '../errors/errors.js';
 
 export interface ConnectionOptions {
@@ -100,6 +101,8 @@ export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv 
   };
   let caFile = options.sslCaFile ?? env['PGSSLROOTCERT'];
   let modeText = env['PGSSLMODE'] ?? null;
+  // Client certificate options of the URL (sslcert, sslkey), read by the driver's parser.
+  let urlSsl: ClientConfig['ssl'];
   if (options.url) {
     let url: URL;
     try {
@@ -117,7 +120,13 @@ export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv 
     caFile = url.searchParams.get('sslrootcert') ?? caFile;
     url.searchParams.delete('sslmode');
     url.searchParams.delete('sslrootcert');
-    config.connectionString = url.toString();
+    // The driver's own parsing of a connectionString decodes the database name with
+    // decodeURI, which leaves %3B, %2F, %3F, %23 … encoded: a database named "a;b" would be
+    // asked for as "a%3Bb". So the URL is parsed here, by the same parser, and the name is
+    // decoded whole.
+    const { ssl, ...fields } = parseConnectionString(url.toString());
+    Object.assign(config, fields, { database: decodeURIComponent(url.pathname.slice(1)) || undefined });
+    if (typeof ssl === 'object' || typeof ssl === 'boolean') urlSsl = ssl as ClientConfig['ssl'];
   } else if (options.database) {
     config.database = options.database;
   }
@@ -129,6 +138,10 @@ export function clientConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv 
   } else if (caFile) {
     // A CA without a mode: verify the server fully, as the option's name promises.
     config.ssl = sslConfig('verify-full', readCa(caFile));
+  }
+  if (urlSsl !== undefined) {
+    config.ssl =
+      typeof config.ssl === 'object' && typeof urlSsl === 'object' ? { ...config.ssl, ...urlSsl } : urlSsl;
   }
   return config;
 }
