@@ -52,9 +52,19 @@ export class FakeKubelet {
   }
 
   start(): this {
+    let lastError = '';
     const tick = async () => {
       if (this.#stopped) return;
-      await this.#sync().catch((err) => process.stderr.write(`fake kubelet: ${err}\n`));
+      await this.#sync().then(
+        () => {
+          lastError = '';
+        },
+        (err: unknown) => {
+          // Once per streak: an API server outage would otherwise print a line per tick.
+          if (String(err) !== lastError) process.stderr.write(`fake kubelet: ${err}\n`);
+          lastError = String(err);
+        },
+      );
       if (!this.#stopped) this.#timer = setTimeout(tick, 200);
     };
     void tick();
@@ -163,13 +173,26 @@ export class FakeKubelet {
       if (this.#running.get(name)?.child !== child || this.#stopped) return;
       this.#running.delete(name);
       const exitCode = code ?? (signal ? 137 : 1);
-      void this.#finish(name, podName, startTime, exitCode, log, pastDeadline).catch((err) =>
-        process.stderr.write(`fake kubelet: finishing ${name}: ${err}\n`),
-      );
+      void this.#finishRetrying(name, podName, startTime, exitCode, log, pastDeadline);
     });
   }
 
-  async #finish(
+  /** As a kubelet does: a status update the API server did not take is tried again until it is. */
+  async #finishRetrying(...args: Parameters<FakeKubelet['finish']>): Promise<void> {
+    let failed = false;
+    while (!this.#stopped) {
+      try {
+        await this.finish(...args);
+        return;
+      } catch (err) {
+        if (!failed) process.stderr.write(`fake kubelet: finishing ${args[0]}: ${err}; retrying\n`);
+        failed = true;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async finish(
     job: string,
     pod: string,
     startTime: Date,

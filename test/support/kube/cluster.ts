@@ -33,6 +33,8 @@ export interface Cluster {
   readonly adminToken: string;
   readonly caFile: string;
   readonly dir: string;
+  /** Stops etcd and kube-apiserver (an outage), and starts them again on the same ports and data. */
+  readonly controlPlane: { stop(): Promise<void>; start(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -89,10 +91,14 @@ export async function startCluster(): Promise<Cluster> {
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const processes: ChildProcess[] = [];
   const stop = async () => {
-    for (const child of processes.reverse()) await stopProcess(child);
+    for (const child of processes.splice(0).reverse()) await stopProcess(child);
     await rm(dir, { recursive: true, force: true });
   };
-  try {
+  const certDir = join(dir, 'certs');
+  const server = `https://127.0.0.1:${apiPort}`;
+  const caFile = join(certDir, 'apiserver.crt');
+  const adminToken = randomBytes(24).toString('hex');
+  const startControlPlane = async () => {
     const etcdLog = join(dir, 'etcd.log');
     const etcd = spawn(
       binary('etcd'),
@@ -122,17 +128,6 @@ export async function startCluster(): Promise<Cluster> {
       etcdLog,
     );
 
-    const certDir = join(dir, 'certs');
-    await mkdir(certDir);
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    await writeFile(join(certDir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    await writeFile(join(certDir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-    const adminToken = randomBytes(24).toString('hex');
-    await writeFile(
-      join(dir, 'tokens.csv'),
-      `${adminToken},revisor-test-admin,revisor-test-admin,system:masters\n`,
-    );
-
     const apiLog = join(dir, 'kube-apiserver.log');
     const apiserver = spawn(
       binary('kube-apiserver'),
@@ -157,8 +152,6 @@ export async function startCluster(): Promise<Cluster> {
       { detached: true, stdio: ['ignore', logFd(apiLog), logFd(apiLog)] },
     );
     processes.push(apiserver);
-    const server = `https://127.0.0.1:${apiPort}`;
-    const caFile = join(certDir, 'apiserver.crt');
     await waitUntil(
       'kube-apiserver',
       async () => {
@@ -176,7 +169,17 @@ export async function startCluster(): Promise<Cluster> {
       apiserver,
       apiLog,
     );
-
+  };
+  try {
+    await mkdir(certDir);
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(join(certDir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(certDir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(
+      join(dir, 'tokens.csv'),
+      `${adminToken},revisor-test-admin,revisor-test-admin,system:masters\n`,
+    );
+    await startControlPlane();
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(
       kubeconfig,
@@ -194,7 +197,13 @@ export async function startCluster(): Promise<Cluster> {
         'current-context': 'test',
       }),
     );
-    return { server, kubeconfig, adminToken, caFile, dir, stop };
+    const controlPlane = {
+      stop: async () => {
+        for (const child of processes.splice(0).reverse()) await stopProcess(child);
+      },
+      start: startControlPlane,
+    };
+    return { server, kubeconfig, adminToken, caFile, dir, controlPlane, stop };
   } catch (err) {
     await stop();
     throw err;
