@@ -213,3 +213,99 @@ describe('fuzzed DatabaseMigration specs', () => {
     expect(shown).not.toContain(secretUser);
   }, 240_000);
 });
+
+describe('very long and binary values in every Secret key and spec string', () => {
+  it('each resource gets a bounded Ready condition; no value shows; the controller stays healthy', async () => {
+    const ns = await testNamespace();
+    const next = random(seed + 1);
+    const binary = (n: number) =>
+      Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))).toString('base64');
+    const long = `${'h'.repeat(300_000)}.invalid`;
+    const password = `pw-${'p'.repeat(50_000)}`;
+    const shapes: Record<string, string>[] = [
+      { url: Buffer.from(`postgres://u_long:${password}@${long}:5432/app`).toString('base64') },
+      { url: binary(4096) },
+      { url: Buffer.from(`postgres://u\u0000x:${password}@127.0.0.1:1/\u001b[31mapp`).toString('base64') },
+      { username: binary(70_000), password: binary(70_000), host: binary(300) },
+      {
+        username: Buffer.from('fuzz_user_bin').toString('base64'),
+        password: Buffer.from(password).toString('base64'),
+        host: Buffer.from(long).toString('base64'),
+      },
+    ];
+    for (const [i, data] of shapes.entries()) {
+      // create, not apply: apply's last-applied annotation could not hold these values.
+      await adminKubectl(
+        ['create', '-n', ns, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: `s${i}`, annotations: { 'revisor.dev/allowed-migrations': '*' } },
+          data,
+        }),
+      );
+    }
+    const controller = await startController(['--namespaces', ns, '--connect-timeout', '2s']);
+    const api = adminConfig().makeApiClient(k8s.CustomObjectsApi);
+    const oddStrings = ['x'.repeat(100_000), 'bad\u0001\u007fname', '\u202e\u2028revision', binary(200)];
+    const accepted: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const secret = `s${i % shapes.length}`;
+      const odd = oddStrings[i % oddStrings.length]!;
+      const database =
+        'url' in shapes[i % shapes.length]!
+          ? { urlSecretRef: { name: secret, key: i % 3 === 0 ? odd.slice(0, 253) : 'url' } }
+          : {
+              host: i % 2 ? '127.0.0.1' : odd,
+              port: 5432,
+              name: odd,
+              credentialsSecretRef: { name: secret },
+            };
+      const spec = { database, targetRevision: i % 4 === 1 ? odd : 'head' };
+      try {
+        await api.createNamespacedCustomObject({
+          group: 'revisor.dev',
+          version: 'v1alpha1',
+          namespace: ns,
+          plural: 'databasemigrations',
+          body: {
+            apiVersion: 'revisor.dev/v1alpha1',
+            kind: 'DatabaseMigration',
+            metadata: { name: `b${i}` },
+            spec,
+          },
+        });
+        accepted.push(`b${i}`);
+      } catch (err) {
+        expect([400, 422]).toContain((err as { code?: number }).code);
+      }
+    }
+    expect(accepted.length).toBeGreaterThan(5);
+    let items: {
+      metadata: { name: string };
+      status?: { conditions?: { type: string; message: string }[] };
+    }[] = [];
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      items = JSON.parse(await adminKubectl(['get', 'databasemigrations', '-n', ns, '-o', 'json'])).items;
+      if (items.every((it) => it.status?.conditions?.some((c) => c.type === 'Ready'))) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const item of items) {
+      const conditions = item.status?.conditions ?? [];
+      expect(
+        conditions.map((c) => c.type),
+        item.metadata.name,
+      ).toContain('Ready');
+      for (const c of conditions) {
+        expect(c.message.length).toBeLessThanOrEqual(1024);
+        expect(c.message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/);
+      }
+    }
+    expect(controller.child.exitCode).toBeNull();
+    const shown = JSON.stringify(items) + JSON.stringify(await events(ns)) + controller.logs();
+    expect(shown).not.toContain('p'.repeat(64));
+    expect(shown).not.toContain('fuzz_user_bin');
+    expect(shown).not.toContain('u_long');
+  }, 240_000);
+});
