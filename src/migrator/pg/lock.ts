@@ -92,48 +92,76 @@ export function describeHolder(holder: LockHolder | null): string {
   return `pid ${holder.pid}${app}${from}, connected since ${holder.since}`;
 }
 
-/** What a run holds: its lock backend's pid, which the fence checks. */
-export interface HeldLock {
+/** A session the lock can be polled on, and ended between polls. */
+export interface PollSession extends Queryable {
+  end(): Promise<void>;
+}
+
+/** What a run holds: the session whose open transaction holds the lock, and its backend's pid, which the fence checks. */
+export interface HeldLock<S extends PollSession> {
+  readonly db: S;
   readonly backendPid: number;
 }
 
 /**
- * Takes the lock on `db` (a dedicated session), leaving its transaction open, or throws
- * LockTimeout/Cancelled. Integers in the SQL text are formatted here, not taken as input.
+ * Takes the lock, or throws LockTimeout/Cancelled. Each try is a short transaction on a
+ * session that is ended when the try fails (`first`, then one from `connect` per try): a
+ * waiting migrator holds no server connection between tries, so a hundred of them fit in
+ * max_connections and none pins a pooler's server connection while it waits. The session
+ * of the try that wins keeps its transaction open: it holds the lock for the run.
+ * Integers in the SQL text are formatted here, not taken as input.
  */
-export async function acquireLock(db: Queryable, key: bigint, options: LockOptions): Promise<HeldLock> {
+export async function acquireLock<S extends PollSession>(
+  first: S,
+  connect: () => Promise<S>,
+  key: bigint,
+  options: LockOptions,
+): Promise<HeldLock<S>> {
   const started = Date.now();
   let delay = options.initialDelayMs ?? 50;
   const maxDelay = options.maxDelayMs ?? 1000;
   let lastReport = -Infinity;
   let holder: LockHolder | null = null;
+  let next: S | null = first;
   for (;;) {
-    if (options.signal?.aborted) throw cancelled(options.signal);
-    await db.query('BEGIN');
-    const { rows } = await db.query<{ locked: boolean; pid: number }>(
-      'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked, pg_backend_pid() AS pid',
-      [String(key)],
-    );
-    if (rows[0]?.locked) {
-      await db.query(`SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(options.leaseMs)}`);
-      return { backendPid: rows[0].pid };
+    if (options.signal?.aborted) {
+      await next?.end().catch(() => undefined);
+      throw cancelled(options.signal);
     }
-    await db.query('ROLLBACK');
-    const waited = Date.now() - started;
-    if (waited - lastReport >= 5000) {
-      holder = await findLockHolder(db, key);
-      options.onWait?.(holder, waited);
-      lastReport = waited;
-    }
-    if (waited >= options.waitMs) {
-      holder = (await findLockHolder(db, key)) ?? holder;
-      throw new RevisorError(
-        'LockTimeout',
-        `gave up after ${(waited / 1000).toFixed(1)}s waiting for the migration lock, held by ${describeHolder(holder)}; ` +
-          'wait for that migration to finish, raise --lock-wait, or end that session if it is stuck',
-        { holder, waitedMs: waited },
+    const db = next ?? (await connect());
+    next = null;
+    let held = false;
+    try {
+      await db.query('BEGIN');
+      const { rows } = await db.query<{ locked: boolean; pid: number }>(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked, pg_backend_pid() AS pid',
+        [String(key)],
       );
+      if (rows[0]?.locked) {
+        await db.query(`SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(options.leaseMs)}`);
+        held = true;
+        return { db, backendPid: rows[0].pid };
+      }
+      await db.query('ROLLBACK');
+      const waited = Date.now() - started;
+      if (waited - lastReport >= 5000) {
+        holder = await findLockHolder(db, key);
+        options.onWait?.(holder, waited);
+        lastReport = waited;
+      }
+      if (waited >= options.waitMs) {
+        holder = (await findLockHolder(db, key)) ?? holder;
+        throw new RevisorError(
+          'LockTimeout',
+          `gave up after ${(waited / 1000).toFixed(1)}s waiting for the migration lock, held by ${describeHolder(holder)}; ` +
+            'wait for that migration to finish, raise --lock-wait, or end that session if it is stuck',
+          { holder, waitedMs: waited },
+        );
+      }
+    } finally {
+      if (!held) await db.end().catch(() => undefined);
     }
+    const waited = Date.now() - started;
     try {
       await sleep(Math.min(delay * (0.75 + Math.random() / 2), options.waitMs - waited + 1), options.signal);
     } catch {

@@ -2,10 +2,36 @@ import pg from 'pg';
 import { ConnectionLostError, RevisorError } from '../errors/errors.js';
 import type { Session } from '../run/session.js';
 import { type ConnectionOptions, clientConfig, describeTarget } from './connection.js';
-import { pgCode } from './db.js';
+import { pgCode, sleep, sqlState } from './db.js';
 
-/** Opens a pg session; a failure names the server and user, never the password. */
-export function sessionFactory(options: ConnectionOptions): () => Promise<Session> {
+/**
+ * Opens pg sessions; a failure names the server and user, never the password. A server
+ * out of connection slots (53300: max_connections, a role's limit) is asked again with
+ * backoff until the connect timeout: slots free up as other sessions end, and a hundred
+ * migrators starting at once must queue for them rather than fail. `waitForSlot: false`
+ * for a caller that makes room itself first (the controller's session pool).
+ */
+export function sessionFactory(
+  options: ConnectionOptions,
+  { waitForSlot = true }: { readonly waitForSlot?: boolean } = {},
+): () => Promise<Session> {
+  const open = openSession(options);
+  if (!waitForSlot) return open;
+  return async () => {
+    const deadline = Date.now() + options.connectTimeoutMs;
+    for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+      try {
+        return await open();
+      } catch (err) {
+        const wait = delay * (0.5 + Math.random());
+        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || Date.now() + wait > deadline) throw err;
+        await sleep(wait);
+      }
+    }
+  };
+}
+
+function openSession(options: ConnectionOptions): () => Promise<Session> {
   const config = clientConfig(options);
   return async () => {
     const client = new pg.Client(config);

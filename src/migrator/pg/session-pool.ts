@@ -47,7 +47,8 @@ export class SessionPool {
   factory(connection: ConnectionOptions): () => Promise<Session> {
     const key = createHash('sha256').update(JSON.stringify(connection)).digest('hex');
     const server = serverOf(connection);
-    const open = sessionFactory(connection);
+    const open = sessionFactory(connection, { waitForSlot: false });
+    const openWaiting = sessionFactory(connection);
     return async () => {
       for (const idle of this.#idle) {
         if (idle.key !== key) continue;
@@ -59,10 +60,11 @@ export class SessionPool {
         return this.#lend(key, server, await open());
       } catch (err) {
         // The server is out of connection slots (max_connections, or the role's limit),
-        // and this pool may be what fills them: idle sessions make way, once.
-        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || !(await this.#makeRoom(server)))
-          throw err;
-        return this.#lend(key, server, await open());
+        // and this pool may be what fills them: idle sessions make way, once; then the
+        // open waits for a slot as any other would.
+        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections) throw err;
+        await this.#makeRoom(server);
+        return this.#lend(key, server, await openWaiting());
       }
     };
   }

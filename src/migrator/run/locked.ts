@@ -32,44 +32,54 @@ export interface LockSettings {
 }
 
 /**
- * Runs `work` on `db` under the migration lock (pg/lock.ts), held by a second session
- * opened with `connect`, and returns how long the lock took as well. The lock is given up
- * however `work` ends, and by the server if the process dies.
+ * Runs `work` under the migration lock (pg/lock.ts) and returns how long the lock took as
+ * well. The lock is polled on `first` (the session that planned), then on short-lived
+ * sessions from `connect`, so a waiting run holds no connection between polls; the session
+ * whose try wins holds the lock, and only then is the work session opened (`openWork`):
+ * a run holds two connections while it works, one while it polls, none in between. The
+ * lock is given up however `work` ends, and by the server if the process dies.
  */
 export async function withLock<T>(
-  db: Session,
+  first: Session,
   connect: () => Promise<Session>,
+  openWork: () => Promise<Session>,
   settings: LockSettings,
-  work: (run: RunContext, lockWaitMs: number) => Promise<T>,
+  work: (db: Session, run: RunContext, lockWaitMs: number) => Promise<T>,
 ): Promise<T> {
-  const lockDb = await connect();
+  const started = Date.now();
+  let keys: { lock: bigint; work: bigint };
   try {
-    const { rows } = await lockDb.query<{ db: string }>('SELECT current_database() AS db');
+    const { rows } = await first.query<{ db: string }>('SELECT current_database() AS db');
     const { schema, versionTable } = settings.tables;
-    const key = lockKey(rows[0]!.db, schema, versionTable);
-    const fenceKey = workKey(rows[0]!.db, schema, versionTable);
-    const started = Date.now();
-    const held = await acquireLock(lockDb, key, {
-      waitMs: settings.lockWaitMs,
-      leaseMs: settings.lockLeaseMs,
-      ...(settings.signal ? { signal: settings.signal } : {}),
-      ...(settings.onWait ? { onWait: settings.onWait } : {}),
-    });
+    keys = { lock: lockKey(rows[0]!.db, schema, versionTable), work: workKey(rows[0]!.db, schema, versionTable) };
+  } catch (err) {
+    await first.end().catch(() => undefined);
+    throw err;
+  }
+  const held = await acquireLock(first, connect, keys.lock, {
+    waitMs: settings.lockWaitMs,
+    leaseMs: settings.lockLeaseMs,
+    ...(settings.signal ? { signal: settings.signal } : {}),
+    ...(settings.onWait ? { onWait: settings.onWait } : {}),
+  });
+  const lockDb = held.db;
+  try {
     const heartbeat = startHeartbeat(lockDb, settings.lockLeaseMs);
     try {
       // A pooler answers the startup with a BackendKeyData of its own, so the pid the
       // session was given is not the pid of the backend that runs its statements.
       const pooled = lockDb.backendKeyPid() !== held.backendPid;
-      if (pooled) await secondSessionAnswers(db, settings.connectTimeoutMs);
-      await waitForWork(db, fenceKey, Math.max(1, settings.lockWaitMs - (Date.now() - started)));
+      const db = pooled ? await secondSessionWithin(openWork, settings.connectTimeoutMs) : await openWork();
+      await waitForWork(db, keys.work, Math.max(1, settings.lockWaitMs - (Date.now() - started)));
       const fence: Fence = {
-        lockKey: key,
-        workKey: fenceKey,
+        lockKey: keys.lock,
+        workKey: keys.work,
         holderPid: held.backendPid,
         leaseMs: settings.lockLeaseMs,
       };
       return await work(
-        { fence, pooled, lockHeld: () => lockHeld(lockDb, key, held.backendPid) },
+        db,
+        { fence, pooled, lockHeld: () => lockHeld(lockDb, keys.lock, held.backendPid) },
         Date.now() - started,
       );
     } finally {
@@ -84,9 +94,9 @@ export async function withLock<T>(
 /**
  * Behind a pooler the lock transaction pins one server connection for the run, so the
  * work session needs a second: with a pool of one it would wait in the pooler's queue
- * until query_wait_timeout. Say so instead.
+ * until query_wait_timeout. Say so, within the connect timeout, instead.
  */
-async function secondSessionAnswers(db: Session, timeoutMs: number): Promise<void> {
+async function secondSessionWithin(openWork: () => Promise<Session>, timeoutMs: number): Promise<Session> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -95,15 +105,24 @@ async function secondSessionAnswers(db: Session, timeoutMs: number): Promise<voi
           new RevisorError(
             'ConnectionFailed',
             `behind a connection pooler, revisor's second session got no server connection within ${timeoutMs}ms: ` +
-              'a run needs two (one holds the migration lock for the run); raise the pool size for this database and ' +
-              'user to at least 2 (PgBouncer: default_pool_size or pool_size)',
+              'a run needs two server connections while it works (one holds the migration lock for the run, the ' +
+              'other runs the steps; a waiting run needs one between its polls): raise the pool size for this ' +
+              'database and user to at least 2 (PgBouncer: default_pool_size or pool_size)',
           ),
         ),
       timeoutMs,
     );
   });
+  const opening = openWork().then(async (db) => {
+    await db.query('SELECT 1');
+    return db;
+  });
   try {
-    await Promise.race([db.query('SELECT 1'), timeout]);
+    return await Promise.race([opening, timeout]);
+  } catch (err) {
+    // The session may still arrive after the timeout: it is closed then, not leaked.
+    opening.then((db) => db.end(), () => undefined).catch(() => undefined);
+    throw err;
   } finally {
     clearTimeout(timer);
   }

@@ -245,15 +245,20 @@ export class Migrator {
     const { events } = this.#config;
     let lockWaitMs = 0;
     try {
-      const db = await this.#db();
+      // The planning session is the first to poll the lock; while it waits the run holds
+      // no other, and the work session is opened (as this migrator's session) once the
+      // lock is held.
+      const first = await this.#db();
+      this.#session = null;
       return await withLock(
-        db,
+        first,
         this.#config.connect,
+        () => this.#db(),
         {
           ...this.#config,
           onWait: (holder, waited) => events?.lockWaiting?.(holder, waited),
         },
-        async (run, waited) => {
+        async (db, run, waited) => {
           lockWaitMs = waited;
           events?.lockAcquired?.(waited);
           const versionLength = await ensureTables(db, this.#config.tables, run.pooled);
