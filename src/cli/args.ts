@@ -105,6 +105,21 @@ export const globalOptions = {
     env: 'REVISOR_LOCK_RETRIES',
     help: 'retries of a step on lock timeout (default 4)',
   },
+  'report-blockers-after': {
+    type: 'string',
+    env: 'REVISOR_REPORT_BLOCKERS_AFTER',
+    help: 'a step still waiting this long names the sessions that block it (default 1s)',
+  },
+  'cancel-blockers-after': {
+    type: 'string',
+    env: 'REVISOR_CANCEL_BLOCKERS_AFTER',
+    help: "cancel the queries of sessions that block a step this long (default: never); needs pg_signal_backend or the blockers' role",
+  },
+  'terminate-blockers': {
+    type: 'boolean',
+    env: 'REVISOR_TERMINATE_BLOCKERS',
+    help: 'with --cancel-blockers-after, also end idle-in-transaction sessions that block a step',
+  },
   'statement-timeout': {
     type: 'string',
     env: 'REVISOR_STATEMENT_TIMEOUT',

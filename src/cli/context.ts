@@ -3,8 +3,10 @@ import { delimiter } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import {
   type BackupSettings,
+  blockerEndedMessage,
   type ConnectionOptions,
   defaultTables,
+  describeBlocked,
   describeHolder,
   embeddedMigrationsDir,
   executedBy,
@@ -224,6 +226,13 @@ export function migratorSettings(ctx: Context) {
     lockRetries: count(str(values, 'lock-retries'), 'lock-retries', 4),
     lockRetryPauseMs: 1_000,
     statementTimeoutMs: duration(str(values, 'statement-timeout'), 'statement-timeout', 0),
+    blockers: {
+      reportAfterMs: duration(str(values, 'report-blockers-after'), 'report-blockers-after', 1_000),
+      cancelAfterMs: str(values, 'cancel-blockers-after')
+        ? duration(str(values, 'cancel-blockers-after'), 'cancel-blockers-after', 0)
+        : null,
+      terminate: values['terminate-blockers'] === true,
+    },
     transactionMode: mode,
     allowChecksumMismatch: values['allow-checksum-mismatch'] === true,
     recordSchema: values['record-schema'] !== false,
@@ -391,6 +400,17 @@ export function migratorWith(
         logger.warn(
           { revision: step.revision, attempt, lockTimeoutMs: next },
           'a table lock timed out; retrying the step',
+        ),
+      stepBlocked: (step, blocked, blockedMs) =>
+        logger.warn(
+          { revision: step.revision, blockedMs, blockers: blocked.blockers },
+          `${step.revision} ${describeBlocked(blocked)}`,
+        ),
+      blockerEnded: (step, blocker, action) =>
+        (action === 'not-permitted' || action === 'left' ? logger.warn : logger.info).call(
+          logger,
+          { revision: step.revision, pid: blocker.pid, action },
+          blockerEndedMessage(step.revision, blocker, action),
         ),
     };
   }

@@ -22,6 +22,13 @@ export type { ImportResult } from './import/import-alembic.js';
 export { lintGraph } from './lint/lint.js';
 export { ident, inline } from './ops/statement.js';
 export {
+  type BlockedStep,
+  type Blocker,
+  type BlockerAction,
+  blockerEndedMessage,
+  describeBlocked,
+} from './pg/blockers.js';
+export {
   type ConnectionOptions,
   executedBy,
   hasConnectionConfig,

@@ -101,7 +101,11 @@ describe('what a migrator costs the database while it waits', () => {
 
   it('20 migrators through PgBouncer in transaction mode with a pool of 2: no deadlock, each step once', async () => {
     const url = await createTestDatabase();
-    const bouncer = await startPgBouncer(url, { poolMode: 'transaction', poolSize: 2, queryWaitTimeoutS: 60 });
+    const bouncer = await startPgBouncer(url, {
+      poolMode: 'transaction',
+      poolSize: 2,
+      queryWaitTimeoutS: 60,
+    });
     const chain = await writeChain(recordingChain(6));
     const env = { DATABASE_URL: bouncer.url(url), REVISOR_MIGRATIONS: chain, REVISOR_LOG_LEVEL: 'warn' };
     const runs = await Promise.all(

@@ -24,7 +24,8 @@ export function sessionFactory(
         return await open();
       } catch (err) {
         const wait = delay * (0.5 + Math.random());
-        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || Date.now() + wait > deadline) throw err;
+        if (pgCode((err as Error).cause) !== sqlState.tooManyConnections || Date.now() + wait > deadline)
+          throw err;
         await sleep(wait);
       }
     }

@@ -1,4 +1,5 @@
 import { RevisorError } from '../errors/errors.js';
+import type { Queryable } from '../pg/db.js';
 import {
   acquireLock,
   type Fence,
@@ -20,6 +21,8 @@ export interface RunContext {
   readonly pooled: boolean;
   /** Whether the lock is still this run's; asked after a step fails, to tell a lost lock apart. */
   readonly lockHeld: () => Promise<boolean>;
+  /** The lock session, free for reads while steps run: who blocks them (blocker-watch.ts). */
+  readonly observer: Queryable;
 }
 
 export interface LockSettings {
@@ -51,7 +54,10 @@ export async function withLock<T>(
   try {
     const { rows } = await first.query<{ db: string }>('SELECT current_database() AS db');
     const { schema, versionTable } = settings.tables;
-    keys = { lock: lockKey(rows[0]!.db, schema, versionTable), work: workKey(rows[0]!.db, schema, versionTable) };
+    keys = {
+      lock: lockKey(rows[0]!.db, schema, versionTable),
+      work: workKey(rows[0]!.db, schema, versionTable),
+    };
   } catch (err) {
     await first.end().catch(() => undefined);
     throw err;
@@ -79,7 +85,7 @@ export async function withLock<T>(
       };
       return await work(
         db,
-        { fence, pooled, lockHeld: () => lockHeld(lockDb, keys.lock, held.backendPid) },
+        { fence, pooled, lockHeld: () => lockHeld(lockDb, keys.lock, held.backendPid), observer: lockDb },
         Date.now() - started,
       );
     } finally {
@@ -121,7 +127,12 @@ async function secondSessionWithin(openWork: () => Promise<Session>, timeoutMs: 
     return await Promise.race([opening, timeout]);
   } catch (err) {
     // The session may still arrive after the timeout: it is closed then, not leaked.
-    opening.then((db) => db.end(), () => undefined).catch(() => undefined);
+    opening
+      .then(
+        (db) => db.end(),
+        () => undefined,
+      )
+      .catch(() => undefined);
     throw err;
   } finally {
     clearTimeout(timer);

@@ -4,6 +4,7 @@ import type { Phase } from '../chain/migration.js';
 import { classify } from '../errors/classify.js';
 import { RevisorError } from '../errors/errors.js';
 import { qualified } from '../ops/statement.js';
+import type { BlockedStep, Blocker, BlockerAction } from '../pg/blockers.js';
 import { insertHistory, markInterrupted } from '../pg/history.js';
 import { fenceSql, holderCheckSql, type LockHolder } from '../pg/lock.js';
 import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/state.js';
@@ -19,6 +20,12 @@ const catalogRecords = () => import('../schema/record.js');
 import { deleteAllHeads, recordBackup, type Tables } from '../sql/bookkeeping.js';
 import type { BackfillProgress } from './backfill.js';
 import type { BackupSettings } from './backup.js';
+import {
+  type BlockerSettings,
+  BlockerWatch,
+  defaultBlockerSettings,
+  namingBlockers,
+} from './blocker-watch.js';
 import { execute, type StepResult } from './execute.js';
 import type { Executor } from './executor.js';
 import { type RunContext, withLock } from './locked.js';
@@ -45,6 +52,10 @@ export interface MigratorEvents {
   backfillProgress?(step: Step, progress: BackfillProgress): void;
   /** The catalog after the run could not be recorded (revisor drift then compares with an older one). */
   schemaNotRecorded?(error: unknown): void;
+  /** A step waits for a table lock held by others (blocker-watch.ts says when this is called). */
+  stepBlocked?(step: Step, blocked: BlockedStep, blockedMs: number): void;
+  /** --cancel-blockers-after: what was done to one blocker. */
+  blockerEnded?(step: Step, blocker: Blocker, action: BlockerAction): void;
 }
 
 export interface MigratorConfig {
@@ -77,6 +88,8 @@ export interface MigratorConfig {
   readonly recordSchema?: boolean;
   /** The schemas recorded; every user schema when absent. */
   readonly schemas?: readonly string[];
+  /** Who blocks a step: when to look, and whether to end them (default: look after 1 s, end none). */
+  readonly blockers?: BlockerSettings;
   readonly signal?: AbortSignal;
   readonly events?: MigratorEvents;
 }
@@ -272,6 +285,28 @@ export class Migrator {
     }
   }
 
+  /**
+   * The blocker watch for a run: steps in transactions are found by the work key they
+   * hold; a step outside one by its session's backend, asked once (no pooler only: behind
+   * one the backend changes between statements).
+   */
+  async #blockerWatch(db: Session, planned: Plan, run: RunContext): Promise<BlockerWatch> {
+    const { events } = this.#config;
+    const outside = planned.steps.some((s) => !s.migration.transactional) && !run.pooled;
+    const workPid = outside
+      ? (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+      : null;
+    return new BlockerWatch(
+      run.observer,
+      { workKey: run.fence.workKey, workPid },
+      { ...defaultBlockerSettings, ...this.#config.blockers, lockTimeoutMs: this.#config.lockTimeoutMs },
+      {
+        blocked: (step, blocked, ms) => events?.stepBlocked?.(step, blocked, ms),
+        blockerEnded: (step, blocker, action) => events?.blockerEnded?.(step, blocker, action),
+      },
+    );
+  }
+
   #settings(run: RunContext): StepSettings {
     const c = this.#config;
     return {
@@ -316,16 +351,32 @@ export class Migrator {
       ? await (await import('./backup.js')).backupBeforePlan(db, asPlanned, this.#config.backup, new Date())
       : null;
     await prepareStash(db, planned, this.#config.stashRetentionMs ?? 7 * 24 * 3600 * 1000);
-    const settings = this.#settings(run);
     const { events } = this.#config;
-    const outcome = await execute(db, planned, this.#executor(db, settings), {
+    const watch = await this.#blockerWatch(db, planned, run);
+    const settings = {
+      ...this.#settings(run),
+      onRetry: (step: Step, attempt: number, next: number) => {
+        watch.stepRetried(step);
+        events?.stepRetry?.(step, attempt, next);
+      },
+    };
+    const executed = await execute(db, planned, this.#executor(db, settings), {
       tables: this.#config.tables,
       executedBy: this.#config.executedBy,
       ...(this.#config.signal ? { signal: this.#config.signal } : {}),
       lockHeld: run.lockHeld,
-      stepStarted: (step) => events?.stepStarted?.(step),
-      stepFinished: (step, result) => events?.stepFinished?.(step, result),
-    });
+      stepStarted: (step) => {
+        watch.stepStarted(step);
+        events?.stepStarted?.(step);
+      },
+      stepFinished: (step, result) => {
+        watch.stepFinished();
+        events?.stepFinished?.(step, result);
+      },
+    }).finally(() => watch.stop());
+    const outcome = executed.error
+      ? { ...executed, error: namingBlockers(executed.error, watch.lastSeen) }
+      : executed;
     if (backup) {
       const where = recordBackup(this.#config.tables, backup.join(' '));
       await db.query(where.sql, where.params).catch(() => undefined);
