@@ -406,6 +406,11 @@ export function migratorWith(
           { revision: step.revision, blockedMs, blockers: blocked.blockers },
           `${step.revision} ${describeBlocked(blocked)}`,
         ),
+      stepUnblocked: (step, blockedMs) =>
+        logger.info(
+          { revision: step.revision, blockedMs },
+          `${step.revision} went on ${(blockedMs / 1000).toFixed(1)}s after its blockers were first seen`,
+        ),
       blockerEnded: (step, blocker, action) =>
         (action === 'not-permitted' || action === 'left' ? logger.warn : logger.info).call(
           logger,

@@ -11,6 +11,7 @@ export type Outcome =
         | typeof Reason.WaitingForLock
         | typeof Reason.WaitingForRollout
         | typeof Reason.WaitingForJob
+        | typeof Reason.WaitingForTableLock
         | typeof Reason.RollingOut;
       message: string;
     }

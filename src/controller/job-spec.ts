@@ -94,6 +94,11 @@ function settingsEnv(spec: Spec): V1EnvVar[] {
     { name: 'REVISOR_LOCK_TIMEOUT', value: `${spec.lockTimeoutMs}ms` },
     { name: 'REVISOR_STATEMENT_TIMEOUT', value: `${spec.statementTimeoutSeconds}s` },
     { name: 'REVISOR_TRANSACTION_MODE', value: spec.transactionMode },
+    { name: 'REVISOR_REPORT_BLOCKERS_AFTER', value: `${spec.blockers.reportAfterSeconds}s` },
+    ...(spec.blockers.cancelAfterSeconds
+      ? [{ name: 'REVISOR_CANCEL_BLOCKERS_AFTER', value: `${spec.blockers.cancelAfterSeconds}s` }]
+      : []),
+    ...(spec.blockers.terminate ? [{ name: 'REVISOR_TERMINATE_BLOCKERS', value: 'true' }] : []),
   ];
 }
 

@@ -26,6 +26,12 @@ export class ControllerMetrics {
     buckets: lockWaitBuckets,
     registers: [this.registry],
   });
+  readonly blocked = new Counter({
+    name: 'revisor_step_blocked_seconds_total',
+    help: 'Time steps spent waiting for table locks held by other sessions, as seen by the blocker watch.',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [this.registry],
+  });
   readonly pending = new Gauge({
     name: 'revisor_pending_migrations',
     help: 'Steps between the database and its target.',
@@ -120,5 +126,6 @@ export class ControllerMetrics {
     this.#revisions.delete(`${namespace}/${name}`);
     for (const gauge of [this.pending, this.lastSuccess, this.drift, this.schemaDrift])
       gauge.remove({ namespace, name });
+    this.blocked.remove({ namespace, name });
   }
 }

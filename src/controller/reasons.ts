@@ -3,6 +3,10 @@ export const Reason = {
   Applied: 'Applied',
   Migrating: 'Migrating',
   WaitingForLock: 'WaitingForLock',
+  /** A step waits for a table lock other sessions hold; the message names them. */
+  WaitingForTableLock: 'WaitingForTableLock',
+  /** spec.blockers.cancelAfterSeconds: a blocking session's query was cancelled or its session ended (an Event). */
+  BlockerEnded: 'BlockerEnded',
   DryRun: 'DryRun',
   Suspended: 'Suspended',
   InvalidSpec: 'InvalidSpec',

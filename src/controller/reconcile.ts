@@ -1,10 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   assertKnownHeads,
+  blockerEndedMessage,
   type ConnectionOptions,
   checksumMismatchError,
   classify,
   type DatabaseObservation,
+  describeBlocked,
   findChecksumDrift,
   isRevisorError,
   type Migrator,
@@ -246,6 +248,13 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   let waitingReported = false;
   let onStep: MigratorEvents['stepFinished'];
   let lastBackfillWrite = 0;
+  // Per step, the blocked time already counted in the metric (reports carry the total).
+  const blockedCounted = new Map<string, number>();
+  const countBlocked = (revision: string, blockedMs: number) => {
+    const counted = blockedCounted.get(revision) ?? 0;
+    blockedCounted.set(revision, Math.max(counted, blockedMs));
+    metrics.blocked.inc({ namespace, name }, Math.max(0, blockedMs - counted) / 1000);
+  };
   const events: MigratorEvents = {
     stepFinished: (step, result) => onStep?.(step, result),
     lockWaiting: (holder) => {
@@ -256,6 +265,23 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       void event('Normal', Reason.WaitingForLock, message).catch(() => undefined);
     },
     lockAcquired: (waitedMs) => metrics.lockWait.observe(waitedMs / 1000),
+    stepBlocked: (step, blocked, blockedMs) => {
+      countBlocked(step.revision, blockedMs);
+      const message = `${step.direction} of ${step.revision} ${describeBlocked(blocked)}`;
+      void write({ kind: 'progressing', reason: Reason.WaitingForTableLock, message }, {}).catch(
+        () => undefined,
+      );
+      void event('Warning', Reason.WaitingForTableLock, message).catch(() => undefined);
+    },
+    stepUnblocked: (step, blockedMs) => countBlocked(step.revision, blockedMs),
+    blockerEnded: (step, blocker, action) => {
+      const ended = action === 'cancelled' || action === 'terminated';
+      void event(
+        ended ? 'Normal' : 'Warning',
+        Reason.BlockerEnded,
+        blockerEndedMessage(step.revision, blocker, action),
+      ).catch(() => undefined);
+    },
     backfillProgress: (step, p) => {
       metrics.backfillRows.set({ namespace, name, revision: step.revision, table: p.table }, p.rowsDone);
       // A status write every few seconds, not one per batch.

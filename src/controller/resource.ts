@@ -66,6 +66,13 @@ export const specFields = z.object({
   lockWaitSeconds: z.number().int().min(0).default(300),
   lockTimeoutMs: z.number().int().min(0).default(5000),
   statementTimeoutSeconds: z.number().int().min(0).default(0),
+  blockers: z
+    .object({
+      reportAfterSeconds: z.number().int().min(0).default(1),
+      cancelAfterSeconds: z.number().int().min(1).optional(),
+      terminate: z.boolean().default(false),
+    })
+    .default({ reportAfterSeconds: 1, terminate: false }),
   transactionMode: z.enum(['per-migration', 'all']).default('per-migration'),
   versionTable: z
     .object({ name: z.string().default('alembic_version'), schema: z.string().default('public') })

@@ -69,6 +69,11 @@ export function migratorForSpec(
     lockRetries: 4,
     lockRetryPauseMs: 1000,
     statementTimeoutMs: spec.statementTimeoutSeconds * 1000,
+    blockers: {
+      reportAfterMs: spec.blockers.reportAfterSeconds * 1000,
+      cancelAfterMs: spec.blockers.cancelAfterSeconds ? spec.blockers.cancelAfterSeconds * 1000 : null,
+      terminate: spec.blockers.terminate,
+    },
     transactionMode: spec.transactionMode,
     allowChecksumMismatch: false,
     ...(backup ? { backup } : {}),

@@ -4,6 +4,7 @@ import { ApiServerError } from '../../src/controller/http-status.js';
 import { reconcile } from '../../src/controller/reconcile.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';
+import { sqlMigration } from '../support/cli.js';
 import { adminUrl, connect, createTestDatabase, versionRows } from '../support/db.js';
 import { deps, FakeCluster } from '../support/fake-cluster.js';
 import { passwordHarvester } from '../support/pg-listener.js';
@@ -186,5 +187,57 @@ describe('the controller at its boundary with the API server and the database', 
     expect(await run('127.0.0.1', other.port)).toBe('ConnectionFailed');
     expect(other.connections()).toBe(1);
     expect(listener.received() + other.received()).not.toContain('pw-hosts-1');
+  });
+
+  it('a blocked step names its blockers in the condition and an Event, counts the time, and cancels them after blockers.cancelAfterSeconds', async () => {
+    const url = await createTestDatabase();
+    const cluster = new FakeCluster();
+    cluster.secrets.set('team-a/db', allowedUrl(url));
+    cluster.configMaps.set('team-a/chain', {
+      '1.sql': sqlMigration('k1', null, 'CREATE TABLE k (id int);', 'DROP TABLE k;'),
+      '2.sql': sqlMigration('k2', 'k1', 'ALTER TABLE k ADD COLUMN v int;', 'ALTER TABLE k DROP COLUMN v;'),
+    });
+    const spec = (targetRevision: string) => ({
+      ...resource(urlSpec),
+      spec: {
+        database: urlSpec,
+        migrations: { configMapRef: { name: 'chain' } },
+        targetRevision,
+        lockTimeoutMs: 1000,
+        blockers: { reportAfterSeconds: 0, cancelAfterSeconds: 1 },
+      },
+    });
+    const d = deps(cluster);
+    expect((await reconcile(spec('k1'), d)).outcome).toBe('ready');
+    const blocker = new pg.Client({ connectionString: url, application_name: 'long-report' });
+    blocker.on('error', () => undefined);
+    await blocker.connect();
+    const running = blocker.query('SELECT pg_sleep(30) FROM k UNION ALL SELECT pg_sleep(30)').catch((e) => e);
+    try {
+      const result = await reconcile(
+        { ...spec('k2'), metadata: { ...spec('k2').metadata, generation: 2 } },
+        d,
+      );
+      expect(result.outcome).toBe('ready');
+    } finally {
+      await running;
+      await blocker.end();
+    }
+    const waiting = cluster.writes
+      .flatMap((w) => w.conditions ?? [])
+      .find((c) => c.reason === 'WaitingForTableLock');
+    expect(waiting?.message).toMatch(
+      /upgrade of k2 waits for ACCESS EXCLUSIVE on k, blocked by pid \d+ \(.*application "long-report"/,
+    );
+    expect(cluster.events.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['WaitingForTableLock', 'BlockerEnded']),
+    );
+    expect(cluster.events.find((e) => e.reason === 'BlockerEnded')?.message).toContain(
+      'cancelled the query of pid',
+    );
+    const metrics = await d.metrics.registry.getSingleMetricAsString('revisor_step_blocked_seconds_total');
+    expect(Number(/revisor_step_blocked_seconds_total\{[^}]*\} ([\d.]+)/.exec(metrics)?.[1])).toBeGreaterThan(
+      0.5,
+    );
   });
 });

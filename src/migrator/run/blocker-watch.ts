@@ -22,6 +22,8 @@ export interface BlockerSettings {
 export interface BlockerEvents {
   /** A step waits for a lock others hold: at first sight, when the blockers change, and every 10 s. */
   blocked?(step: Step, blocked: BlockedStep, blockedMs: number): void;
+  /** The step that was seen blocked went on (or failed): how long since its blockers were first seen. */
+  unblocked?(step: Step, blockedMs: number): void;
   /** What was done to a blocker after cancelAfterMs. */
   blockerEnded?(step: Step, blocker: Blocker, action: BlockerAction): void;
 }
@@ -94,7 +96,10 @@ export class BlockerWatch {
   }
 
   stepFinished(): void {
+    const step = this.#step;
+    if (step && this.#blockedSince !== null) this.#events.unblocked?.(step, Date.now() - this.#blockedSince);
     this.#step = null;
+    this.#blockedSince = null;
     this.#clear();
   }
 

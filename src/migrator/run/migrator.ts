@@ -54,6 +54,8 @@ export interface MigratorEvents {
   schemaNotRecorded?(error: unknown): void;
   /** A step waits for a table lock held by others (blocker-watch.ts says when this is called). */
   stepBlocked?(step: Step, blocked: BlockedStep, blockedMs: number): void;
+  /** A step seen blocked went on or failed, `blockedMs` after its blockers were first seen. */
+  stepUnblocked?(step: Step, blockedMs: number): void;
   /** --cancel-blockers-after: what was done to one blocker. */
   blockerEnded?(step: Step, blocker: Blocker, action: BlockerAction): void;
 }
@@ -302,6 +304,7 @@ export class Migrator {
       { ...defaultBlockerSettings, ...this.#config.blockers, lockTimeoutMs: this.#config.lockTimeoutMs },
       {
         blocked: (step, blocked, ms) => events?.stepBlocked?.(step, blocked, ms),
+        unblocked: (step, ms) => events?.stepUnblocked?.(step, ms),
         blockerEnded: (step, blocker, action) => events?.blockerEnded?.(step, blocker, action),
       },
     );
