@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  applySchemaFile,
   type Catalog,
   inline,
   RevisorError,
@@ -68,17 +69,7 @@ async function describedCatalog(ctx: Context, spec: string): Promise<Catalog> {
       throw new RevisorError('Usage', `cannot read schema file ${path}: ${err.code ?? err.message}`);
     });
     return withScratchDatabase(ctx, 'schema', async (_connection, db) => {
-      try {
-        await db.query(text);
-      } catch (err) {
-        throw new RevisorError(
-          'MigrationFailed',
-          `schema file ${path} failed on a scratch database: ${(err as Error).message}`,
-          {
-            file: path,
-          },
-        );
-      }
+      await applySchemaFile(db, text, path);
       return readCatalog(db, scope);
     });
   }

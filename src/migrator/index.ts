@@ -52,6 +52,7 @@ export type { Catalog } from './schema/catalog.js';
 export type { Change } from './schema/changes.js';
 export type { SchemaDrift, SchemaDriftReading } from './schema/record.js';
 export type { Renames } from './schema/renames.js';
+export { applySchemaFile, schemaFileStatements } from './schema/schema-file.js';
 
 /** The diff engine, loaded when a command needs it (see schema/tools.ts). */
 export const schemaTools = () => import('./schema/tools.js');

@@ -15,7 +15,7 @@ import {
   waitForStatus,
 } from '../support/controller.js';
 import { testNamespace } from '../support/kube/clients.js';
-import { startPostgres15 } from '../support/postgres-major.js';
+import { startPostgresMajor } from '../support/postgres-major.js';
 
 const chain = {
   apiVersion: 'v1',
@@ -38,9 +38,9 @@ const chain = {
 };
 
 describe('spec.backup on the real API server', () => {
-  let server: Awaited<ReturnType<typeof startPostgres15>>;
+  let server: Awaited<ReturnType<typeof startPostgresMajor>>;
   beforeAll(async () => {
-    server = await startPostgres15();
+    server = await startPostgresMajor(15);
   }, 120_000);
   afterAll(() => server?.stop());
 

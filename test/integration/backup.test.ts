@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { revisorProject, runCli, sqlMigration } from '../support/cli.js';
 import { createTestDatabase } from '../support/db.js';
 import { dropEmailModule } from '../support/fixtures.js';
-import { startPostgres15, systemPgDumpMajor } from '../support/postgres-major.js';
+import { startPostgresMajor, systemPgDumpMajor } from '../support/postgres-major.js';
 
 const base = sqlMigration(
   'base0001',
@@ -17,9 +17,9 @@ const base = sqlMigration(
 );
 
 describe('--backup: pg_dump before a run that destroys data', () => {
-  let server: Awaited<ReturnType<typeof startPostgres15>>;
+  let server: Awaited<ReturnType<typeof startPostgresMajor>>;
   beforeAll(async () => {
-    server = await startPostgres15();
+    server = await startPostgresMajor(15);
   }, 120_000);
   afterAll(() => server?.stop());
 

@@ -5,7 +5,7 @@ import type { BlockedStep, Blocker, BlockerAction } from '../../src/migrator/ind
 import { runCli, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
 import { migratorFor } from '../support/migrator.js';
-import { startPostgres15, systemPgDumpMajor } from '../support/postgres-major.js';
+import { startPostgresMajor, systemPgDumpMajor } from '../support/postgres-major.js';
 
 /** A table, then a step that needs ACCESS EXCLUSIVE on it. */
 const chain = () =>
@@ -159,7 +159,7 @@ describe('a step that waits for a table lock names who blocks it', () => {
   it('the CLI names a pg_dump in progress as the blocker, in its log and its error', async () => {
     const major = systemPgDumpMajor();
     expect(major, 'pg_dump is installed by scripts/test-deps.sh').not.toBeNull();
-    const server = await startPostgres15();
+    const server = await startPostgresMajor(15);
     onTestFinished(() => server.stop());
     const admin = await connect(server.url);
     await admin.query('CREATE DATABASE dumped');

