@@ -2,7 +2,7 @@ import type { RevisionGraph } from '../chain/graph.js';
 import type { Migration } from '../chain/migration.js';
 import { RevisorError } from '../errors/errors.js';
 import type { Statement } from '../ops/statement.js';
-import { resolveBranch, resolveTarget, type Target } from './targets.js';
+import { relativeSteps, resolveBranch, resolveTarget, type Target } from './targets.js';
 import { type Direction, type RowChange, transition } from './version-rows.js';
 
 export interface Step {
@@ -136,6 +136,16 @@ export function plan(
   assertKnownHeads(graph, currentHeads);
   const target = resolveTarget(graph, targetText, currentHeads);
   if (direction === 'upgrade') {
+    // A count down that ends below every revision names base, which no upgrade reaches;
+    // Alembic refuses it too (and revisor refuses a count that goes further).
+    if (target.length === 0 && (relativeSteps(targetText) ?? 0) < 0) {
+      throw new RevisorError(
+        'InvalidTarget',
+        `${targetText.trim()}: counts down to base, where an upgrade cannot go; to remove every revision, ` +
+          `downgrade ${targetText.trim()} (or downgrade base)`,
+        { target: targetText },
+      );
+    }
     assertNoOverlap(graph, currentHeads);
     return planUpgrade(graph, currentHeads, target);
   }

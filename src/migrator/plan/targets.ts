@@ -170,6 +170,13 @@ function parseRelative(text: string): { anchor: string; steps: number; sign: str
   return { anchor, steps: Number(count) * (sign === '+' ? 1 : -1), sign, count };
 }
 
+/** How many revisions a relative target (`r2-2`, `-1`, `label@+3`) counts; null for any other. */
+export function relativeSteps(text: string): number | null {
+  const spec = text.trim();
+  const at = spec.indexOf('@');
+  return parseRelative(at > 0 ? spec.slice(at + 1) : spec)?.steps ?? null;
+}
+
 /** `<branch>@…`: Alembic's targets within a named branch (or the lineage of a revision). */
 function resolveOnBranch(
   graph: RevisionGraph,
