@@ -101,7 +101,9 @@ describe('targets', () => {
 
   it('refuses an upgrade whose count down lands on base, as Alembic does; a downgrade may go there', () => {
     expect(codeOf(() => plan(linear(), [], 'upgrade', 'a2-2'))).toBe('InvalidTarget');
-    expect(() => plan(linear(), [], 'upgrade', 'a2-2')).toThrow(/counts down to base, where an upgrade cannot go/);
+    expect(() => plan(linear(), [], 'upgrade', 'a2-2')).toThrow(
+      /counts down to base, where an upgrade cannot go/,
+    );
     expect(steps(plan(linear(), [], 'upgrade', 'a2-1'))).toEqual(['+a1']);
     expect(steps(plan(linear(), ['a2'], 'downgrade', 'a2-2'))).toEqual(['-a2', '-a1']);
   });

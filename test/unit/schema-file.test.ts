@@ -34,7 +34,9 @@ describe('schema files with psql meta-commands', () => {
   });
 
   it('refuses other meta-commands, a second database, inline data and CREATE DATABASE, by file and line', () => {
-    expect(refusal('CREATE TABLE a (id int);\n\\i more.sql\n')).toMatch(/^dump\.sql:2: \\i is a psql meta-command/);
+    expect(refusal('CREATE TABLE a (id int);\n\\i more.sql\n')).toMatch(
+      /^dump\.sql:2: \\i is a psql meta-command/,
+    );
     expect(refusal('\\connect one\nCREATE TABLE a (id int);\n\\connect two\n')).toMatch(
       /^dump\.sql:3: \\connect to a second database \(two after one\)/,
     );
