@@ -1,21 +1,32 @@
 # syntax=docker/dockerfile:1.7
 # revisor: the CLI (hook Jobs, init containers) and the operator, on Node 24 LTS.
+# The tests build this file as it is (test/e2e/image.test.ts, with buildah); where no
+# registry is reachable they first build a stand-in for the base image under its name
+# (scripts/image/base-standin.sh).
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Install scripts stay off: the build uses this image's Node 24, not the pinned npm one.
-RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json rolldown.config.mjs ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+COPY tsconfig.json tsconfig.image.json rolldown.config.mjs ./
 COPY src src
 COPY migrations migrations
-COPY bench bench
-COPY scripts scripts
-COPY test/support/kube/cluster.ts test/support/kube/cluster.ts
 COPY bin bin
-RUN npm run build
+COPY scripts/stage-image.sh scripts/stage-image.sh
+# What the image ships, and nothing else (not the benchmarks, scripts or tests).
+RUN npm run build:image
 # The runtime layout, exactly as the tests stage it (scripts/stage-image.sh).
 RUN bash scripts/stage-image.sh /app
+
+# pg_dump without Debian's postgresql-client package, whose pg_wrapper pulls in Perl
+# (47 MB): the binary alone, with libpq. pg_dump must be at least the server's major
+# version; an image for newer servers takes that major's client instead.
+FROM node:24-bookworm-slim AS pgdump
+RUN apt-get update \
+    && cd /tmp && apt-get download postgresql-client-15 \
+    && dpkg-deb -x postgresql-client-15_*.deb /tmp/client \
+    && cp /tmp/client/usr/lib/postgresql/15/bin/pg_dump /usr/local/bin/pg_dump
 
 FROM node:24-bookworm-slim
 ARG VERSION=0.1.0
@@ -24,10 +35,10 @@ LABEL org.opencontainers.image.title="revisor" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/revisor-dev/revisor"
-# pg_dump for --backup and spec.backup (Debian's client; pg_dump must be at least the
-# server's major version, so an image for newer servers installs that client instead).
-RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
-    && rm -rf /var/lib/apt/lists/*
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
+COPY --from=pgdump /usr/local/bin/pg_dump /usr/local/bin/pg_dump
 COPY --from=build /app /app
 WORKDIR /app
 # Nothing is written outside /tmp (mount an emptyDir there with readOnlyRootFilesystem):

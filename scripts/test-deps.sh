@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # System tools the tests use besides what npm brings: a real PgBouncer in front of
 # PostgreSQL, openssl for self-signed server certificates, and pg_dump for --backup (the
-# backup test runs it against a PostgreSQL of the same major version, from npm), and Lua
-# for the Argo CD health check. Debian's packages are
+# backup test runs it against a PostgreSQL of the same major version, from npm), Lua
+# for the Argo CD health check, and buildah, debootstrap and runc for the image. Debian's packages are
 # installed when missing and this runs as root (CI); otherwise it says what to do.
 set -euo pipefail
 missing=()
@@ -10,6 +10,11 @@ missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
+# The image tier: buildah builds the Dockerfile, debootstrap the stand-in for its base
+# image (no registry is reachable here), runc runs it as a kubelet would.
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "test: installing ${missing[*]} (Debian packages)" >&2

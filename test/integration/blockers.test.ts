@@ -200,4 +200,29 @@ describe('a step that waits for a table lock names who blocks it', () => {
     expect(run.stdout + run.stderr).toContain('"blockers"');
     expect(await versionRows(db)).toEqual(['b1']);
   }, 60_000);
+
+  it("looking for blockers leaves no snapshot on the lock's transaction (it would hold back vacuum and CREATE INDEX CONCURRENTLY)", async () => {
+    const url = await createTestDatabase();
+    const dir = await chain();
+    expect((await (await migratorFor(url, dir)).upgrade('b1')).error).toBeUndefined();
+    const report = await blockerSession(url, 'held-open');
+    await report.query('BEGIN');
+    await report.query('SELECT * FROM t');
+    const observer = await connect(url);
+    const { seen, result } = await upgradeWatching(url, dir, { lockRetries: 1 });
+    const lockSessionXmins: (string | null)[] = [];
+    const deadline = Date.now() + 2500;
+    while (Date.now() < deadline) {
+      const { rows } = await observer.query<{ xmin: string | null }>(
+        `SELECT a.backend_xmin::text AS xmin FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' AND a.state = 'idle in transaction'`,
+      );
+      for (const r of rows) lockSessionXmins.push(r.xmin);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await result;
+    expect(seen.blocked.length).toBeGreaterThan(0);
+    expect(lockSessionXmins.length).toBeGreaterThan(10);
+    expect(lockSessionXmins.filter((x) => x !== null)).toEqual([]);
+  });
 });

@@ -126,7 +126,10 @@ describe('the migration lock', () => {
       runCli(['upgrade'], env),
       runCli(['upgrade'], env),
     ]);
-    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(
+      runs.map((r) => r.code),
+      runs.map((r) => r.stderr).join('\n'),
+    ).toEqual([0, 0, 0]);
     const db = await connect(url);
     const { rows } = await db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_v'::regclass");
     expect(rows).toEqual([{ indisvalid: true }]);

@@ -1,3 +1,4 @@
+import { sqlInteger } from '../sql/step-sql.js';
 import { pgCode, type Queryable } from './db.js';
 
 /**
@@ -28,16 +29,15 @@ export interface BlockedStep {
 
 /**
  * The blockers of this run's waiting backends: those holding the run's work key (every
- * step transaction takes it shared, pg/lock.ts fenceSql) and `workPid` (a step outside a
- * transaction, when the session's backend is known). The lock session asks from inside its
- * open transaction, where pg_stat_activity would be the snapshot taken at its first read:
- * the snapshot is dropped first, and time is the clock's, not the transaction's.
+ * step transaction takes it shared, pg/lock.ts fenceSql). The lock session asks from inside
+ * its open transaction, where pg_stat_activity would be the snapshot taken at its first
+ * read: the snapshot is dropped first, and time is the clock's, not the transaction's. The
+ * keys are integers formatted here, in the text, not bind parameters: a statement of the
+ * extended protocol leaves its portal, and with it a snapshot (an xmin), on the lock's
+ * transaction until the next statement, which would hold back vacuum and make a
+ * CREATE INDEX CONCURRENTLY wait for the whole run.
  */
-export async function readBlockers(
-  db: Queryable,
-  workKey: bigint,
-  workPid: number | null,
-): Promise<BlockedStep | null> {
+export async function readBlockers(db: Queryable, workKey: bigint): Promise<BlockedStep | null> {
   await db.query('SELECT pg_stat_clear_snapshot()');
   const unsigned = BigInt.asUintN(64, workKey);
   const { rows } = await db.query<{
@@ -55,10 +55,11 @@ export async function readBlockers(
     `WITH ours AS (
        SELECT a.pid FROM pg_stat_activity a
         WHERE a.wait_event_type = 'Lock'
-          AND (a.pid = $3::int OR a.pid IN (
+          AND a.pid IN (
                 SELECT l.pid FROM pg_locks l
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                   AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid)))
+                   AND l.classid = ${String(unsigned >> 32n)}::bigint::oid
+                   AND l.objid = ${String(unsigned & 0xffffffffn)}::bigint::oid))
      SELECT o.pid AS waiting, w.relation, w.mode, b.pid, b.usename, b.application_name, b.state,
             b.backend_type,
             (extract(epoch FROM clock_timestamp() - b.xact_start) * 1000)::float8 AS xact_ms,
@@ -70,7 +71,6 @@ export async function readBlockers(
          SELECT l.relation::regclass::text AS relation, l.mode FROM pg_locks l
           WHERE l.pid = o.pid AND NOT l.granted LIMIT 1) w ON true
       ORDER BY b.xact_start NULLS LAST, b.pid`,
-    [String(unsigned >> 32n), String(unsigned & 0xffffffffn), workPid ?? -1],
   );
   if (rows.length === 0) return null;
   const seen = new Set<number>();
@@ -137,7 +137,8 @@ export async function endBlocker(
   const call = idle ? 'pg_terminate_backend' : 'pg_cancel_backend';
   await db.query('SAVEPOINT revisor_end_blocker');
   try {
-    const { rows } = await db.query<{ done: boolean }>(`SELECT ${call}($1::int) AS done`, [blocker.pid]);
+    // The pid in the text, not a parameter: see readBlockers.
+    const { rows } = await db.query<{ done: boolean }>(`SELECT ${call}(${sqlInteger(blocker.pid)}) AS done`);
     await db.query('RELEASE SAVEPOINT revisor_end_blocker');
     if (!rows[0]?.done) return 'gone';
     return idle ? 'terminated' : 'cancelled';

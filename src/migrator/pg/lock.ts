@@ -60,6 +60,11 @@ const lockParts = (key: bigint) => {
   return { classid: unsigned >> 32n, objid: unsigned & 0xffffffffn };
 };
 
+/**
+ * Who holds the lock. The key's halves are formatted into the text (bigints of ours, not
+ * input): asked on the lock session, a bind parameter would leave a snapshot on the lock's
+ * transaction (blockers.ts readBlockers says why that matters).
+ */
 export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHolder | null> {
   const { classid, objid } = lockParts(key);
   const { rows } = await db.query<{
@@ -72,8 +77,7 @@ export async function findLockHolder(db: Queryable, key: bigint): Promise<LockHo
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid`,
-    [String(classid), String(objid)],
+        AND l.classid = ${classid.toString()}::bigint::oid AND l.objid = ${objid.toString()}::bigint::oid`,
   );
   const row = rows[0];
   if (!row) return null;

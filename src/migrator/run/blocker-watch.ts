@@ -46,7 +46,6 @@ export const defaultBlockerSettings: BlockerSettings = {
 export class BlockerWatch {
   readonly #db: Queryable;
   readonly #workKey: bigint;
-  readonly #workPid: number | null;
   readonly #settings: BlockerSettings;
   readonly #events: BlockerEvents;
   readonly #pollMs: number;
@@ -62,13 +61,12 @@ export class BlockerWatch {
 
   constructor(
     db: Queryable,
-    target: { readonly workKey: bigint; readonly workPid: number | null },
+    workKey: bigint,
     settings: BlockerSettings & { readonly lockTimeoutMs: number },
     events: BlockerEvents,
   ) {
     this.#db = db;
-    this.#workKey = target.workKey;
-    this.#workPid = target.workPid;
+    this.#workKey = workKey;
     this.#settings = settings;
     this.#events = events;
     this.#pollMs =
@@ -81,6 +79,13 @@ export class BlockerWatch {
   }
 
   stepStarted(step: Step): void {
+    // A step outside a transaction (CREATE INDEX CONCURRENTLY) is not looked at: it waits
+    // for every transaction that takes a snapshot while it builds, the lock's own among
+    // them, so a look from the lock session would hold the build until its lock_timeout.
+    if (!step.migration.transactional) {
+      this.stepFinished();
+      return;
+    }
     this.#step = step;
     this.#blockedSince = null;
     this.#lastReport = null;
@@ -91,6 +96,7 @@ export class BlockerWatch {
 
   /** lock_timeout fired and the step tries again: it waits again at once, so look soon. */
   stepRetried(step: Step): void {
+    if (!step.migration.transactional) return;
     this.#step = step;
     this.#schedule(Math.min(50, this.#pollMs));
   }
@@ -127,7 +133,7 @@ export class BlockerWatch {
   async #look(): Promise<void> {
     const step = this.#step;
     if (!step || this.#stopped) return;
-    const blocked = await readBlockers(this.#db, this.#workKey, this.#workPid);
+    const blocked = await readBlockers(this.#db, this.#workKey);
     if (this.#step !== step || this.#stopped) return;
     if (blocked) {
       const now = Date.now();

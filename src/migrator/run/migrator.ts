@@ -287,20 +287,12 @@ export class Migrator {
     }
   }
 
-  /**
-   * The blocker watch for a run: steps in transactions are found by the work key they
-   * hold; a step outside one by its session's backend, asked once (no pooler only: behind
-   * one the backend changes between statements).
-   */
-  async #blockerWatch(db: Session, planned: Plan, run: RunContext): Promise<BlockerWatch> {
+  /** The blocker watch for a run: it reads from the lock session, found by the work key its steps hold. */
+  #blockerWatch(run: RunContext): BlockerWatch {
     const { events } = this.#config;
-    const outside = planned.steps.some((s) => !s.migration.transactional) && !run.pooled;
-    const workPid = outside
-      ? (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
-      : null;
     return new BlockerWatch(
       run.observer,
-      { workKey: run.fence.workKey, workPid },
+      run.fence.workKey,
       { ...defaultBlockerSettings, ...this.#config.blockers, lockTimeoutMs: this.#config.lockTimeoutMs },
       {
         blocked: (step, blocked, ms) => events?.stepBlocked?.(step, blocked, ms),
@@ -355,7 +347,7 @@ export class Migrator {
       : null;
     await prepareStash(db, planned, this.#config.stashRetentionMs ?? 7 * 24 * 3600 * 1000);
     const { events } = this.#config;
-    const watch = await this.#blockerWatch(db, planned, run);
+    const watch = this.#blockerWatch(run);
     const settings = {
       ...this.#settings(run),
       onRetry: (step: Step, attempt: number, next: number) => {
