@@ -21,6 +21,16 @@ export default defineConfig({
       },
       {
         test: {
+          // Pods on a real kubelet (test/support/kube/node.ts): the image, the chart, Jobs.
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          globalSetup: ['test/support/node-global.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/support/postgres-global.ts', 'test/support/kube-global.ts'],

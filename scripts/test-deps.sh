@@ -15,6 +15,10 @@ command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
 command -v buildah >/dev/null 2>&1 || missing+=(buildah)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
+# The node tier: a real kubelet runs pods on containerd, networked by the CNI bridge plugin.
+command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "test: installing ${missing[*]} (Debian packages)" >&2

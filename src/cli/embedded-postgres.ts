@@ -118,7 +118,11 @@ async function withDirLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
 
 export async function startEmbedded(
   dir: string,
-  settings: { readonly maxConnections?: number } = {},
+  settings: {
+    readonly maxConnections?: number;
+    /** Where it listens besides 127.0.0.1 (the node tier's bridge, for pods); the URL stays on loopback. */
+    readonly alsoListenOn?: readonly string[];
+  } = {},
 ): Promise<EmbeddedServer> {
   const dataDir = resolve(dir);
   // Before the data directory is touched: without the binaries there is nothing to start.
@@ -181,7 +185,8 @@ export async function startEmbedded(
     const credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as Credentials;
     const running = spawnSync(pg_ctl, ['status', '-D', dataDir], spawnOptions).status === 0;
     if (!running) {
-      const options = `-p ${credentials.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c max_connections=${settings.maxConnections ?? 200}`;
+      const listen = ['127.0.0.1', ...(settings.alsoListenOn ?? [])].join(',');
+      const options = `-p ${credentials.port} -c listen_addresses=${listen} -c unix_socket_directories= -c fsync=off -c max_connections=${settings.maxConnections ?? 200}`;
       try {
         await execFile(
           pg_ctl,

@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { repoRoot } from '../support/kube/cluster.js';
+import {
+  apiServerEnv,
+  apply,
+  describeOnNode,
+  getJson,
+  helm,
+  imageParts,
+  namespace,
+  nodeDatabase,
+  nodeKubectl,
+  podReport,
+  readyCondition,
+  until,
+} from './support.js';
+
+interface Pod {
+  metadata: { name: string };
+  status: { podIP?: string; phase: string; conditions?: { type: string; status: string }[] };
+  spec: { containers: { securityContext?: Record<string, unknown> }[] };
+}
+
+describeOnNode('the operator installed by its chart, on a real node', () => {
+  it('becomes Ready, takes its Lease, serves /metrics from the pod, and brings a DatabaseMigration to head with the chart RBAC', async () => {
+    const ns = await namespace('revisor');
+    const { repository, tag } = imageParts();
+    const values = {
+      image: { repository, tag, pullPolicy: 'Never' },
+      operator: {
+        extraEnv: apiServerEnv(),
+        leaderElection: { enabled: true },
+        watchNamespaces: [ns],
+        resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '384Mi' } },
+      },
+    };
+    await helm([
+      'install',
+      'revisor',
+      join(repoRoot, 'deploy/helm/revisor'),
+      '-n',
+      ns,
+      '--skip-crds',
+      '--set-json',
+      `image=${JSON.stringify(values.image)}`,
+      '--set-json',
+      `operator.extraEnv=${JSON.stringify(values.operator.extraEnv)}`,
+      '--set',
+      'operator.leaderElection.enabled=true',
+      '--set-json',
+      `operator.watchNamespaces=${JSON.stringify(values.operator.watchNamespaces)}`,
+      '--set-json',
+      `operator.resources=${JSON.stringify(values.operator.resources)}`,
+    ]);
+    const pod = await until(
+      'the operator pod Ready',
+      async () => {
+        const pods = JSON.parse(
+          await nodeKubectl(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/name=revisor', '-o', 'json']),
+        ).items as Pod[];
+        return pods.find((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      },
+      120_000,
+      () => podReport(ns),
+    );
+    // The pod runs as the chart says, as the real kubelet enforces it: uid 10001, a
+    // read-only root filesystem, a writable /tmp.
+    expect(pod.spec.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+    const inPod = (script: string) =>
+      nodeKubectl(['exec', '-n', ns, pod.metadata.name, '--', 'node', '-e', script]).then((out) =>
+        out.trim(),
+      );
+    expect(await inPod('process.stdout.write(String(process.getuid()))')).toBe('10001');
+    const writes =
+      "const fs = require('fs'); const w = (p) => { try { fs.writeFileSync(p, 'x'); return 'yes'; } catch (e) { return e.code; } };" +
+      "process.stdout.write([w('/app/x'), w('/x'), w('/tmp/x')].join(','))";
+    expect(await inPod(writes)).toBe('EROFS,EROFS,yes');
+
+    const lease = await until('the Lease', async () => {
+      const found = await getJson<{ spec: { holderIdentity?: string } }>(ns, 'lease', 'revisor');
+      return found.spec.holderIdentity ? found : undefined;
+    });
+    expect(lease.spec.holderIdentity).toBe(pod.metadata.name);
+    const metrics = await (await fetch(`http://${pod.status.podIP}:8080/metrics`)).text();
+    expect(metrics).toContain('revisor_leader 1');
+
+    const url = await nodeDatabase();
+    await apply(ns, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app-db', annotations: { 'revisor.dev/allowed-migrations': 'app' } },
+      stringData: { url },
+    });
+    await apply(ns, {
+      apiVersion: 'revisor.dev/v1alpha1',
+      kind: 'DatabaseMigration',
+      metadata: { name: 'app' },
+      spec: { database: { urlSecretRef: { name: 'app-db' } }, targetRevision: 'head' },
+    });
+    const done = await until(
+      'the DatabaseMigration Ready',
+      async () => {
+        const dbm = await getJson<{ status?: { currentRevision?: string; conditions?: never[] } }>(
+          ns,
+          'databasemigration',
+          'app',
+        );
+        return readyCondition(dbm)?.status === 'True' ? dbm : undefined;
+      },
+      120_000,
+      () => podReport(ns),
+    );
+    expect(done.status?.currentRevision).toBe('c0b7d0e366e7');
+    const after = await (await fetch(`http://${pod.status.podIP}:8080/metrics`)).text();
+    expect(after).toMatch(/revisor_migrations_applied_total\{[^}]*result="success"[^}]*\} 3/);
+  });
+});

@@ -1,0 +1,3 @@
+module revisor.dev/tools/pause
+
+go 1.26.0
