@@ -1,10 +1,13 @@
 import { execFile as execFileCb } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, inject, onTestFinished } from 'vitest';
-import { binary, kubectl } from '../support/kube/cluster.js';
-import { nodeSubnet } from '../support/kube/node.js';
+import { binary, kubectl, repoRoot } from '../support/kube/cluster.js';
+import { importImageInto, nodeSubnet } from '../support/kube/node.js';
 
 const execFile = promisify(execFileCb);
 
@@ -113,3 +116,86 @@ export async function until<T>(
 export const readyCondition = (resource: {
   status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
 }) => resource.status?.conditions?.find((c) => c.type === 'Ready');
+
+/**
+ * The operator, installed by its chart into `ns` with the built image, watching `ns` only;
+ * resolves once its pod is Ready.
+ */
+export async function installOperator(ns: string, extra: string[] = []): Promise<void> {
+  const { repository, tag } = imageParts();
+  await helm([
+    'install',
+    'revisor',
+    join(repoRoot, 'deploy/helm/revisor'),
+    '-n',
+    ns,
+    '--skip-crds',
+    '--set-json',
+    `image=${JSON.stringify({ repository, tag, pullPolicy: 'Never' })}`,
+    '--set-json',
+    `operator.extraEnv=${JSON.stringify(apiServerEnv())}`,
+    '--set-json',
+    `operator.watchNamespaces=${JSON.stringify([ns])}`,
+    '--set-json',
+    `operator.resources=${JSON.stringify({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '384Mi' } })}`,
+    '--set',
+    'operator.resync=10s',
+    ...extra,
+  ]);
+  await until(
+    'the operator pod Ready',
+    async () => {
+      const pods = JSON.parse(
+        await nodeKubectl([
+          'get',
+          'pods',
+          '-n',
+          ns,
+          '-l',
+          'app.kubernetes.io/component=operator',
+          '-o',
+          'json',
+        ]),
+      ).items as { status: { conditions?: { type: string; status: string }[] } }[];
+      return pods.some((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    },
+    120_000,
+    () => podReport(ns),
+  );
+}
+
+/**
+ * An application image built the README's way: FROM the revisor image, with a migrations
+ * directory (buildah, then loaded into the node's containerd).
+ */
+export async function applicationImage(name: string, files: Record<string, string>): Promise<string> {
+  const context = await mkdtemp(join(tmpdir(), 'revisor-app-image-'));
+  onTestFinished(() => rm(context, { recursive: true, force: true }));
+  await mkdir(join(context, 'migrations'));
+  for (const [file, text] of Object.entries(files)) await writeFile(join(context, 'migrations', file), text);
+  await writeFile(
+    join(context, 'Containerfile'),
+    `FROM ${inject('nodeImage')}\nCOPY migrations /migrations\nENV REVISOR_MIGRATIONS=/migrations\n`,
+  );
+  const tag = `localhost/app-${name}:${randomBytes(4).toString('hex')}`;
+  await execFile(
+    'buildah',
+    [
+      '--storage-driver',
+      'vfs',
+      'bud',
+      '--pull-never',
+      '--layers=false',
+      '-t',
+      tag,
+      '-f',
+      join(context, 'Containerfile'),
+      context,
+    ],
+    {
+      maxBuffer: 16 << 20,
+    },
+  );
+  await importImageInto(inject('nodeContainerdSocket'), tag);
+  return tag;
+}

@@ -18,6 +18,7 @@ declare module 'vitest' {
     nodeDatabaseUrl: string;
     /** The project's image, built from its Dockerfile and loaded into the node's containerd. */
     nodeImage: string;
+    nodeContainerdSocket: string;
   }
 }
 
@@ -60,6 +61,7 @@ export default async function setup(project: TestProject) {
     project.provide('nodeApiPort', node.apiPort);
     project.provide('nodeDatabaseUrl', url.toString());
     project.provide('nodeImage', image);
+    project.provide('nodeContainerdSocket', node.containerdSocket);
     process.stderr.write(
       `node tier: cluster, PostgreSQL and image ready in ${((Date.now() - started) / 1000).toFixed(0)}s\n`,
     );

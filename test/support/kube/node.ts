@@ -2,7 +2,7 @@ import { type ChildProcess, execFile as execFileCb, spawn } from 'node:child_pro
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../../src/cli/embedded-postgres.js';
 import { binary, kubeBin } from './cluster.js';
@@ -81,6 +81,34 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
   }
   const tail = log ? (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-25).join('\n') : '';
   throw new Error(`${what} not ready within ${timeoutMs / 1000}s${tail ? `:\n${tail}` : ''}`);
+}
+
+/** Loads an image from buildah's storage into the node's containerd (k8s.io namespace). */
+export async function importImageInto(containerdSocket: string, name: string): Promise<void> {
+  const archive = join(dirname(containerdSocket), `image-${randomBytes(4).toString('hex')}.tar`);
+  try {
+    await run('buildah', [
+      '--storage-driver',
+      'vfs',
+      'push',
+      '--quiet',
+      name,
+      `oci-archive:${archive}:${name}`,
+    ]);
+    await run('ctr', [
+      '-a',
+      containerdSocket,
+      '-n',
+      'k8s.io',
+      'images',
+      'import',
+      '--base-name',
+      name.split(':')[0]!,
+      archive,
+    ]);
+  } finally {
+    await rm(archive, { force: true });
+  }
 }
 
 /** The pids of the containerd shims serving `socket`. */
@@ -409,21 +437,7 @@ export async function startNodeCluster(): Promise<NodeCluster> {
     );
     start('containerd', 'containerd', ['--config', join(dir, 'containerd.toml')]);
     await until('containerd', async () => existsSync(containerdSocket), 30_000, join(dir, 'containerd.log'));
-    const ctrArgs = ['-a', containerdSocket, '-n', 'k8s.io'];
-
-    const importImage = async (name: string) => {
-      const archive = join(dir, `image-${randomBytes(4).toString('hex')}.tar`);
-      await run('buildah', [
-        '--storage-driver',
-        'vfs',
-        'push',
-        '--quiet',
-        name,
-        `oci-archive:${archive}:${name}`,
-      ]);
-      await run('ctr', [...ctrArgs, 'images', 'import', '--base-name', name.split(':')[0]!, archive]);
-      await rm(archive, { force: true });
-    };
+    const importImage = (name: string) => importImageInto(containerdSocket, name);
     // The sandbox image: the static pause binary, as an image of its own.
     const pauseContainer = (await run('buildah', ['--storage-driver', 'vfs', 'from', 'scratch'])).trim();
     await run('buildah', [
