@@ -156,7 +156,7 @@ const commands: Record<string, Command> = {
     run: async () => (await import('./commands/check.js')).lint,
   },
   wait: {
-    usage: 'revisor wait --revision <rev|head> [--timeout 5m] [--interval 2s]',
+    usage: 'revisor wait --revision <rev|head> [--phase pre-deploy] [--timeout 5m] [--interval 2s]',
     summary:
       'Wait until the database has reached a revision (reads the version table only; for init containers).',
     options: {
@@ -167,6 +167,11 @@ const commands: Record<string, Command> = {
       },
       timeout: { type: 'string', env: 'REVISOR_WAIT_TIMEOUT', help: 'give up after this long (default 5m)' },
       interval: { type: 'string', help: 'time between checks (default 2s)' },
+      phase: {
+        type: 'string',
+        env: 'REVISOR_WAIT_PHASE',
+        help: 'pre-deploy: wait only for the revisions before the first post-deploy one (what new pods need)',
+      },
     },
     run: async () => (await import('./commands/wait.js')).wait,
   },

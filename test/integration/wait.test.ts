@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linearChain, runCli, startCli, writeChain } from '../support/cli.js';
+import { linearChain, runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
 import { createTestDatabase } from '../support/db.js';
 
 describe('revisor wait', () => {
@@ -15,6 +15,46 @@ describe('revisor wait', () => {
     expect(result.code).toBe(0);
     // Each step commits on its own, so the wait may see rev2 before rev3 lands.
     expect(result.stdout).toMatch(/the database is at rev[23], which includes rev2/);
+  });
+
+  it('an image older than the database (a rollback) passes once what it needs was applied and kept', async () => {
+    const url = await createTestDatabase();
+    const newer = await writeChain(linearChain(3));
+    const older = await writeChain(linearChain(2));
+    expect((await runCli(['upgrade', 'head'], { DATABASE_URL: url, REVISOR_MIGRATIONS: newer })).code).toBe(
+      0,
+    );
+    const wait = () =>
+      runCli(['wait', '--revision', 'head', '--interval', '100ms', '--timeout', '1s'], {
+        DATABASE_URL: url,
+        REVISOR_MIGRATIONS: older,
+      });
+    const ahead = await wait();
+    expect(ahead.code, ahead.stderr).toBe(0);
+    // Reverted below what the older image needs: it waits again.
+    expect((await runCli(['downgrade', 'rev1'], { DATABASE_URL: url, REVISOR_MIGRATIONS: newer })).code).toBe(
+      0,
+    );
+    expect((await wait()).code).toBe(32);
+  });
+
+  it('--phase pre-deploy waits only for the revisions new pods need, not the post-deploy ones', async () => {
+    const url = await createTestDatabase();
+    const dir = await writeChain({
+      '1.sql': sqlMigration('p1', null, 'CREATE TABLE p (id int);', 'DROP TABLE p;'),
+      '2.sql': sqlMigration('p2', 'p1', 'ALTER TABLE p ADD COLUMN v int;', 'ALTER TABLE p DROP COLUMN v;'),
+      '3.sql': sqlMigration(
+        'p3',
+        'p2',
+        'ALTER TABLE p DROP COLUMN v;',
+        'ALTER TABLE p ADD COLUMN v int;',
+      ).replace('-- migrate:upgrade', '-- phase: post-deploy\n-- migrate:upgrade'),
+    });
+    const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
+    expect((await runCli(['upgrade', 'head', '--phase', 'pre-deploy'], env)).code).toBe(0);
+    const args = ['wait', '--revision', 'head', '--interval', '100ms', '--timeout', '1s'];
+    expect((await runCli([...args, '--phase', 'pre-deploy'], env)).code).toBe(0);
+    expect((await runCli(args, env)).code).toBe(32);
   });
 
   it('fails at its deadline with what it saw and what to check', async () => {

@@ -1,4 +1,13 @@
-import { isRevisorError, RevisorError, readHeads, resolveRevision } from '../../migrator/index.js';
+import {
+  type HistoryRow,
+  isRevisorError,
+  plan,
+  planForPhase,
+  RevisorError,
+  readHeads,
+  readHistory,
+  resolveRevision,
+} from '../../migrator/index.js';
 import { duration, str } from '../args.js';
 import { type Context, connector, loadGraph, tablesFrom } from '../context.js';
 import { print, printJson } from '../output.js';
@@ -19,7 +28,18 @@ export async function wait(ctx: Context): Promise<number> {
   const intervalMs = duration(str(ctx.values, 'interval'), 'interval', 2_000);
   const graph = await loadGraph(ctx.values);
   const revision = wanted === 'head' ? graph.heads.join(',') : resolveRevision(graph, wanted);
-  const needed = revision.split(',');
+  const phase = str(ctx.values, 'phase');
+  if (phase !== undefined && phase !== 'pre-deploy' && phase !== 'post-deploy')
+    throw new RevisorError('Usage', `--phase is pre-deploy or post-deploy, got "${phase}"`);
+  // --phase pre-deploy: what the new version's pods need before they start is the expand
+  // part of the chain, not the post-deploy revisions, which run after they roll out.
+  const needed =
+    phase === 'pre-deploy'
+      ? planForPhase(
+          plan(graph, [], 'upgrade', revision.includes(',') ? 'heads' : revision),
+          'pre-deploy',
+        ).plan.steps.map((s) => s.revision)
+      : revision.split(',');
   const connect = await connector(ctx);
   const tables = tablesFrom(ctx.values);
   const deadline = Date.now() + timeoutMs;
@@ -31,7 +51,15 @@ export async function wait(ctx: Context): Promise<number> {
         const heads = await readHeads(session, tables);
         const known = heads.filter((h) => graph.has(h));
         const applied = graph.ancestors(known);
-        if (needed.every((r) => applied.has(r) || heads.includes(r))) {
+        const reached = (r: string) => applied.has(r) || heads.includes(r);
+        // A database ahead of this image (an older image after a rollback) is at heads the
+        // image's chain does not know; the history table tells whether what it needs was
+        // applied and has not been reverted since.
+        const ahead =
+          known.length < heads.length && !needed.every(reached)
+            ? appliedAndKept(await readHistory(session, tables).catch(() => []))
+            : new Set<string>();
+        if (needed.every((r) => reached(r) || ahead.has(r))) {
           if (ctx.json) printJson({ reached: true, revision, heads });
           else print(`the database is at ${heads.join(', ')}, which includes ${revision}`);
           return 0;
@@ -58,4 +86,13 @@ export async function wait(ctx: Context): Promise<number> {
       '(its DatabaseMigration status, or the hook Job logs), or raise --timeout',
     { revision, last },
   );
+}
+
+/** Revisions whose latest applied step (upgrade, downgrade or stamp) put them in the database. */
+function appliedAndKept(rows: readonly HistoryRow[]): Set<string> {
+  const latest = new Map<string, HistoryRow>();
+  // Newest first: the first applied row of a revision is its latest.
+  for (const row of rows)
+    if (row.outcome === 'applied' && !latest.has(row.revision)) latest.set(row.revision, row);
+  return new Set([...latest.values()].filter((r) => r.direction !== 'downgrade').map((r) => r.revision));
 }
