@@ -1,7 +1,8 @@
-import { chmod, readdir, readFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runCli, sqlMigration, writeChain } from '../support/cli.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { repoRoot, runCli, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, tableNames, versionRows } from '../support/db.js';
 
 describe('revision, merge, history and show', () => {
@@ -152,5 +153,22 @@ describe('revision, merge, history and show', () => {
     expect(await tableNames(db)).toContain('session_templates');
     await db.end();
     await stopEmbedded(dataDir, { remove: true });
+  });
+});
+
+describe('revision in a checkout of revisor itself', () => {
+  it('reads the TypeScript sources of the embedded chain (their ../src/*.js imports resolve to .ts) and writes a revision on its head', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'revisor-checkout-'));
+    onTestFinished(() => rm(copy, { recursive: true, force: true }));
+    await cp(join(repoRoot, 'migrations'), join(copy, 'migrations'), { recursive: true });
+    await cp(join(repoRoot, 'src'), join(copy, 'src'), { recursive: true });
+    const made = await runCli(['revision', '-m', 'add x', '--sql', '--rev-id', 'addx0001'], {
+      REVISOR_MIGRATIONS: join(copy, 'migrations'),
+    });
+    expect(made.code, made.stderr).toBe(0);
+    const written = (await readdir(join(copy, 'migrations'))).find((f) => f.includes('addx0001'))!;
+    expect(await readFile(join(copy, 'migrations', written), 'utf8')).toContain(
+      '-- down_revision: c0b7d0e366e7',
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { type Dirent, readFileSync, statSync } from 'node:fs';
+import { type Dirent, existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { registerHooks } from 'node:module';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RevisorError } from '../errors/errors.js';
@@ -133,8 +134,27 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return low;
 }
 
+/**
+ * TypeScript revision files import their siblings as `./x.js` (TypeScript's own convention,
+ * and what tsc emits), which Node's type stripping leaves as they are: while a .ts revision
+ * loads, a `.js` specifier with no such file resolves to the `.ts` beside it.
+ */
+function tsSiblings(): { deregister(): void } {
+  return registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
+        const url = new URL(specifier, context.parentURL);
+        if (!existsSync(url) && existsSync(new URL(url.href.replace(/\.js$/, '.ts'))))
+          return nextResolve(specifier.replace(/\.js$/, '.ts'), context);
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+}
+
 async function loadModule(path: string, file: string): Promise<Migration> {
   let definition: MigrationDefinition;
+  const hooks = path.endsWith('.ts') ? tsSiblings() : null;
   try {
     const mod = (await import(pathToFileURL(path).href)) as { default?: MigrationDefinition };
     if (!mod.default) throw new Error('no default export (export default defineMigration({...}))');
@@ -148,6 +168,8 @@ async function loadModule(path: string, file: string): Promise<Migration> {
         file,
       },
     );
+  } finally {
+    hooks?.deregister();
   }
   return fromDefinition(definition, file);
 }
