@@ -95,6 +95,9 @@ describe('revisor lint', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('lint: 3 revision(s), 0 finding(s), 7 waived');
     expect(result.stdout).toContain('567cc0f251e5: create-index-non-concurrent (waived)');
+    // Findings name the file the user wrote, not the build output (its source map says which).
+    expect(result.stdout).toContain('migrations/20251018_0355_567cc0f251e5_add_session_templates_table.ts:');
+    expect(result.stdout).not.toContain('dist/migrations/');
   });
 
   it('fails on an unwaived finding and names file, line, revision, statement and advice', async () => {

@@ -44,7 +44,8 @@ async function findMigrations(dir: string, recursive: boolean): Promise<Found[]>
   // the order it runs independent branches in; keeping it keeps runs alike.
   for (const entry of entries) {
     if (isMigrationFile(entry.name) && !(recursive && entry.isDirectory())) {
-      found.push({ dir, entry, display: shownDir ? `${shownDir}/${entry.name}` : entry.name });
+      const display = sourceOf(dir, entry.name) ?? (shownDir ? `${shownDir}/${entry.name}` : entry.name);
+      found.push({ dir, entry, display });
     }
   }
   if (recursive) {
@@ -54,6 +55,27 @@ async function findMigrations(dir: string, recursive: boolean): Promise<Found[]>
     }
   }
   return found;
+}
+
+/**
+ * The file a user wrote, for a built revision (dist/migrations/x.js of the embedded chain, or
+ * a project's compiled chain): its source map names it. Messages point there, not at the
+ * build output; null when there is no map or the source is not on disk.
+ */
+function sourceOf(dir: string, name: string): string | null {
+  if (!name.endsWith('.js')) return null;
+  const map = join(dir, `${name}.map`);
+  if (!existsSync(map)) return null;
+  try {
+    const source = (JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[] }).sources?.[0];
+    if (!source) return null;
+    const path = join(dir, source);
+    if (!existsSync(path)) return null;
+    const shown = relative(process.cwd(), path);
+    return shown.startsWith('..') ? path : shown;
+  } catch {
+    return null;
+  }
 }
 
 /**
