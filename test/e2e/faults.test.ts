@@ -47,6 +47,15 @@ beforeAll(async () => {
 afterAll(async () => cluster?.stop());
 
 const kube = (args: string[], input?: string) => kubectl(cluster.kubeconfig, args, input);
+const applyIn = (ns: string, manifest: object) =>
+  kube(['apply', '-n', ns, '-f', '-'], JSON.stringify(manifest));
+/** The resource every scenario migrates: the app-db Secret's database, the slow ConfigMap chain. */
+const slowResource = (extra: Record<string, unknown> = {}) =>
+  dbm('app', {
+    database: { urlSecretRef: { name: 'app-db' } },
+    migrations: { configMapRef: { name: 'chain' } },
+    ...extra,
+  });
 
 async function namespace(): Promise<string> {
   const name = `fault-${++namespaceCount}`;
@@ -63,7 +72,7 @@ async function database(adminUrl: string, ns: string): Promise<string> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  await kube(['apply', '-n', ns, '-f', '-'], JSON.stringify(urlSecret('app-db', url.toString())));
+  await applyIn(ns, urlSecret('app-db', url.toString()));
   return url.toString();
 }
 
@@ -141,7 +150,7 @@ describe('the controller through faults', () => {
   it('the API server and etcd gone for 20 s mid-step: the same process carries on, in-process and with a migration Job', async () => {
     const ns = await namespace();
     const inProcessUrl = await database(sharedPostgres(), ns);
-    await kube(['apply', '-n', ns, '-f', '-'], JSON.stringify(configMapChain('chain', slowChain(3))));
+    await applyIn(ns, configMapChain('chain', slowChain(3)));
     const jobsNs = await namespace();
     const jobUrl = await database(sharedPostgres(), jobsNs);
     const kc = new k8s.KubeConfig();
@@ -155,15 +164,7 @@ describe('the controller through faults', () => {
     onTestFinished(() => kubelet.stop());
 
     const running = await controller(`${ns},${jobsNs}`);
-    await kube(
-      ['apply', '-n', ns, '-f', '-'],
-      JSON.stringify(
-        dbm('app', {
-          database: { urlSecretRef: { name: 'app-db' } },
-          migrations: { configMapRef: { name: 'chain' } },
-        }),
-      ),
-    );
+    await applyIn(ns, slowResource());
     await kube(
       ['apply', '-n', jobsNs, '-f', '-'],
       JSON.stringify(
@@ -198,18 +199,9 @@ describe('the controller through faults', () => {
     const server = await startEmbedded(join(dir, 'data'));
     const ns = await namespace();
     const url = await database(server.url, ns);
-    await kube(['apply', '-n', ns, '-f', '-'], JSON.stringify(configMapChain('chain', slowChain(3))));
+    await applyIn(ns, configMapChain('chain', slowChain(3)));
     const running = await controller(ns, ['--connect-timeout', '2s']);
-    await kube(
-      ['apply', '-n', ns, '-f', '-'],
-      JSON.stringify(
-        dbm('app', {
-          database: { urlSecretRef: { name: 'app-db' } },
-          migrations: { configMapRef: { name: 'chain' } },
-          retry: { initialBackoffSeconds: 1, maxBackoffSeconds: 4 },
-        }),
-      ),
-    );
+    await applyIn(ns, slowResource({ retry: { initialBackoffSeconds: 1, maxBackoffSeconds: 4 } }));
     await whileStepRuns(url);
     await stopEmbedded(join(dir, 'data'));
     await new Promise((r) => setTimeout(r, 5_000));
@@ -229,17 +221,9 @@ describe('the controller through faults', () => {
 
     const ns = await namespace();
     const url = await database(sharedPostgres(), ns);
-    await kube(['apply', '-n', ns, '-f', '-'], JSON.stringify(configMapChain('chain', slowChain(2))));
+    await applyIn(ns, configMapChain('chain', slowChain(2)));
     const running = await controller(ns, [], kubeconfig);
-    await kube(
-      ['apply', '-n', ns, '-f', '-'],
-      JSON.stringify(
-        dbm('app', {
-          database: { urlSecretRef: { name: 'app-db' } },
-          migrations: { configMapRef: { name: 'chain' } },
-        }),
-      ),
-    );
+    await applyIn(ns, slowResource());
     await whileStepRuns(url);
     proxy.delayMs = 5_000;
     await new Promise((r) => setTimeout(r, 15_000));
@@ -253,7 +237,7 @@ describe('the controller through faults', () => {
   it('with leader election, an outage longer than the lease: the controller steps down and says why; restarted, it finishes', async () => {
     const ns = await namespace();
     const url = await database(sharedPostgres(), ns);
-    await kube(['apply', '-n', ns, '-f', '-'], JSON.stringify(configMapChain('chain', slowChain(3))));
+    await applyIn(ns, configMapChain('chain', slowChain(3)));
     const elect = [
       '--leader-elect',
       '--leader-elect-namespace',
@@ -266,15 +250,7 @@ describe('the controller through faults', () => {
       '1s',
     ];
     const first = await controller(ns, elect);
-    await kube(
-      ['apply', '-n', ns, '-f', '-'],
-      JSON.stringify(
-        dbm('app', {
-          database: { urlSecretRef: { name: 'app-db' } },
-          migrations: { configMapRef: { name: 'chain' } },
-        }),
-      ),
-    );
+    await applyIn(ns, slowResource());
     await whileStepRuns(url);
     await cluster.controlPlane.stop();
     const code = await Promise.race([

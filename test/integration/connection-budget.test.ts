@@ -87,33 +87,24 @@ describe('what a migrator costs the database while it waits', () => {
     expect(peak.sessions).toBeLessThanOrEqual(97);
   }, 180_000);
 
-  it('20 migrators through PgBouncer in session mode with a pool of 3: no deadlock, each step once', async () => {
-    const url = await createTestDatabase();
-    const bouncer = await startPgBouncer(url, { poolMode: 'session', poolSize: 3, queryWaitTimeoutS: 60 });
-    const chain = await writeChain(recordingChain(6));
-    const env = { DATABASE_URL: bouncer.url(url), REVISOR_MIGRATIONS: chain, REVISOR_LOG_LEVEL: 'warn' };
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, () => runCli(['upgrade', 'head', '--lock-wait', '120s'], env)),
-    );
-    for (const run of runs) expect(run.code, run.stderr).toBe(0);
-    await appliedOnce(url, 6);
-  }, 180_000);
-
-  it('20 migrators through PgBouncer in transaction mode with a pool of 2: no deadlock, each step once', async () => {
-    const url = await createTestDatabase();
-    const bouncer = await startPgBouncer(url, {
-      poolMode: 'transaction',
-      poolSize: 2,
-      queryWaitTimeoutS: 60,
-    });
-    const chain = await writeChain(recordingChain(6));
-    const env = { DATABASE_URL: bouncer.url(url), REVISOR_MIGRATIONS: chain, REVISOR_LOG_LEVEL: 'warn' };
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, () => runCli(['upgrade', 'head', '--lock-wait', '120s'], env)),
-    );
-    for (const run of runs) expect(run.code, run.stderr).toBe(0);
-    await appliedOnce(url, 6);
-  }, 180_000);
+  it.each([
+    ['session', 3],
+    ['transaction', 2],
+  ] as const)(
+    '20 migrators through PgBouncer in %s mode with a pool of %i: no deadlock, each step once',
+    async (poolMode, poolSize) => {
+      const url = await createTestDatabase();
+      const bouncer = await startPgBouncer(url, { poolMode, poolSize, queryWaitTimeoutS: 60 });
+      const chain = await writeChain(recordingChain(6));
+      const env = { DATABASE_URL: bouncer.url(url), REVISOR_MIGRATIONS: chain, REVISOR_LOG_LEVEL: 'warn' };
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, () => runCli(['upgrade', 'head', '--lock-wait', '120s'], env)),
+      );
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      await appliedOnce(url, 6);
+    },
+    180_000,
+  );
 
   it('a session-mode pool of one fails within --connect-timeout, naming the pool size a run needs', async () => {
     const url = await createTestDatabase();

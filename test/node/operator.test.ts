@@ -1,13 +1,9 @@
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { repoRoot } from '../support/kube/cluster.js';
 import {
-  apiServerEnv,
   apply,
   describeOnNode,
   getJson,
-  helm,
-  imageParts,
+  installOperator,
   namespace,
   nodeDatabase,
   nodeKubectl,
@@ -25,34 +21,7 @@ interface Pod {
 describeOnNode('the operator installed by its chart, on a real node', () => {
   it('becomes Ready, takes its Lease, serves /metrics from the pod, and brings a DatabaseMigration to head with the chart RBAC', async () => {
     const ns = await namespace('revisor');
-    const { repository, tag } = imageParts();
-    const values = {
-      image: { repository, tag, pullPolicy: 'Never' },
-      operator: {
-        extraEnv: apiServerEnv(),
-        leaderElection: { enabled: true },
-        watchNamespaces: [ns],
-        resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '384Mi' } },
-      },
-    };
-    await helm([
-      'install',
-      'revisor',
-      join(repoRoot, 'deploy/helm/revisor'),
-      '-n',
-      ns,
-      '--skip-crds',
-      '--set-json',
-      `image=${JSON.stringify(values.image)}`,
-      '--set-json',
-      `operator.extraEnv=${JSON.stringify(values.operator.extraEnv)}`,
-      '--set',
-      'operator.leaderElection.enabled=true',
-      '--set-json',
-      `operator.watchNamespaces=${JSON.stringify(values.operator.watchNamespaces)}`,
-      '--set-json',
-      `operator.resources=${JSON.stringify(values.operator.resources)}`,
-    ]);
+    await installOperator(ns, ['--set', 'operator.leaderElection.enabled=true']);
     const pod = await until(
       'the operator pod Ready',
       async () => {

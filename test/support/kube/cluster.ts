@@ -59,7 +59,8 @@ async function waitUntil(
 
 const logFd = (path: string) => openSync(path, 'a');
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+/** SIGTERM to the child's process group, SIGKILL after 10 s. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {

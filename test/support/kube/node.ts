@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../../src/cli/embedded-postgres.js';
-import { binary, kubeBin } from './cluster.js';
+import { binary, kubeBin, stopProcess } from './cluster.js';
 
 const execFile = promisify(execFileCb);
 const run = (cmd: string, args: readonly string[], options: { cwd?: string } = {}) =>
@@ -49,28 +49,6 @@ export function nodeUnavailable(): string | null {
   if (!existsSync('/usr/lib/cni/bridge'))
     return 'the CNI plugins are not installed (containernetworking-plugins)';
   return null;
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const done = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
-  ]);
-  if (!done) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Gone.
-    }
-    await exited;
-  }
 }
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number, log?: string) {
