@@ -156,7 +156,8 @@ export const globalOptions = {
     env: 'REVISOR_LOG_LEVEL',
     help: 'debug, info (default), warn, error, silent',
   },
-  help: { type: 'boolean', short: 'h', help: 'show help' },
+  help: { type: 'boolean', short: 'h', help: "show the command's help" },
+  'help-all': { type: 'boolean', help: 'show the help with every global option described' },
 } as const;
 
 export type OptionSpec = Record<
@@ -256,7 +257,12 @@ export const str = (values: Values, name: string): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 
-export function helpText(usage: string, summary: string, commandOptions: OptionSpec): string {
+/**
+ * A command's help: its own options in full, then the global ones by name only (they are
+ * the same for every command, and thirty of them would bury the few that are the
+ * command's); --help-all describes them too.
+ */
+export function helpText(usage: string, summary: string, commandOptions: OptionSpec, all = false): string {
   const lines = [`usage: ${usage}`, '', summary, ''];
   const describe = (spec: OptionSpec) =>
     Object.entries(spec).map(([name, o]) => {
@@ -264,6 +270,18 @@ export function helpText(usage: string, summary: string, commandOptions: OptionS
       return `  ${flag.padEnd(34)} ${o.help}${o.env ? ` [${o.env}]` : ''}`;
     });
   if (Object.keys(commandOptions).length > 0) lines.push('options:', ...describe(commandOptions), '');
-  lines.push('global options:', ...describe(globalOptions));
+  if (all) {
+    lines.push('global options:', ...describe(globalOptions));
+    return lines.join('\n');
+  }
+  const names = Object.keys(globalOptions).map((name) => `--${name}`);
+  const wrapped: string[] = [];
+  for (const name of names) {
+    const last = wrapped.at(-1);
+    if (last !== undefined && last.length + name.length + 1 <= 96)
+      wrapped[wrapped.length - 1] = `${last} ${name}`;
+    else wrapped.push(`  ${name}`);
+  }
+  lines.push('global options (every command; --help-all describes them):', ...wrapped);
   return lines.join('\n');
 }

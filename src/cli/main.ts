@@ -416,8 +416,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     const { values, positionals, fromCommandLine, emptyInEnv } = parse(rest, command.options, env);
     json = values['json'] === true;
-    if (values['help']) {
-      process.stdout.write(`${helpText(command.usage, command.summary, command.options)}\n`);
+    if (values['help'] || values['help-all']) {
+      const text = helpText(command.usage, command.summary, command.options, values['help-all'] === true);
+      process.stdout.write(`${text}\n`);
       return 0;
     }
     let level: ReturnType<typeof parseLevel>;
