@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { delimiter } from 'node:path';
+import { delimiter, relative } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import {
   type BackupSettings,
@@ -164,9 +164,11 @@ async function connectionOf(ctx: Context): Promise<ConnectionOptions> {
     }
     const { startEmbedded, defaultEmbeddedDir } = await import('./embedded-postgres.js');
     const server = await startEmbedded(defaultEmbeddedDir(ctx.env));
+    // One line: where the data is, and that the server stays up for the next command.
     ctx.logger.warn(
-      { dir: server.dir, port: server.port },
-      'no database configured: using the embedded PostgreSQL (a local, throwaway server)',
+      {},
+      `no database configured: using the embedded PostgreSQL in ${relative(process.cwd(), server.dir) || server.dir} ` +
+        `(127.0.0.1:${server.port}; it keeps running for the next command: "revisor embedded stop" stops it)`,
     );
     url = server.url;
   }

@@ -224,3 +224,17 @@ export async function stopEmbedded(dir: string, options: { remove?: boolean } = 
 export function defaultEmbeddedDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['REVISOR_EMBEDDED_DIR'] ?? join(process.cwd(), '.revisor', 'postgres');
 }
+
+/** Whether the embedded server in `dir` is running, and on which port; null when there is none. */
+export async function embeddedStatus(dir: string): Promise<{ running: boolean; port: number } | null> {
+  const dataDir = resolve(dir);
+  if (!(await exists(join(dataDir, 'PG_VERSION')))) return null;
+  const { pg_ctl } = await binaries();
+  const ids = runAsIds();
+  const running =
+    spawnSync(pg_ctl, ['status', '-D', dataDir], ids ? { uid: ids.uid, gid: ids.gid } : {}).status === 0;
+  const credentials = JSON.parse(
+    await readFile(join(dataDir, 'revisor-credentials.json'), 'utf8'),
+  ) as Credentials;
+  return { running, port: credentials.port };
+}

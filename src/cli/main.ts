@@ -155,6 +155,13 @@ const commands: Record<string, Command> = {
     options: {},
     run: async () => (await import('./commands/check.js')).lint,
   },
+  embedded: {
+    usage: 'revisor embedded [status|stop]',
+    summary:
+      'Show or stop the local PostgreSQL that commands start when no database is configured (it keeps running between them).',
+    options: {},
+    run: async () => (await import('./commands/embedded.js')).embedded,
+  },
   wait: {
     usage: 'revisor wait --revision <rev|head> [--phase pre-deploy] [--timeout 5m] [--interval 2s]',
     summary:
