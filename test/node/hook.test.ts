@@ -1,6 +1,8 @@
+import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { sqlMigration } from '../support/cli.js';
 import { repoRoot } from '../support/kube/cluster.js';
 import {
@@ -16,7 +18,23 @@ import {
   until,
 } from './support.js';
 
-const chart = join(repoRoot, 'deploy/examples/app-hook');
+/**
+ * The example chart, copied with the revisor chart beside it where its file:// dependency
+ * points: `helm dependency build` writes into the chart's directory, and the end-to-end
+ * tier builds the same example at the same time.
+ */
+async function exampleChart(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'revisor-app-hook-'));
+  onTestFinished(() => rm(root, { recursive: true, force: true }));
+  await cp(join(repoRoot, 'deploy/examples/app-hook'), join(root, 'examples/app-hook'), {
+    recursive: true,
+    filter: (source) => !source.includes('/charts/') && !source.endsWith('Chart.lock'),
+  });
+  await mkdir(join(root, 'helm'));
+  await symlink(join(repoRoot, 'deploy/helm/revisor'), join(root, 'helm/revisor'));
+  await helm(['dependency', 'build', join(root, 'examples/app-hook')]);
+  return join(root, 'examples/app-hook');
+}
 
 const v1 = {
   '1.sql': sqlMigration(
@@ -93,7 +111,7 @@ describeOnNode('hook mode with the example application chart, on a real node', (
     const url = await nodeDatabase();
     await apply(ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-db' }, stringData: { url } });
     const [image1, image2] = [await applicationImage('hook-v1', v1), await applicationImage('hook-v2', v2)];
-    await helm(['dependency', 'build', chart]);
+    const chart = await exampleChart();
     const values = (image: string) => {
       const { repository, tag } = imageParts(image);
       // The application itself: the same image, idling (any image would do).
