@@ -59,6 +59,23 @@ async function waitUntil(
 
 const logFd = (path: string) => openSync(path, 'a');
 
+/** A single-member etcd on loopback, for a test cluster: its data in `dataDir`, no fsync. */
+export const etcdArgs = (dataDir: string, clientPort: number, peerPort: number): string[] => [
+  '--data-dir',
+  dataDir,
+  '--listen-client-urls',
+  `http://127.0.0.1:${clientPort}`,
+  '--advertise-client-urls',
+  `http://127.0.0.1:${clientPort}`,
+  '--listen-peer-urls',
+  `http://127.0.0.1:${peerPort}`,
+  '--initial-advertise-peer-urls',
+  `http://127.0.0.1:${peerPort}`,
+  '--initial-cluster',
+  `default=http://127.0.0.1:${peerPort}`,
+  '--unsafe-no-fsync',
+];
+
 /** SIGTERM to the child's process group, SIGKILL after 10 s. */
 export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -101,25 +118,10 @@ export async function startCluster(): Promise<Cluster> {
   const adminToken = randomBytes(24).toString('hex');
   const startControlPlane = async () => {
     const etcdLog = join(dir, 'etcd.log');
-    const etcd = spawn(
-      binary('etcd'),
-      [
-        '--data-dir',
-        join(dir, 'etcd'),
-        '--listen-client-urls',
-        `http://127.0.0.1:${etcdPort}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${etcdPort}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster',
-        `default=http://127.0.0.1:${peerPort}`,
-        '--unsafe-no-fsync',
-      ],
-      { detached: true, stdio: ['ignore', logFd(etcdLog), logFd(etcdLog)] },
-    );
+    const etcd = spawn(binary('etcd'), etcdArgs(join(dir, 'etcd'), etcdPort, peerPort), {
+      detached: true,
+      stdio: ['ignore', logFd(etcdLog), logFd(etcdLog)],
+    });
     processes.push(etcd);
     await waitUntil(
       'etcd',

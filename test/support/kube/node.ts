@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../../src/cli/embedded-postgres.js';
-import { binary, kubeBin, stopProcess } from './cluster.js';
+import { binary, etcdArgs, kubeBin, stopProcess } from './cluster.js';
 
 const execFile = promisify(execFileCb);
 const run = (cmd: string, args: readonly string[], options: { cwd?: string } = {}) =>
@@ -254,21 +254,7 @@ export async function startNodeCluster(): Promise<NodeCluster> {
       await freePort(),
       await freePort(),
     ];
-    start('etcd', binary('etcd'), [
-      '--data-dir',
-      join(dir, 'etcd'),
-      '--listen-client-urls',
-      `http://127.0.0.1:${etcdPort}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${etcdPort}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peerPort}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peerPort}`,
-      '--initial-cluster',
-      `default=http://127.0.0.1:${peerPort}`,
-      '--unsafe-no-fsync',
-    ]);
+    start('etcd', binary('etcd'), etcdArgs(join(dir, 'etcd'), etcdPort, peerPort));
     await until(
       'etcd',
       async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok,
