@@ -12,27 +12,10 @@ import {
   until,
 } from './support.js';
 
-interface Pod {
-  metadata: { name: string };
-  status: { podIP?: string; phase: string; conditions?: { type: string; status: string }[] };
-  spec: { containers: { securityContext?: Record<string, unknown> }[] };
-}
-
 describeOnNode('the operator installed by its chart, on a real node', () => {
   it('becomes Ready, takes its Lease, serves /metrics from the pod, and brings a DatabaseMigration to head with the chart RBAC', async () => {
     const ns = await namespace('revisor');
-    await installOperator(ns, ['--set', 'operator.leaderElection.enabled=true']);
-    const pod = await until(
-      'the operator pod Ready',
-      async () => {
-        const pods = JSON.parse(
-          await nodeKubectl(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/name=revisor', '-o', 'json']),
-        ).items as Pod[];
-        return pods.find((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      },
-      120_000,
-      () => podReport(ns),
-    );
+    const pod = await installOperator(ns, ['--set', 'operator.leaderElection.enabled=true']);
     // The pod runs as the chart says, as the real kubelet enforces it: uid 10001, a
     // read-only root filesystem, a writable /tmp.
     expect(pod.spec.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true });

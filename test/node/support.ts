@@ -119,9 +119,9 @@ export const readyCondition = (resource: {
 
 /**
  * The operator, installed by its chart into `ns` with the built image, watching `ns` only;
- * resolves once its pod is Ready.
+ * resolves with its pod once it is Ready.
  */
-export async function installOperator(ns: string, extra: string[] = []): Promise<void> {
+export async function installOperator(ns: string, extra: string[] = []): Promise<Pod> {
   const { repository, tag } = imageParts();
   await helm([
     'install',
@@ -142,26 +142,27 @@ export async function installOperator(ns: string, extra: string[] = []): Promise
     'operator.resync=10s',
     ...extra,
   ]);
-  await until(
+  return until(
     'the operator pod Ready',
-    async () => {
-      const pods = JSON.parse(
-        await nodeKubectl([
-          'get',
-          'pods',
-          '-n',
-          ns,
-          '-l',
-          'app.kubernetes.io/component=operator',
-          '-o',
-          'json',
-        ]),
-      ).items as { status: { conditions?: { type: string; status: string }[] } }[];
-      return pods.some((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    },
+    async () =>
+      (await pods(ns, 'app.kubernetes.io/component=operator')).find((p) =>
+        p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ),
     120_000,
     () => podReport(ns),
   );
+}
+
+export interface Pod {
+  metadata: { name: string };
+  status: { podIP?: string; phase: string; conditions?: { type: string; status: string }[] };
+  spec: { containers: { securityContext?: Record<string, unknown> }[] };
+}
+
+/** The pods of `ns` that `selector` matches. */
+export async function pods(ns: string, selector: string): Promise<Pod[]> {
+  return JSON.parse(await nodeKubectl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']))
+    .items as Pod[];
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   nodeDatabase,
   nodeKubectl,
   podReport,
+  pods,
   readyCondition,
   until,
 } from './support.js';
@@ -119,19 +120,8 @@ describeOnNode('migrations as Jobs from the application image, on a real node', 
     const pod = await until(
       'the Job pod running s2',
       async () => {
-        const pods = JSON.parse(
-          await nodeKubectl([
-            'get',
-            'pods',
-            '-n',
-            ns,
-            '-l',
-            'app.kubernetes.io/managed-by=revisor',
-            '-o',
-            'json',
-          ]),
-        ).items as { metadata: { name: string }; status: { phase: string } }[];
-        const running = pods.find((p) => p.status.phase === 'Running');
+        const jobPods = await pods(ns, 'app.kubernetes.io/managed-by=revisor');
+        const running = jobPods.find((p) => p.status.phase === 'Running');
         if (!running) return undefined;
         const db = new pg.Client({ connectionString: url });
         await db.connect();
