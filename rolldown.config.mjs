@@ -17,7 +17,6 @@ export default defineConfig({
     /^@opentelemetry\//,
     'node-fetch',
     'libpg-query',
-    'pino-pretty',
     'pg-native',
   ],
   output: {

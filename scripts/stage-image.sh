@@ -20,7 +20,7 @@ find "$dest/dist" \( -name '*.map' -o -name '*.d.ts' \) -delete
 node -e '
   const pkg = require(process.argv[1]);
   const runtime = ["@opentelemetry/api", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/resources",
-    "@opentelemetry/sdk-trace", "libpg-query", "node-fetch", "pino", "pino-pretty"];
+    "@opentelemetry/sdk-trace", "libpg-query", "node-fetch", "pino"];
   const dependencies = Object.fromEntries(runtime.map((name) => {
     if (!pkg.dependencies[name]) throw new Error(`stage-image: ${name} is not a dependency`);
     return [name, pkg.dependencies[name]];

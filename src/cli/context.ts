@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, relative } from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { stepLine } from '../log/text-format.js';
 import {
   type BackupSettings,
   blockerEndedMessage,
@@ -164,11 +165,13 @@ async function connectionOf(ctx: Context): Promise<ConnectionOptions> {
     }
     const { startEmbedded, defaultEmbeddedDir } = await import('./embedded-postgres.js');
     const server = await startEmbedded(defaultEmbeddedDir(ctx.env));
-    // One line: where the data is, and that the server stays up for the next command.
-    ctx.logger.warn(
+    // Said once, by the command that starts the server: where the data is, and that it stays up.
+    // Later commands find it running and say nothing ("revisor embedded" shows it).
+    (server.started ? ctx.logger.warn : ctx.logger.debug).call(
+      ctx.logger,
       {},
-      `no database configured: using the embedded PostgreSQL in ${relative(process.cwd(), server.dir) || server.dir} ` +
-        `(127.0.0.1:${server.port}; it keeps running for the next command: "revisor embedded stop" stops it)`,
+      `no database configured: started the embedded PostgreSQL in ${relative(process.cwd(), server.dir) || server.dir} ` +
+        `(127.0.0.1:${server.port}); it keeps running for the next command: "revisor embedded stop" stops it`,
     );
     url = server.url;
   }
@@ -383,16 +386,31 @@ export function migratorWith(
           { revisions: rows.map((r) => r.revision) },
           'a previous run died inside a non-transactional step; it was marked interrupted and runs again',
         ),
+      // A person reads one aligned line per step, when it ends, with its duration; a machine
+      // gets the start (a step can run for hours) and the end as two events.
       stepStarted: (step) =>
-        logger.info(
+        (logger.readable ? logger.debug : logger.info).call(
+          logger,
           { revision: step.revision, direction: step.direction },
           `running ${step.direction} ${step.headsBefore.join(',') || '<base>'} -> ${step.headsAfter.join(',') || '<base>'}, ${step.migration.message}`,
         ),
       stepFinished: (step, result) =>
-        logger.debug(
-          { revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) },
-          'step finished',
-        ),
+        logger.readable
+          ? logger.info(
+              {},
+              stepLine(
+                step.direction,
+                step.headsBefore,
+                step.headsAfter,
+                step.migration.message,
+                result.status,
+                result.durationMs,
+              ),
+            )
+          : logger.debug(
+              { revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) },
+              'step finished',
+            ),
       invalidIndexDropped: (step, index) =>
         logger.warn(
           { revision: step.revision, index },

@@ -22,6 +22,8 @@ export interface EmbeddedServer {
   /** postgres://… with the password; never log it. */
   readonly url: string;
   urlFor(database: string): string;
+  /** Whether this call started it (false: it was already running). */
+  readonly started: boolean;
 }
 
 interface Credentials {
@@ -206,7 +208,7 @@ export async function startEmbedded(
     }
     const urlFor = (database: string) =>
       `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${credentials.port}/${database}`;
-    return { dir: dataDir, port: credentials.port, url: urlFor('postgres'), urlFor };
+    return { dir: dataDir, port: credentials.port, url: urlFor('postgres'), urlFor, started: !running };
   });
 }
 

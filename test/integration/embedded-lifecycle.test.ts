@@ -16,12 +16,15 @@ describe('the embedded PostgreSQL a newcomer meets', () => {
     expect((await runCli(['embedded'], env)).stdout).toContain('no embedded PostgreSQL in');
     const current = await runCli(['current'], env);
     expect(current.code, current.stderr).toBe(0);
-    // One warning line that says where, and how to stop it.
+    // The command that starts it says, in one warning, where and how to stop it.
     const warnings = current.stderr.split('\n').filter((l) => l.includes('"level":40'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(
       'it keeps running for the next command: \\"revisor embedded stop\\" stops it',
     );
+    // The next one finds it running and says nothing but its answer.
+    const again = await runCli(['current'], env);
+    expect(again.stderr.split('\n').filter((l) => l.includes('"level":40'))).toEqual([]);
     const running = await runCli(['embedded'], env);
     expect(running.stdout).toMatch(/is running on 127\.0\.0\.1:\d+/);
     expect((await runCli(['embedded', 'stop'], env)).stdout).toContain('stopped the embedded PostgreSQL');

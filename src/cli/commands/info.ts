@@ -32,6 +32,12 @@ export async function current(ctx: Context): Promise<number> {
     const heads = await migrator.current();
     if (ctx.json)
       printJson({ heads, atHead: heads.length > 0 && heads.every((h) => migrator.graph.heads.includes(h)) });
+    else if (heads.length === 0)
+      // stdout stays as Alembic's (nothing at base); the person reading learns why.
+      ctx.logger.info(
+        {},
+        'no revision applied yet (the database is at base); "revisor upgrade head" applies the chain',
+      );
     else for (const h of heads) print(label(migrator.graph, h));
     return 0;
   } finally {
