@@ -1,26 +1,30 @@
 import { spawnSync } from 'node:child_process';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { defaultEmbeddedDir, startEmbedded } from '../src/cli/embedded-postgres.js';
 import { operatorDemo } from './demo-operator.js';
 
 /**
- * npm run demo: the embedded chain on the embedded PostgreSQL, in a fresh database,
- * through the real CLI: upgrade, history, current, one step down and up again, then the
- * chain's check (the up/down/up staircase on a scratch database) and lint; then, when the
- * test cluster's binaries are built, the operator (scripts/demo-operator.ts).
+ * npm run demo: the embedded chain through the real CLI on the database `npx revisor` uses
+ * by default (the embedded PostgreSQL in ./.revisor/postgres), so the commands a newcomer
+ * types next see what the demo did: upgrade, history, current, one step down and up again,
+ * the chain's check and lint; then the operator (scripts/demo-operator.ts), building the
+ * local API server's binaries on first use.
  */
 const bin = fileURLToPath(new URL('../../bin/revisor.js', import.meta.url));
-const server = await startEmbedded(defaultEmbeddedDir());
-const admin = new pg.Client({ connectionString: server.url });
-await admin.connect();
-await admin.query('DROP DATABASE IF EXISTS revisor_demo WITH (FORCE)');
-await admin.query('CREATE DATABASE revisor_demo');
-await admin.end();
+// The demo shows the CLI's default, whatever this shell points DATABASE_URL or PG* at.
+// Its logs read the same on a terminal and in a captured transcript.
+const env = {
+  REVISOR_LOG_FORMAT: 'text',
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && !/^PG[A-Z]+$/.test(name)),
+  ),
+};
+const server = await startEmbedded(defaultEmbeddedDir(env));
+const where = relative(process.cwd(), server.dir) || server.dir;
 
-const env = { ...process.env, DATABASE_URL: server.urlFor('revisor_demo'), REVISOR_LOG_LEVEL: 'warn' };
 function revisor(...args: string[]): void {
-  process.stdout.write(`\n$ revisor ${args.join(' ')}\n`);
+  process.stdout.write(`\n$ npx revisor ${args.join(' ')}\n`);
   const result = spawnSync(process.execPath, [bin, ...args], { env, stdio: 'inherit' });
   if (result.status !== 0) {
     process.stderr.write(`demo: "revisor ${args.join(' ')}" exited ${result.status}\n`);
@@ -28,7 +32,9 @@ function revisor(...args: string[]): void {
   }
 }
 
-process.stdout.write(`embedded PostgreSQL in ${server.dir} (port ${server.port}), database revisor_demo\n`);
+process.stdout.write(
+  `== the CLI, on the embedded PostgreSQL in ${where} (127.0.0.1:${server.port}), as npx revisor uses it\n`,
+);
 revisor('upgrade', 'head');
 revisor('history');
 revisor('current');
@@ -39,4 +45,11 @@ revisor('history', '--audit');
 revisor('upgrade', 'head');
 revisor('check');
 revisor('lint');
-await operatorDemo(server, bin);
+const operator = await operatorDemo(server, bin, env);
+process.stdout.write(
+  `\n== done. ${operator === 'ran' ? 'The local API server, etcd and the controller have stopped. ' : ''}` +
+    `Left running: the embedded PostgreSQL in ${where} (127.0.0.1:${server.port}), with the demo's database:\n` +
+    '   npx revisor current          continues where the demo stopped (npx revisor --help lists the rest)\n' +
+    '   npx revisor embedded stop    stops it (its data stays for the next start)\n',
+);
+if (operator === 'failed') process.exitCode = 1;

@@ -1,35 +1,76 @@
 #!/usr/bin/env bash
-# Builds the test cluster's binaries from Go modules into .cache/kube/bin: kube-apiserver,
-# kubectl, etcd and helm (the end-to-end tier), and kubelet, kube-controller-manager,
-# kube-scheduler and the sandbox's pause binary (the node tier: pods on a real kubelet).
-# Idempotent: a stamp of the pinned versions skips a finished build.
+# Builds the test cluster's binaries from Go modules into .cache/kube/bin.
+#   kube-assets.sh [apiserver|cluster|node]...   (no argument: all of them)
+#   apiserver: kube-apiserver, kubectl and etcd (what npm run demo's operator part needs)
+#   cluster:   those and helm (the end-to-end tier)
+#   node:      kubelet, kube-controller-manager, kube-scheduler and the sandbox's pause
+#              binary (the node tier: pods on a real kubelet)
+# Idempotent: each binary has a stamp of the pinned versions, and a built one is reused.
+# Without Go >= 1.26 on PATH it fetches the Go toolchain from the Go module proxy (the
+# golang.org/toolchain module, as `go` itself does for GOTOOLCHAIN) into .cache/go.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin="$here/.cache/kube/bin"
 helm_version=v3.22.0
+go_version=1.26.8
 
-if ! command -v go >/dev/null 2>&1; then
-  cat >&2 <<'MSG'
-revisor: building the test cluster needs Go (>= 1.26), which is not on PATH.
-  Install it from your OS packages or https://go.dev/dl, then run: npm run kube:assets
-  (the end-to-end tests start a real kube-apiserver and etcd built from Go modules).
-MSG
-  exit 3
+say() { echo "kube:assets: $*" >&2; }
+
+go_is_recent() {
+  local v
+  v=$("$1" env GOVERSION 2>/dev/null) || return 1
+  v=${v#go}
+  local major=${v%%.*} rest=${v#*.}
+  local minor=${rest%%[.a-z]*}
+  ((major > 1 || (major == 1 && minor >= 26)))
+}
+
+if ! command -v go >/dev/null 2>&1 || ! go_is_recent go; then
+  toolchain="$here/.cache/go/go$go_version"
+  if [[ ! -x "$toolchain/bin/go" ]]; then
+    case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+    module="v0.0.1-go$go_version.linux-$arch"
+    proxy=${GOPROXY:-https://proxy.golang.org}
+    proxy=${proxy%%,*}
+    say "no Go >= 1.26 on PATH: fetching Go $go_version from $proxy (about 70 MB, once)"
+    mkdir -p "$here/.cache/go"
+    zip="$here/.cache/go/$module.zip"
+    curl -fL --progress-bar -o "$zip" "$proxy/golang.org/toolchain/@v/$module.zip"
+    rm -rf "$here/.cache/go/unpacked"
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -q "$zip" -d "$here/.cache/go/unpacked"
+    else
+      python3 -m zipfile -e "$zip" "$here/.cache/go/unpacked"
+    fi
+    # Zip entries of the module carry no mode bits an extractor always keeps.
+    chmod -R u+x "$here/.cache/go/unpacked/golang.org/toolchain@$module/bin" \
+      "$here/.cache/go/unpacked/golang.org/toolchain@$module/pkg/tool"
+    rm -rf "$toolchain"
+    mv "$here/.cache/go/unpacked/golang.org/toolchain@$module" "$toolchain"
+    rm -rf "$here/.cache/go/unpacked" "$zip"
+  fi
+  export PATH="$toolchain/bin:$PATH" GOTOOLCHAIN=local
 fi
 
 kube_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$here/tools/kube/go.mod")
 etcd_version=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\).*/\1/p' "$here/tools/etcd/go.mod")
 node_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$here/tools/node/go.mod")
-[[ "$node_version" == "$kube_version" ]] || { echo "kube:assets: tools/node pins $node_version, tools/kube $kube_version" >&2; exit 3; }
-stamp="kubernetes=$kube_version etcd=$etcd_version helm=$helm_version node=1 go=$(go env GOVERSION)"
-all=(kube-apiserver kubectl etcd helm kubelet kube-controller-manager kube-scheduler pause)
-complete=1
-for b in "${all[@]}"; do [[ -x "$bin/$b" ]] || complete=0; done
-if [[ -f "$bin/.stamp" && "$(cat "$bin/.stamp")" == "$stamp" && $complete == 1 ]]; then
-  exit 0
-fi
+[[ "$node_version" == "$kube_version" ]] || { say "tools/node pins $node_version, tools/kube $kube_version"; exit 3; }
+stamp="kubernetes=$kube_version etcd=$etcd_version helm=$helm_version go=$(go env GOVERSION)"
+
+groups=("$@")
+((${#groups[@]})) || groups=(cluster node)
+wanted=()
+for group in "${groups[@]}"; do
+  case "$group" in
+    apiserver) wanted+=(kube-apiserver kubectl etcd) ;;
+    cluster) wanted+=(kube-apiserver kubectl etcd helm) ;;
+    node) wanted+=(kubelet kube-controller-manager kube-scheduler pause) ;;
+    *) say "unknown group \"$group\" (apiserver, cluster or node)"; exit 2 ;;
+  esac
+done
+
 mkdir -p "$bin"
-rm -f "$bin/.stamp"
 export CGO_ENABLED=0
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 minor=${kube_version#v1.}
@@ -40,16 +81,45 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   version_flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
 done
 
-echo "kube:assets: kube-apiserver and kubectl $kube_version" >&2
-(cd "$here/tools/kube" && go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-(cd "$here/tools/kube" && go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/kubectl" k8s.io/kubernetes/cmd/kubectl)
-echo "kube:assets: etcd $etcd_version" >&2
-(cd "$here/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .)
-echo "kube:assets: helm $helm_version" >&2
-GOBIN="$bin" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" "helm.sh/helm/v3/cmd/helm@$helm_version"
-echo "kube:assets: kubelet, kube-controller-manager, kube-scheduler $kube_version (about 7 minutes on 2 cores, once)" >&2
-for cmd in kubelet kube-controller-manager kube-scheduler; do
-  (cd "$here/tools/node" && go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+# Cold, on 2 cores with the module cache empty; a warm Go build cache makes each a few seconds.
+declare -A estimate=(
+  [kube-apiserver]="about 3 minutes" [kubectl]="about 1 minute" [etcd]="about 1 minute"
+  [helm]="about 1 minute" [kubelet]="about 2 minutes" [kube-controller-manager]="about 2 minutes"
+  [kube-scheduler]="about 1 minute" [pause]="a few seconds"
+)
+
+build() {
+  local name=$1
+  case "$name" in
+    kube-apiserver | kubectl)
+      (cd "$here/tools/kube" && go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/$name" "k8s.io/kubernetes/cmd/$name") ;;
+    kubelet | kube-controller-manager | kube-scheduler)
+      (cd "$here/tools/node" && go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/$name" "k8s.io/kubernetes/cmd/$name") ;;
+    etcd) (cd "$here/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .) ;;
+    pause) (cd "$here/tools/pause" && go build -trimpath -ldflags "-s -w" -o "$bin/pause" .) ;;
+    helm)
+      GOBIN="$bin" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
+        "helm.sh/helm/v3/cmd/helm@$helm_version" ;;
+  esac
+}
+
+declare -A done_already=()
+todo=()
+for name in "${wanted[@]}"; do
+  [[ -n "${done_already[$name]:-}" ]] && continue
+  done_already[$name]=1
+  if [[ -x "$bin/$name" && -f "$bin/.stamp.$name" && "$(cat "$bin/.stamp.$name")" == "$stamp" ]]; then continue; fi
+  todo+=("$name")
 done
-(cd "$here/tools/pause" && go build -trimpath -ldflags "-s -w" -o "$bin/pause" .)
-echo "$stamp" >"$bin/.stamp"
+((${#todo[@]})) || exit 0
+say "building ${todo[*]} from Go modules into .cache/kube/bin (once; reused after)"
+index=0
+for name in "${todo[@]}"; do
+  index=$((index + 1))
+  rm -f "$bin/.stamp.$name"
+  say "[$index/${#todo[@]}] $name (${estimate[$name]} cold)"
+  started=$SECONDS
+  build "$name"
+  echo "$stamp" >"$bin/.stamp.$name"
+  say "[$index/${#todo[@]}] $name built in $((SECONDS - started)) s"
+done

@@ -152,7 +152,12 @@ const commands: Record<string, Command> = {
   lint: {
     usage: 'revisor lint',
     summary: "Lint each revision's upgrade SQL for operations that lock or break production.",
-    options: {},
+    options: {
+      'show-waived': {
+        type: 'boolean',
+        help: 'list waived findings with their reasons too (counted either way)',
+      },
+    },
     run: async () => (await import('./commands/check.js')).lint,
   },
   embedded: {

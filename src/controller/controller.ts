@@ -11,6 +11,7 @@ import {
 } from '../migrator/index.js';
 import { mergeEvents, type Tracing } from '../telemetry/tracing.js';
 import { approvedPlanAnnotation } from './approval.js';
+import { ApiServerError } from './http-status.js';
 import { Informer } from './informer.js';
 import {
   KubeCluster,
@@ -165,8 +166,15 @@ export class Controller {
       initialBackoffMs: 500,
       maxBackoffMs: 30_000,
       watchdogMs: this.#config.watchdogMs,
-      onError: (err: unknown) =>
-        logger.warn({ err: shownError(err) }, 'watch failed; relisting after backoff'),
+      // A new CRD's storage answers 429 for a moment, and an API server restarting refuses:
+      // the first tries are routine and said quietly; a watch still failing is a warning.
+      // The message is the status or transport code, not the response body.
+      onError: (err: unknown, failures: number, retryInMs: number) =>
+        (failures > 2 ? logger.warn : logger.info).call(
+          logger,
+          failures > 2 ? { failures, err: shownError(err) } : { failures },
+          `watch failed (${new ApiServerError('watch', err).message.replace(/^watch: /, '')}); relisting in ${(retryInMs / 1000).toFixed(1)} s`,
+        ),
     };
     this.#informers = namespaces.map(
       (ns) =>

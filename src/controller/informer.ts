@@ -27,7 +27,8 @@ export interface InformerOptions {
   /** A watch with no event (bookmarks included) for this long is restarted. */
   readonly watchdogMs: number;
   readonly sleep?: (ms: number) => Promise<void>;
-  readonly onError?: (err: unknown) => void;
+  /** A list or watch failed for the `failures`-th time in a row; the next try is in `retryInMs`. */
+  readonly onError?: (err: unknown, failures: number, retryInMs: number) => void;
 }
 
 export type ChangeHandler<T> = (key: string, object: T | null, previous: T | null) => void;
@@ -108,11 +109,13 @@ export class Informer<T extends Meta> {
         }
       } catch (err) {
         if (this.#stopped) return;
-        this.#options.onError?.(err);
         failures++;
-        await this.#sleep(
-          Math.min(this.#options.initialBackoffMs * 2 ** (failures - 1), this.#options.maxBackoffMs),
+        const retryInMs = Math.min(
+          this.#options.initialBackoffMs * 2 ** (failures - 1),
+          this.#options.maxBackoffMs,
         );
+        this.#options.onError?.(err, failures, retryInMs);
+        await this.#sleep(retryInMs);
       }
     }
   }

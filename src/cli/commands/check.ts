@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import {
   type Catalog,
   type CheckIssue,
@@ -98,14 +99,17 @@ export async function lint(ctx: Context): Promise<number> {
   const open = findings.filter((f) => f.waived === null);
   if (ctx.json) printJson({ findings });
   else {
-    for (const f of findings) {
-      const where = `${f.file}${f.line ? `:${f.line}` : ''}`;
+    const shown = ctx.values['show-waived'] === true ? findings : open;
+    for (const f of shown) {
+      const file = relative(process.cwd(), f.file);
+      const where = `${file.startsWith('..') ? f.file : file}${f.line ? `:${f.line}` : ''}`;
       print(`${where}: ${f.revision}: ${f.rule}${f.waived ? ' (waived)' : ''}: ${f.message}`);
       print(`    statement: ${f.statement.split('\n')[0]}${f.statement.includes('\n') ? ' …' : ''}`);
       print(f.waived ? `    waived: ${f.waived}` : `    advice: ${f.advice}`);
     }
     print(
-      `lint: ${graph.size} revision(s), ${open.length} finding(s), ${findings.length - open.length} waived`,
+      `lint: ${graph.size} revision(s), ${open.length} finding(s), ${findings.length - open.length} waived` +
+        (shown.length < findings.length ? ' (--show-waived lists them)' : ''),
     );
   }
   if (open.length === 0) return 0;

@@ -100,9 +100,9 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 export async function startCluster(): Promise<Cluster> {
-  for (const name of ['etcd', 'kube-apiserver', 'kubectl', 'helm'] as const) {
+  for (const name of ['etcd', 'kube-apiserver', 'kubectl'] as const) {
     if (!existsSync(binary(name))) {
-      throw new Error(`${binary(name)} is missing: run "npm run kube:assets" (needs Go; see README)`);
+      throw new Error(`${binary(name)} is missing: run "npm run kube:assets"`);
     }
   }
   const dir = await mkdtemp(join(tmpdir(), 'revisor-kube-'));
