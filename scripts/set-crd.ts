@@ -37,16 +37,29 @@ const databases = {
         },
       ],
       properties: {
-        matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+        matchLabels: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Labels a Secret must have, each with this value.',
+        },
         matchExpressions: {
           type: 'array',
+          description: 'Label requirements a Secret must meet, all of them.',
           items: {
             type: 'object',
             required: ['key', 'operator'],
             properties: {
-              key: { type: 'string', minLength: 1 },
-              operator: { type: 'string', enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
-              values: { type: 'array', items: { type: 'string' } },
+              key: { type: 'string', minLength: 1, description: 'The label.' },
+              operator: {
+                type: 'string',
+                enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+                description: 'In, NotIn, Exists or DoesNotExist.',
+              },
+              values: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'The values for In and NotIn.',
+              },
             },
           },
         },
@@ -57,7 +70,14 @@ const databases = {
       type: 'array',
       maxItems: 10000,
       description: 'Explicit Secrets, in rollout order.',
-      items: { type: 'object', required: ['name'], properties: { name: dnsName, key: secretKey } },
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { ...dnsName, description: "A Secret in the set's namespace." },
+          key: { ...secretKey, description: 'Its key holding the database URL (default: databases.key).' },
+        },
+      },
     },
   },
 };
@@ -92,9 +112,13 @@ const rollout = {
 
 const counts = {
   type: 'object',
-  properties: Object.fromEntries(
-    ['Ready', 'Progressing', 'Failed', 'Waiting'].map((s) => [s, { type: 'integer' }]),
-  ),
+  description: 'How many child DatabaseMigrations are in each state.',
+  properties: {
+    Ready: { type: 'integer', description: 'At the target.' },
+    Progressing: { type: 'integer', description: 'Started and not yet at the target.' },
+    Failed: { type: 'integer', description: 'Failed (their reasons are in failing).' },
+    Waiting: { type: 'integer', description: 'Not started yet: a later wave.' },
+  },
 };
 
 export function setCrdFrom(migrationCrd: string): string {
@@ -125,11 +149,14 @@ export function setCrdFrom(migrationCrd: string): string {
     spec.properties = { ...shared, databases, rollout };
     spec.required = ['databases'];
     const conditions = schema.properties.status.properties.conditions;
+    schema.properties.kind.description = 'DatabaseMigrationSet.';
+    schema.properties.metadata.description = "The set's name, namespace, labels and annotations.";
     schema.properties.status = {
       type: 'object',
+      description: "The rollout: what the set's children report, written once per reconcile.",
       properties: {
-        observedGeneration: { type: 'integer' },
-        targetRevision: { type: 'string' },
+        observedGeneration: { type: 'integer', description: 'The spec generation this status describes.' },
+        targetRevision: { type: 'string', description: 'The target revision the children are given.' },
         databases: { type: 'integer', description: 'How many databases the set has.' },
         counts,
         revisions: {
@@ -137,7 +164,10 @@ export function setCrdFrom(migrationCrd: string): string {
           description: 'How many databases are at each revision ("" for none).',
           items: {
             type: 'object',
-            properties: { revision: { type: 'string' }, databases: { type: 'integer' } },
+            properties: {
+              revision: { type: 'string', description: 'A revision, or "" for a database at base.' },
+              databases: { type: 'integer', description: 'How many databases are at it.' },
+            },
           },
         },
         failing: {
@@ -145,9 +175,12 @@ export function setCrdFrom(migrationCrd: string): string {
           description: 'The first failing databases, in rollout order.',
           items: {
             type: 'object',
-            properties: Object.fromEntries(
-              ['secret', 'migration', 'reason', 'message'].map((p) => [p, { type: 'string' }]),
-            ),
+            properties: {
+              secret: { type: 'string', description: "The database's Secret." },
+              migration: { type: 'string', description: 'Its child DatabaseMigration.' },
+              reason: { type: 'string', description: "The child's Ready reason." },
+              message: { type: 'string', description: "The child's Ready message." },
+            },
           },
         },
         conditions,
