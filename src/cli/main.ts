@@ -19,7 +19,7 @@ const migrate = () => import('./commands/migrate.js');
 const info = () => import('./commands/info.js');
 const scaffold = () => import('./commands/scaffold.js');
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
   upgrade: {
     usage: 'revisor upgrade [target] [--phase pre-deploy|post-deploy]',
     summary:
