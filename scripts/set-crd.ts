@@ -150,7 +150,6 @@ export function setCrdFrom(migrationCrd: string): string {
     spec.required = ['databases'];
     const conditions = schema.properties.status.properties.conditions;
     schema.properties.kind.description = 'DatabaseMigrationSet.';
-    schema.properties.metadata.description = "The set's name, namespace, labels and annotations.";
     schema.properties.status = {
       type: 'object',
       description: "The rollout: what the set's children report, written once per reconcile.",

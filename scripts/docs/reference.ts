@@ -84,6 +84,10 @@ export function crdFields(schema: Schema, path = ''): { path: string; schema: Sc
   return fields;
 }
 
+/** The API server forbids a description on metadata, which every resource has. */
+const metadataDescription =
+  "The object's name, namespace, labels and annotations (on a DatabaseMigration, revisor.dev/approved-plan approves a plan).";
+
 export function crdPage(file: string): string {
   const crd = parse(readFileSync(file, 'utf8')) as {
     spec: {
@@ -103,11 +107,12 @@ export function crdPage(file: string): string {
       '| --- | --- | --- | --- |',
     );
     for (const { path, schema } of crdFields(root)) {
+      const description = path === 'metadata' ? metadataDescription : (schema.description ?? '');
       const type =
         schema.type === 'array' ? `array of ${schema.items?.type ?? 'object'}` : (schema.type ?? 'object');
       const values = schema.enum ? ` One of: ${schema.enum.map(String).join(', ')}.` : '';
       const fallback = schema.default === undefined ? '' : `\`${JSON.stringify(schema.default)}\``;
-      lines.push(`| \`${path}\` | ${type} | ${fallback} | ${cell(`${schema.description ?? ''}${values}`)} |`);
+      lines.push(`| \`${path}\` | ${type} | ${fallback} | ${cell(`${description}${values}`)} |`);
     }
     lines.push('');
   }

@@ -80,7 +80,9 @@ describe('the documentation site', () => {
       const crd = parse(readFileSync(join(repoRoot, 'deploy/crds', file), 'utf8'));
       for (const version of crd.spec.versions)
         for (const { path, schema } of crdFields(version.schema.openAPIV3Schema)) {
-          if (!schema.description?.trim()) undocumented.push(`${file}: ${path} (no description)`);
+          // The API server refuses a description on metadata; the page describes it.
+          if (path !== 'metadata' && !schema.description?.trim())
+            undocumented.push(`${file}: ${path} (no description)`);
           if (!html.includes(`<code>${path}</code>`)) undocumented.push(`${file}: ${path} (not on the page)`);
         }
     }
