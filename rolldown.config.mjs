@@ -22,8 +22,8 @@ export default defineConfig({
       groups: [
         {
           name: 'core',
-          // Not the diff engine, the Alembic import or backups: they load with their commands.
-          test: /(src\/migrator\/(?!schema\/|import\/|run\/backup)|src\/cli\/(context|args|output|commands\/migrate)|src\/log\/|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
+          // Not the diff engine, the Alembic import, lint or backups: they load with their commands.
+          test: /(src\/migrator\/(?!schema\/|import\/|lint\/|run\/backup)|src\/cli\/(context|args|output|commands\/migrate)|src\/log\/|node_modules\/(pg|pg-[a-z]+|postgres-[a-z]+|pgpass|split2|xtend)\/)/,
         },
       ],
     },

@@ -13,6 +13,9 @@ export default defineMigration({
     'create-index-non-concurrent':
       'the audit_logs index swap must be atomic, which needs a transaction; at this revision (phase 1) sessions and ' +
       'audit_logs were small. A large deployment replaying this chain should build these indexes CONCURRENTLY first',
+    'drop-index-non-concurrent':
+      'the old audit_logs indexes are dropped in the same transaction that builds their replacements, so queries ' +
+      'never run without one; at this revision audit_logs was small',
   },
   upgrade(op) {
     op.createTable(

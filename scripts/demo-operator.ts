@@ -24,7 +24,7 @@ export async function operatorDemo(
   if (!(['kube-apiserver', 'kubectl', 'etcd'] as const).every((name) => existsSync(binary(name)))) {
     process.stdout.write(
       'first run: building kube-apiserver, kubectl and etcd from Go modules into .cache/kube/bin\n' +
-        '(about 5 minutes on 2 cores, plus a Go toolchain from the Go module proxy when none is installed;\n' +
+        '(about 6 minutes on 2 cores, plus a Go toolchain from the Go module proxy when none is installed;\n' +
         'later runs reuse them)\n',
     );
     const build = spawnSync('bash', [join(repoRoot, 'scripts/kube-assets.sh'), 'apiserver'], {

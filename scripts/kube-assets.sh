@@ -83,7 +83,7 @@ done
 
 # Cold, on 2 cores with the module cache empty; a warm Go build cache makes each a few seconds.
 declare -A estimate=(
-  [kube-apiserver]="about 3 minutes" [kubectl]="about 1 minute" [etcd]="about 1 minute"
+  [kube-apiserver]="about 5 minutes" [kubectl]="about 30 s after it" [etcd]="about 30 s"
   [helm]="about 1 minute" [kubelet]="about 2 minutes" [kube-controller-manager]="about 2 minutes"
   [kube-scheduler]="about 1 minute" [pause]="a few seconds"
 )

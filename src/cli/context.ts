@@ -144,6 +144,12 @@ function configuredUrl(ctx: Context): string | undefined {
   return url;
 }
 
+/** Whether a database is configured (or --embedded asked for); commands that can work without one ask. */
+export function databaseConfigured(ctx: Context): boolean {
+  const url = configuredUrl(ctx);
+  return ctx.values['embedded'] === true || hasConnectionConfig({ ...(url ? { url } : {}) }, ctx.env);
+}
+
 /** Where to connect: the configured database, or the embedded PostgreSQL when none is. */
 export function resolveConnection(ctx: Context): Promise<ConnectionOptions> {
   ctx.resolved.connection ??= connectionOf(ctx);

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { createLogger, parseLevel } from '../log/logger.js';
 import { classify, errorCodes, RevisorError } from '../migrator/index.js';
 import { type RunSpan, type Tracing, tracingEnabled } from '../telemetry/tracing.js';
 import { helpText, type OptionSpec, parse } from './args.js';
 import type { Context } from './context.js';
 import { errorJson, printJson, reportError } from './output.js';
+import { packageVersion } from './package-version.js';
 
 interface Command {
   usage: string;
@@ -150,15 +149,28 @@ export const commands: Record<string, Command> = {
     run: async () => (await import('./commands/schema.js')).drift,
   },
   lint: {
-    usage: 'revisor lint',
-    summary: "Lint each revision's upgrade SQL for operations that lock or break production.",
+    usage: 'revisor lint [revision|file…] [--format text|json|github|sarif] [--fail-on error|warning|never]',
+    summary:
+      "Lint revisions' upgrade SQL for what locks or breaks production; with a database configured, only what it would run next, judged by its tables.",
     options: {
-      'show-waived': {
-        type: 'boolean',
-        help: 'list waived findings with their reasons too (counted either way)',
+      format: {
+        type: 'string',
+        env: 'REVISOR_LINT_FORMAT',
+        help: 'text (default), json, github (workflow annotations) or sarif (SARIF 2.1.0)',
       },
+      'fail-on': {
+        type: 'string',
+        env: 'REVISOR_LINT_FAIL_ON',
+        help: 'the lowest severity that fails the run: error (default), warning, or never',
+      },
+      'small-table': {
+        type: 'string',
+        env: 'REVISOR_LINT_SMALL_TABLE',
+        help: "against a database: a table with at most this many rows is small, its findings harmless (default 10000, or the chain's revisor-lint.json)",
+      },
+      'show-all': { type: 'boolean', help: 'list waived findings, and those harmless on the database, too' },
     },
-    run: async () => (await import('./commands/check.js')).lint,
+    run: async () => (await import('./commands/lint.js')).lint,
   },
   embedded: {
     usage: 'revisor embedded [status|stop]',
@@ -345,22 +357,6 @@ function usage(): string {
   return lines.join('\n');
 }
 
-/** The package's version, from the package.json above this module (src/cli or dist/cli/revisor). */
-function version(): string {
-  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'revisor') return pkg.version ?? 'unknown';
-    } catch {
-      // Not here: one level up.
-    }
-  }
-  return 'unknown';
-}
-
 /** Levenshtein distance, for "did you mean": the command names are few and short. */
 function distance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -402,7 +398,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
-    process.stdout.write(`revisor ${version()}\n`);
+    process.stdout.write(`revisor ${packageVersion()}\n`);
     return 0;
   }
   const command = commands[name];

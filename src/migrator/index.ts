@@ -19,7 +19,9 @@ export {
   RevisorError,
 } from './errors/errors.js';
 export type { ImportResult } from './import/import-alembic.js';
-export { lintGraph } from './lint/lint.js';
+export type { Finding, LintConfig, RuleDefinition, RuleName } from './lint/api.js';
+/** Lint, loaded on use: its rules and PostgreSQL's parser stay off the no-op path. */
+export const loadLint = () => import('./lint/api.js');
 export { ident, inline } from './ops/statement.js';
 export {
   type BlockedStep,

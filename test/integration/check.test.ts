@@ -94,12 +94,10 @@ describe('revisor lint', () => {
     // Waived findings are counted; listing them is asked for.
     const quiet = await runCli(['lint']);
     expect(quiet.code).toBe(0);
-    expect(quiet.stdout.trim()).toBe(
-      'lint: 3 revision(s), 0 finding(s), 7 waived (--show-waived lists them)',
-    );
-    const result = await runCli(['lint', '--show-waived']);
+    expect(quiet.stdout.trim()).toBe('lint: 3 revision(s), 0 finding(s), 9 waived (--show-all lists them)');
+    const result = await runCli(['lint', '--show-all']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('567cc0f251e5: create-index-non-concurrent (waived)');
+    expect(result.stdout).toContain('567cc0f251e5: error create-index-non-concurrent (waived)');
     // Findings name the file the user wrote, relative to where lint runs (the repository
     // here), not the build output (its source map says which).
     expect(result.stdout).toMatch(
@@ -121,7 +119,7 @@ describe('revisor lint', () => {
     const result = await runCli(['lint', '--migrations', dir]);
     expect(result.code).toBe(31);
     expect(result.stdout).toMatch(
-      /2\.sql:6: risky2: create-index-non-concurrent: CREATE INDEX on existing table items/,
+      /2\.sql:6: risky2: error create-index-non-concurrent: CREATE INDEX on existing table items/,
     );
     expect(result.stdout).toContain('statement: CREATE INDEX ix_items_id ON items (id)');
     expect(result.stdout).toContain('advice: CREATE INDEX CONCURRENTLY');
@@ -142,7 +140,7 @@ describe('revisor lint', () => {
         'ALTER TABLE items ADD COLUMN id int;',
       ].join('\n'),
     });
-    const result = await runCli(['lint', '--migrations', dir, '--show-waived']);
+    const result = await runCli(['lint', '--migrations', dir, '--show-all']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('waived: the column was never read');
   });

@@ -1,9 +1,7 @@
-import { relative } from 'node:path';
 import {
   type Catalog,
   type CheckIssue,
   chainIndexProblems,
-  lintGraph,
   RevisorError,
   schemaTools,
   staircase,
@@ -89,34 +87,6 @@ export async function check(ctx: Context): Promise<number> {
       {
         issues: issues.length,
       },
-    ),
-  );
-}
-
-export async function lint(ctx: Context): Promise<number> {
-  const graph = await loadGraph(ctx.values);
-  const findings = await lintGraph(graph);
-  const open = findings.filter((f) => f.waived === null);
-  if (ctx.json) printJson({ findings });
-  else {
-    const shown = ctx.values['show-waived'] === true ? findings : open;
-    for (const f of shown) {
-      const file = relative(process.cwd(), f.file);
-      const where = `${file.startsWith('..') ? f.file : file}${f.line ? `:${f.line}` : ''}`;
-      print(`${where}: ${f.revision}: ${f.rule}${f.waived ? ' (waived)' : ''}: ${f.message}`);
-      print(`    statement: ${f.statement.split('\n')[0]}${f.statement.includes('\n') ? ' …' : ''}`);
-      print(f.waived ? `    waived: ${f.waived}` : `    advice: ${f.advice}`);
-    }
-    print(
-      `lint: ${graph.size} revision(s), ${open.length} finding(s), ${findings.length - open.length} waived` +
-        (shown.length < findings.length ? ' (--show-waived lists them)' : ''),
-    );
-  }
-  if (open.length === 0) return 0;
-  return reportError(
-    new RevisorError(
-      'LintFailed',
-      `${open.length} unwaived finding(s); fix them or waive them with a reason`,
     ),
   );
 }

@@ -3,6 +3,9 @@ import type { RevisionGraph } from '../chain/graph.js';
 import type { Phase } from '../chain/migration.js';
 import { classify } from '../errors/classify.js';
 import { RevisorError } from '../errors/errors.js';
+import type { Thresholds } from '../lint/judge.js';
+import type { Finding } from '../lint/lint.js';
+import type { RuleName } from '../lint/rules/index.js';
 import { qualified } from '../ops/statement.js';
 import type { BlockedStep, Blocker, BlockerAction } from '../pg/blockers.js';
 import { insertHistory, markInterrupted } from '../pg/history.js';
@@ -199,6 +202,23 @@ export class Migrator {
    */
   async plan(direction: Direction, target: string): Promise<Plan> {
     return plan(this.graph, await this.current(), direction, target);
+  }
+
+  /** Lint of the revisions an upgrade to target would run, judged by this database's tables. */
+  async lintPending(
+    target = 'head',
+    options: { enabled?: ReadonlySet<RuleName>; thresholds?: Thresholds } = {},
+  ): Promise<{ readonly steps: readonly Step[]; readonly findings: readonly Finding[] }> {
+    const { steps } = await this.plan('upgrade', target);
+    const [{ lintPendingSteps }, { defaultThresholds }] = await Promise.all([
+      import('../lint/pending.js'),
+      import('../lint/judge.js'),
+    ]);
+    const findings = await lintPendingSteps(steps, await this.#db(), {
+      thresholds: options.thresholds ?? defaultThresholds,
+      ...(options.enabled ? { enabled: options.enabled } : {}),
+    });
+    return { steps, findings };
   }
 
   /** Upgrades to target; `phase: 'pre-deploy'` stops before the first post-deploy revision. */
