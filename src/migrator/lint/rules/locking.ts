@@ -312,7 +312,7 @@ export const lockingRules = {
     check(stmt) {
       const vacuum = child(stmt, 'VacuumStmt');
       const cluster = child(stmt, 'ClusterStmt');
-      if (vacuum && vacuum['is_vacuumcmd'] && hasOption(vacuum, 'options', 'full')) {
+      if (vacuum?.['is_vacuumcmd'] && hasOption(vacuum, 'options', 'full')) {
         const rels = ((vacuum['rels'] as Node[] | undefined) ?? []).map((r) =>
           tableName(child(child(r, 'VacuumRelation'), 'relation')),
         );
