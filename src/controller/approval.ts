@@ -1,4 +1,5 @@
-import { isDestructive, type Plan, planHash, renderStep } from '../migrator/index.js';
+import { type Finding, isDestructive, type Plan, planHash, renderStep } from '../migrator/index.js';
+import { shownText } from './shown-text.js';
 
 export type ApprovalPolicy = 'Never' | 'Destructive' | 'Always';
 
@@ -8,7 +9,42 @@ export const approvedPlanAnnotation = 'revisor.dev/approved-plan';
 export interface PendingApproval {
   readonly hash: string;
   readonly message: string;
-  readonly plan: { revision: string; direction: string; sql: string; destructive: boolean }[];
+  readonly plan: PlannedStep[];
+}
+
+/** A lint finding on a step, as status.plan shows it. */
+export interface StepFinding {
+  readonly rule: string;
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+}
+
+export interface PlannedStep {
+  readonly revision: string;
+  readonly direction: string;
+  readonly sql: string;
+  readonly destructive: boolean;
+  readonly lint: StepFinding[];
+}
+
+/** Findings that ask for review: not waived, not harmless on this database's tables, errors. */
+const needsReview = (f: Finding) => f.waived === null && !f.there?.harmless && f.severity === 'error';
+
+/** The plan as status.plan shows it: each step's SQL and what lint, judged by the database, says of it. */
+export function plannedSteps(plan: Plan, findings: readonly Finding[]): PlannedStep[] {
+  return plan.steps.map((s) => ({
+    revision: s.revision,
+    direction: s.direction,
+    sql: renderStep(s),
+    destructive: isDestructive(s),
+    lint: findings
+      .filter((f) => f.revision === s.revision && s.direction === 'upgrade' && f.waived === null)
+      .map((f) => ({
+        rule: f.rule,
+        severity: f.severity,
+        message: shownText(f.there ? `${f.message}; ${f.there.text}` : f.message, []),
+      })),
+  }));
 }
 
 /**
@@ -21,25 +57,28 @@ export function pendingApproval(
   policy: ApprovalPolicy,
   plan: Plan,
   approved: string | undefined,
+  findings: readonly Finding[] = [],
 ): PendingApproval | null {
   if (policy === 'Never' || plan.steps.length === 0) return null;
   const destructive = plan.steps.filter(isDestructive).map((s) => s.revision);
-  if (policy === 'Destructive' && destructive.length === 0) return null;
+  const risky = findings
+    .filter((f) => needsReview(f) && plan.steps.some((s) => s.revision === f.revision))
+    .map((f) => `${f.revision} ${f.rule}`);
+  if (policy === 'Destructive' && destructive.length === 0 && risky.length === 0) return null;
   const hash = planHash(plan);
   if (approved === hash) return null;
-  const why = destructive.length
-    ? `it may destroy data (${destructive.join(', ')})`
-    : 'spec.approval is Always';
+  const reasons = [
+    ...(destructive.length ? [`it may destroy data (${destructive.join(', ')})`] : []),
+    ...(risky.length
+      ? [`lint finds what locks or breaks a table of this database (${[...new Set(risky)].join(', ')})`]
+      : []),
+  ];
+  const why = reasons.length ? reasons.join(' and ') : 'spec.approval is Always';
   return {
     hash,
     message:
       `${plan.steps.length} step(s) wait for approval because ${why}: review status.plan, then annotate ` +
       `${approvedPlanAnnotation}=${hash}${approved ? ' (the approved hash is of another plan)' : ''}`,
-    plan: plan.steps.map((s) => ({
-      revision: s.revision,
-      direction: s.direction,
-      sql: renderStep(s),
-      destructive: isDestructive(s),
-    })),
+    plan: plannedSteps(plan, findings),
   };
 }

@@ -14,11 +14,10 @@ import {
   type Plan,
   planToward,
   type RevisionGraph,
-  renderStep,
   resolveTarget,
   type SchemaDriftReading,
 } from '../migrator/index.js';
-import { approvedPlanAnnotation, pendingApproval } from './approval.js';
+import { approvedPlanAnnotation, pendingApproval, plannedSteps } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
 import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
@@ -400,12 +399,12 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     metrics.pending.set({ namespace, name }, pendingRevisions.length);
     metrics.currentRevision(namespace, name, currentRevision);
 
+    // A plan a person reviews (a dry run, or one that may wait for approval) carries what
+    // lint says of it, judged by this database's tables.
+    const reviewed = (spec.dryRun || spec.approval !== 'Never') && planned.steps.length > 0;
+    const findings = reviewed ? await migrator.lintSteps(planned.steps) : [];
     if (spec.dryRun) {
-      const plan = planned.steps.map((s) => ({
-        revision: s.revision,
-        direction: s.direction,
-        sql: renderStep(s),
-      }));
+      const plan = plannedSteps(planned, findings);
       const message = pendingRevisions.length
         ? `dry run: ${pendingRevisions.length} step(s) would run (${planned.direction}); see status.plan`
         : 'dry run: the database is at the target';
@@ -416,6 +415,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       spec.approval,
       gated.plan,
       resource.metadata.annotations?.[approvedPlanAnnotation],
+      findings,
     );
     if (approval) {
       await write(

@@ -154,7 +154,13 @@ export interface Status {
   failedRevision?: string;
   attempts?: number;
   steps?: StepRecord[];
-  plan?: { revision: string; direction: string; sql: string; destructive?: boolean }[];
+  plan?: {
+    revision: string;
+    direction: string;
+    sql: string;
+    destructive?: boolean;
+    lint?: { rule: string; severity: string; message: string }[];
+  }[];
   /** The hash of status.plan, which revisor.dev/approved-plan must name for it to run. */
   planHash?: string;
   /** The backfill running now (op.backfill), or the last one. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { argoHealth } from '../support/argocd.js';
-import { sqlMigration } from '../support/cli.js';
+import { runCli, sqlMigration, writeChain } from '../support/cli.js';
 import {
   applyManifest,
   conditionOf,
@@ -121,6 +121,58 @@ describe('approval of destructive plans', () => {
     ]);
     const applied = await waitForStatus(ns, 'app', readyWith('Applied'));
     expect(applied.currentRevision).toBe('drop0002');
+  });
+});
+
+describe('approval of plans lint finds risky on this database', () => {
+  it("Destructive waits for an index build on a big table, with lint's finding and its cost in status.plan", async () => {
+    const ns = await testNamespace();
+    const url = await createTestDatabase();
+    const chain = {
+      '1.sql': sqlMigration('big00001', null, 'CREATE TABLE big (id bigint, note text);', 'DROP TABLE big;'),
+      '2.sql': sqlMigration(
+        'idx00002',
+        'big00001',
+        'CREATE INDEX ix_big_note ON big (note);',
+        'DROP INDEX ix_big_note;',
+      ),
+    };
+    const db = await connect(url);
+    try {
+      // The first revision applied already, the table grown and analyzed: what production looks like.
+      const dir = await writeChain(chain);
+      expect((await runCli(['upgrade', 'big00001', '--migrations', dir], { DATABASE_URL: url })).code).toBe(
+        0,
+      );
+      await db.query("INSERT INTO big SELECT g, 'n' || g FROM generate_series(1, 50000) g");
+      await db.query('ANALYZE big');
+    } finally {
+      await db.end();
+    }
+    await applyManifest(ns, urlSecret('app-db', url));
+    await applyManifest(ns, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'chain' },
+      data: chain,
+    });
+    await startController(['--namespaces', ns]);
+    await applyManifest(
+      ns,
+      dbm('app', {
+        database: { urlSecretRef: { name: 'app-db' } },
+        migrations: { configMapRef: { name: 'chain' } },
+        approval: 'Destructive',
+      }),
+    );
+    const waiting = await waitForStatus(ns, 'app', readyWith('ApprovalRequired'));
+    expect(conditionOf(waiting, 'Ready')?.message).toContain(
+      'lint finds what locks or breaks a table of this database (idx00002 create-index-non-concurrent)',
+    );
+    expect(waiting.plan?.[0]).toMatchObject({ revision: 'idx00002', destructive: false });
+    expect(waiting.plan?.[0]?.lint?.[0]?.message).toMatch(
+      /builds an index over big \(≈ 50 k rows, [\d.]+ MB\) under SHARE/,
+    );
   });
 });
 

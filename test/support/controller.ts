@@ -73,7 +73,13 @@ export interface DbmStatus {
   attempts?: number;
   observedGeneration?: number;
   steps?: { revision: string; direction: string; outcome: string }[];
-  plan?: { revision: string; direction: string; sql: string; destructive?: boolean }[];
+  plan?: {
+    revision: string;
+    direction: string;
+    sql: string;
+    destructive?: boolean;
+    lint?: { rule: string; severity: string; message: string }[];
+  }[];
   planHash?: string;
   lastBackup?: { files: string[]; time: string };
   conditions?: { type: string; status: string; reason: string; message: string }[];

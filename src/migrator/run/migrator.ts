@@ -210,15 +210,22 @@ export class Migrator {
     options: { enabled?: ReadonlySet<RuleName>; thresholds?: Thresholds } = {},
   ): Promise<{ readonly steps: readonly Step[]; readonly findings: readonly Finding[] }> {
     const { steps } = await this.plan('upgrade', target);
+    return { steps, findings: await this.lintSteps(steps, options) };
+  }
+
+  /** Lint of a plan's upgrade steps, judged by this database's tables (the operator's review of a plan). */
+  async lintSteps(
+    steps: readonly Step[],
+    options: { enabled?: ReadonlySet<RuleName>; thresholds?: Thresholds } = {},
+  ): Promise<readonly Finding[]> {
     const [{ lintPendingSteps }, { defaultThresholds }] = await Promise.all([
       import('../lint/pending.js'),
       import('../lint/judge.js'),
     ]);
-    const findings = await lintPendingSteps(steps, await this.#db(), {
+    return lintPendingSteps(steps, await this.#db(), {
       thresholds: options.thresholds ?? defaultThresholds,
       ...(options.enabled ? { enabled: options.enabled } : {}),
     });
-    return { steps, findings };
   }
 
   /** Upgrades to target; `phase: 'pre-deploy'` stops before the first post-deploy revision. */

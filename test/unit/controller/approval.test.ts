@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pendingApproval } from '../../../src/controller/approval.js';
 import { RevisionGraph } from '../../../src/migrator/chain/graph.js';
 import { parseSqlMigration } from '../../../src/migrator/chain/sql-file.js';
+import type { Finding } from '../../../src/migrator/lint/lint.js';
 import { plan } from '../../../src/migrator/plan/planner.js';
 import { sqlMigration } from '../../support/cli.js';
 
@@ -45,5 +46,47 @@ describe('approval of plans', () => {
     expect(pendingApproval('Always', fromBase, hash)?.message).toContain(
       'the approved hash is of another plan',
     );
+  });
+
+  it('Destructive also waits for an unwaived lint error that is not harmless on the database', () => {
+    const creating = plan(graph, [], 'upgrade', 'add00001');
+    const finding = (
+      there: { harmless: boolean; text: string } | null,
+      waived: string | null = null,
+    ): Finding => ({
+      rule: 'create-index-non-concurrent',
+      severity: 'error',
+      revision: 'add00001',
+      file: '1.sql',
+      line: 5,
+      statement: 'CREATE INDEX ix ON big (id)',
+      message: 'CREATE INDEX on existing table big blocks its writes while it builds',
+      advice: 'CREATE INDEX CONCURRENTLY',
+      waived,
+      cost: { table: 'big', work: 'build', lock: 'SHARE' },
+      there,
+    });
+    const costly = finding({
+      harmless: false,
+      text: 'builds an index over big (≈ 48 M rows, 31 GB) under SHARE',
+    });
+    const pending = pendingApproval('Destructive', creating, undefined, [costly]);
+    expect(pending?.message).toContain(
+      'lint finds what locks or breaks a table of this database (add00001 create-index-non-concurrent)',
+    );
+    expect(pending?.plan[0]?.lint).toEqual([
+      {
+        rule: 'create-index-non-concurrent',
+        severity: 'error',
+        message:
+          'CREATE INDEX on existing table big blocks its writes while it builds; builds an index over big (≈ 48 M rows, 31 GB) under SHARE',
+      },
+    ]);
+    expect(
+      pendingApproval('Destructive', creating, undefined, [finding({ harmless: true, text: 'small' })]),
+    ).toBeNull();
+    expect(
+      pendingApproval('Destructive', creating, undefined, [finding(null, 'built before traffic')]),
+    ).toBeNull();
   });
 });
