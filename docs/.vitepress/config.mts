@@ -28,6 +28,7 @@ export default defineConfig({
         text: 'Migrations',
         items: [
           { text: 'Writing migrations', link: '/writing-migrations' },
+          { text: 'Lint', link: '/lint' },
           { text: 'Zero-downtime deploys', link: '/zero-downtime' },
           { text: 'CLI reference', link: '/cli' },
         ],

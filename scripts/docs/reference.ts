@@ -5,6 +5,8 @@ import { globalOptions, type OptionSpec } from '../../src/cli/args.js';
 import { commands } from '../../src/cli/main.js';
 import { Reason, type ReasonName, reasonFor } from '../../src/controller/reasons.js';
 import { type ErrorCode, errorCodes } from '../../src/migrator/index.js';
+import type { RuleDefinition } from '../../src/migrator/lint/rule.js';
+import { type RuleName, ruleNames, rules } from '../../src/migrator/lint/rules/index.js';
 import { errorAdvice, reasonEntries } from './troubleshooting-entries.js';
 
 /**
@@ -171,6 +173,58 @@ export function reasonsPage(): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Other linters' checks that have no revisor rule, and why. */
+export const notApplicable: readonly { readonly check: string; readonly why: string }[] = [
+  {
+    check: 'squawk require-lock-timeout',
+    why: 'revisor sets lock_timeout on every step itself (`--lock-timeout`, doubled on each retry)',
+  },
+  {
+    check: 'squawk require-statement-timeout',
+    why: 'revisor sets statement_timeout on every step itself (`--statement-timeout`, `spec.statementTimeoutSeconds`)',
+  },
+  {
+    check: 'strong_migrations change_column_default',
+    why: "it guards against Rails' partial writes; revisor's own check is the dropped default in `breaking-change-before-deploy`",
+  },
+  {
+    check: 'strong_migrations execute',
+    why: "every revision is SQL that revisor parses with PostgreSQL's parser and lints statement by statement",
+  },
+];
+
+export function lintRulesPage(): string {
+  const lines: string[] = [
+    '| rule | severity | on by default | fires on |',
+    '| --- | --- | --- | --- |',
+    ...ruleNames.map((name) => {
+      const rule: RuleDefinition = rules[name];
+      return `| [\`${name}\`](#${anchorOf(name)}) | ${rule.severity} | ${rule.taste ? 'no (taste)' : 'yes'} | ${cell(rule.firesOn)} |`;
+    }),
+    '',
+  ];
+  for (const name of ruleNames) {
+    const rule: RuleDefinition = rules[name];
+    lines.push(
+      `### ${name}`,
+      '',
+      `**Fires on** ${cell(rule.firesOn)}. **Why it hurts:** ${cell(rule.why)}.`,
+      '',
+      `**Instead:** ${cell(rule.advice)}.`,
+      '',
+      `Severity ${rule.severity}${rule.taste ? '; a matter of taste, off unless `revisor-lint.json` enables it' : ''}.` +
+        (rule.aka.length ? ` Elsewhere: ${rule.aka.map((a) => cell(a)).join(', ')}.` : ''),
+      '',
+    );
+  }
+  lines.push('## From squawk and strong_migrations', '', '| their check | revisor rule |', '| --- | --- |');
+  const mapped = ruleNames.flatMap((name) => rules[name].aka.map((aka) => [aka, name] as const));
+  for (const [aka, name] of mapped.sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`| ${cell(aka)} | [\`${name}\`](#${anchorOf(name)}) |`);
+  for (const { check, why } of notApplicable) lines.push(`| ${cell(check)} | does not apply: ${cell(why)} |`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function writeReference(docsDir: string, crdDir: string): string[] {
   const out = join(docsDir, '.generated');
   mkdirSync(out, { recursive: true });
@@ -181,6 +235,7 @@ export function writeReference(docsDir: string, crdDir: string): string[] {
     'crd-databasemigrationset.md': crdPage(join(crdDir, 'revisor.dev_databasemigrationsets.yaml')),
     'exit-codes.md': exitCodesPage(),
     'reasons.md': reasonsPage(),
+    'lint-rules.md': lintRulesPage(),
   };
   for (const [name, text] of Object.entries(pages)) writeFileSync(join(out, name), text);
   return Object.keys(pages);

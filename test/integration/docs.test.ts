@@ -11,6 +11,7 @@ import { globalOptions } from '../../src/cli/args.js';
 import { commands } from '../../src/cli/main.js';
 import { Reason } from '../../src/controller/reasons.js';
 import { errorCodes } from '../../src/migrator/index.js';
+import { ruleNames } from '../../src/migrator/lint/rules/index.js';
 import { repoRoot } from '../support/cli.js';
 
 const execFile = promisify(execFileCb);
@@ -87,6 +88,70 @@ describe('the documentation site', () => {
         }
     }
     expect(undocumented).toEqual([]);
+  });
+
+  it('documents every lint rule, and maps every squawk and strong_migrations check to one or says why it does not apply', () => {
+    const html = page('lint');
+    const anchors = ids(html);
+    expect(ruleNames.filter((name) => !anchors.has(anchorOf(name)))).toEqual([]);
+    // The checks the linters teams already run have (squawk 2.x, strong_migrations 2.8).
+    const theirs = [
+      ...[
+        'adding-field-with-default',
+        'adding-foreign-key-constraint',
+        'adding-not-nullable-field',
+        'adding-required-field',
+        'adding-serial-primary-key-field',
+        'ban-alter-domain-with-add-constraint',
+        'ban-char-field',
+        'ban-concurrent-index-creation-in-transaction',
+        'ban-create-domain-with-constraint',
+        'ban-drop-column',
+        'ban-drop-database',
+        'ban-drop-not-null',
+        'ban-drop-table',
+        'ban-duplicate-column-assignments',
+        'ban-truncate-cascade',
+        'ban-uncommitted-transaction',
+        'changing-column-type',
+        'constraint-missing-not-valid',
+        'disallowed-unique-constraint',
+        'identifier-too-long',
+        'prefer-bigint-over-int',
+        'prefer-bigint-over-smallint',
+        'prefer-identity',
+        'prefer-repack',
+        'prefer-robust-stmts',
+        'prefer-text-field',
+        'prefer-timestamptz',
+        'renaming-column',
+        'renaming-table',
+        'require-concurrent-index-creation',
+        'require-concurrent-index-deletion',
+        'require-concurrent-partition-detach',
+        'require-concurrent-reindex',
+        'require-enum-value-ordering',
+        'require-lock-timeout',
+        'require-statement-timeout',
+        'require-table-schema',
+        'transaction-nesting',
+      ].map((name) => `squawk ${name}`),
+      ...[
+        'rename_schema',
+        'rename_enum_value',
+        'add_column_generated_stored',
+        'add_column_json',
+        'add_column_default',
+        'add_exclusion_constraint',
+        'add_index with more than 3 columns',
+        'change_column_default',
+        'change_column_null',
+        'backfilling in the same transaction as DDL',
+        'execute',
+      ].map((name) => `strong_migrations ${name}`),
+    ];
+    const rows = new Set([...html.matchAll(/<tr><td>([^<]+)<\/td>/g)].map((m) => m[1]));
+    expect(theirs.filter((check) => !rows.has(check))).toEqual([]);
   });
 
   it('has a troubleshooting entry for every exit code and every condition reason', () => {
