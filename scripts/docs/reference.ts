@@ -6,7 +6,7 @@ import { commands } from '../../src/cli/main.js';
 import { Reason, type ReasonName, reasonFor } from '../../src/controller/reasons.js';
 import { type ErrorCode, errorCodes } from '../../src/migrator/index.js';
 import type { RuleDefinition } from '../../src/migrator/lint/rule.js';
-import { type RuleName, ruleNames, rules } from '../../src/migrator/lint/rules/index.js';
+import { ruleNames, rules } from '../../src/migrator/lint/rules/index.js';
 import { errorAdvice, reasonEntries } from './troubleshooting-entries.js';
 
 /**
