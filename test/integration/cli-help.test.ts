@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { repoRoot, runCli } from '../support/cli.js';
 
 describe('the CLI for a newcomer', () => {
   it('--version prints the package version', async () => {
@@ -28,5 +30,13 @@ describe('the CLI for a newcomer', () => {
     const all = await runCli(['upgrade', '--help-all']);
     expect(all.stdout).toContain('--lock-wait <value>');
     expect(all.stdout).toContain('[REVISOR_LOCK_WAIT]');
+  });
+
+  it('a reader that stops early closes the pipe: exit 0, no stack trace', () => {
+    const bin = join(repoRoot, 'bin/revisor.js');
+    const script = `"${process.execPath}" "${bin}" sql upgrade head | true; echo "exit \${PIPESTATUS[0]}"`;
+    const piped = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+    expect(piped.stdout.trim()).toBe('exit 0');
+    expect(piped.stderr).toBe('');
   });
 });

@@ -193,7 +193,7 @@ async function loadModule(path: string, file: string): Promise<Migration> {
   } finally {
     hooks?.deregister();
   }
-  return fromDefinition(definition, file);
+  return fromDefinition(definition, file, path);
 }
 
 function phaseOf(value: unknown, file: string): Phase {
@@ -208,7 +208,11 @@ function fail(file: string, what: string): never {
 }
 
 /** Validates a module's definition and renders its statements on first use. */
-export function fromDefinition(definition: MigrationDefinition, file: string): Migration {
+export function fromDefinition(
+  definition: MigrationDefinition,
+  file: string,
+  modulePath?: string,
+): Migration {
   const { revision, downRevision, message } = definition;
   if (typeof revision !== 'string' || !revisionIdPattern.test(revision)) {
     fail(file, `malformed revision id ${JSON.stringify(revision)} (${revisionIdRule})`);
@@ -257,6 +261,7 @@ export function fromDefinition(definition: MigrationDefinition, file: string): M
     phase: phaseOf(definition.phase, file),
     lintWaivers: definition.lintWaivers ?? {},
     source: file,
+    ...(modulePath ? { modulePath } : {}),
     upgrade,
     downgrade,
     hasDowngrade: () => downgrade().length > 0,

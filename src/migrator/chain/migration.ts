@@ -52,6 +52,8 @@ export interface Migration {
   readonly lintWaivers: Readonly<Record<string, string>>;
   /** Where it came from, for error messages: a path, or `<embedded>/name`. */
   readonly source: string;
+  /** The module a TypeScript/JavaScript revision was imported from: its op calls' stack frames name it. */
+  readonly modulePath?: string;
   /** Rendered lazily: only the steps that run (and checksum checks) need the SQL. */
   upgrade(): readonly Statement[];
   downgrade(): readonly Statement[];

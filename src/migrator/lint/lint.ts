@@ -1,6 +1,7 @@
 import type { RevisionGraph } from '../chain/graph.js';
 import type { Migration } from '../chain/migration.js';
 import { RevisorError } from '../errors/errors.js';
+import { callSiteLine, SourceMaps } from './call-site.js';
 import type { Cost, RuleDefinition } from './rule.js';
 import { checkStatement, defaultRules, isRuleName, type RuleName, rules } from './rules/index.js';
 import { alterCommands, child, type Node, tableName } from './tree.js';
@@ -38,6 +39,8 @@ export interface LintOptions {
    * plan's earlier steps. Lint adds the revision's own to it.
    */
   readonly createdTables?: Set<string>;
+  /** Built revisions' source maps, shared by a run over many revisions. */
+  readonly sourceMaps?: SourceMaps;
 }
 
 /** Tables a statement creates (CREATE TABLE, CREATE TABLE AS). */
@@ -86,7 +89,7 @@ export async function lintMigration(
     }
     parsed.push({
       statement: s.sql,
-      line: s.line ?? null,
+      line: s.line ?? callSiteLine(s, migration.modulePath, options.sourceMaps ?? new SourceMaps()),
       stmts: (result.stmts ?? []).map((x) => (x.stmt ?? {}) as Node),
     });
   }
@@ -134,12 +137,14 @@ export async function lintMigrations(
 ): Promise<Finding[]> {
   const parse = await parser();
   const planTables = options.pending ? new Set<string>() : undefined;
+  const sourceMaps = new SourceMaps();
   const findings: Finding[] = [];
   for (const migration of migrations) {
     findings.push(
       ...(await lintMigration(migration, parse, {
         ...(options.enabled ? { enabled: options.enabled } : {}),
         ...(planTables ? { createdTables: planTables } : {}),
+        sourceMaps,
       })),
     );
   }

@@ -46,7 +46,13 @@ export class Op {
   }
 
   #add(...statements: Statement[]): this {
-    this.#statements.push(...statements);
+    // An Error captures the stack cheaply; it is formatted only if lint asks for a line.
+    const site = new Error('op call');
+    for (const statement of statements) {
+      if (statement.line === undefined && !statement.site)
+        Object.defineProperty(statement, 'site', { value: site, enumerable: false });
+      this.#statements.push(statement);
+    }
     return this;
   }
 

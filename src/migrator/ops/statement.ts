@@ -7,6 +7,12 @@ export interface Statement {
   readonly params?: readonly unknown[];
   /** 1-based line in the migration file, for statements read from a .sql file. */
   readonly line?: number;
+  /**
+   * Where a TypeScript migration's op call made it (non-enumerable: not part of what a
+   * statement is, compared or serialized). Lint reads the author's line from its stack,
+   * and only when it reports one.
+   */
+  readonly site?: Error;
 }
 
 /** A fragment of SQL written by the migration author (server defaults, checks, WHERE). */
