@@ -1,14 +1,17 @@
 import type { Hit, RuleDefinition, StatementContext } from '../rule.js';
 import type { Node } from '../tree.js';
 import { breakingRules } from './breaking.js';
+import { concurrencyRules } from './concurrency.js';
 import { hygieneRules } from './hygiene.js';
-import { lockingRules } from './locking.js';
+import { rewriteRules } from './rewrites.js';
 
 /** Every lint rule, by its stable name (waivers and the lint config name rules by it). */
-export const rules = { ...lockingRules, ...breakingRules, ...hygieneRules } satisfies Record<
-  string,
-  RuleDefinition
->;
+export const rules = {
+  ...concurrencyRules,
+  ...rewriteRules,
+  ...breakingRules,
+  ...hygieneRules,
+} satisfies Record<string, RuleDefinition>;
 
 export type RuleName = keyof typeof rules;
 
