@@ -21,6 +21,7 @@ import {
   RevisionGraph,
   RevisorError,
   readHeads,
+  runDefaults,
   type Session,
   sessionFactory,
   type Tables,
@@ -230,15 +231,27 @@ export function migratorSettings(ctx: Context) {
     tables: tablesFrom(values),
     batching,
     executedBy: executedBy(ctx.env),
-    lockWaitMs: duration(str(values, 'lock-wait'), 'lock-wait', 300_000),
-    lockLeaseMs: positiveDuration(str(values, 'lock-lease'), 'lock-lease', 60_000),
-    connectTimeoutMs: duration(str(values, 'connect-timeout'), 'connect-timeout', 10_000),
-    lockTimeoutMs: duration(str(values, 'lock-timeout'), 'lock-timeout', 5_000),
-    lockRetries: count(str(values, 'lock-retries'), 'lock-retries', 4),
-    lockRetryPauseMs: 1_000,
-    statementTimeoutMs: duration(str(values, 'statement-timeout'), 'statement-timeout', 0),
+    lockWaitMs: duration(str(values, 'lock-wait'), 'lock-wait', runDefaults.lockWaitMs),
+    lockLeaseMs: positiveDuration(str(values, 'lock-lease'), 'lock-lease', runDefaults.lockLeaseMs),
+    connectTimeoutMs: duration(
+      str(values, 'connect-timeout'),
+      'connect-timeout',
+      runDefaults.connectTimeoutMs,
+    ),
+    lockTimeoutMs: duration(str(values, 'lock-timeout'), 'lock-timeout', runDefaults.lockTimeoutMs),
+    lockRetries: count(str(values, 'lock-retries'), 'lock-retries', runDefaults.lockRetries),
+    lockRetryPauseMs: runDefaults.lockRetryPauseMs,
+    statementTimeoutMs: duration(
+      str(values, 'statement-timeout'),
+      'statement-timeout',
+      runDefaults.statementTimeoutMs,
+    ),
     blockers: {
-      reportAfterMs: duration(str(values, 'report-blockers-after'), 'report-blockers-after', 1_000),
+      reportAfterMs: duration(
+        str(values, 'report-blockers-after'),
+        'report-blockers-after',
+        runDefaults.reportBlockersAfterMs,
+      ),
       cancelAfterMs: str(values, 'cancel-blockers-after')
         ? duration(str(values, 'cancel-blockers-after'), 'cancel-blockers-after', 0)
         : null,

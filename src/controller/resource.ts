@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Tables, tableProblems } from '../migrator/index.js';
+import { defaultTables, runDefaults, type Tables, tableProblems } from '../migrator/index.js';
 
 /** DatabaseMigration, revisor.dev/v1alpha1: the spec as the controller reads it. */
 export const group = 'revisor.dev';
@@ -14,7 +14,7 @@ const secretKeyRef = (defaultKey: string) =>
 export const tablesOf = (versionTable: { name: string; schema: string }): Tables => ({
   schema: versionTable.schema,
   versionTable: versionTable.name,
-  historyTable: 'revisor_history',
+  historyTable: defaultTables.historyTable,
 });
 
 /** The fields of a DatabaseMigration's spec; a DatabaseMigrationSet shares all but `database`. */
@@ -63,23 +63,35 @@ export const specFields = z.object({
     .optional(),
   dryRun: z.boolean().default(false),
   suspend: z.boolean().default(false),
-  lockWaitSeconds: z.number().int().min(0).default(300),
-  lockTimeoutMs: z.number().int().min(0).default(5000),
-  statementTimeoutSeconds: z.number().int().min(0).default(0),
+  lockWaitSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(runDefaults.lockWaitMs / 1000),
+  lockTimeoutMs: z.number().int().min(0).default(runDefaults.lockTimeoutMs),
+  statementTimeoutSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(runDefaults.statementTimeoutMs / 1000),
   blockers: z
     .object({
-      reportAfterSeconds: z.number().int().min(0).default(1),
+      reportAfterSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .default(runDefaults.reportBlockersAfterMs / 1000),
       cancelAfterSeconds: z.number().int().min(1).optional(),
       terminate: z.boolean().default(false),
     })
-    .default({ reportAfterSeconds: 1, terminate: false }),
+    .default({ reportAfterSeconds: runDefaults.reportBlockersAfterMs / 1000, terminate: false }),
   transactionMode: z.enum(['per-migration', 'all']).default('per-migration'),
   versionTable: z
-    .object({ name: z.string().default('alembic_version'), schema: z.string().default('public') })
-    .default({
-      name: 'alembic_version',
-      schema: 'public',
-    }),
+    .object({
+      name: z.string().default(defaultTables.versionTable),
+      schema: z.string().default(defaultTables.schema),
+    })
+    .default({ name: defaultTables.versionTable, schema: defaultTables.schema }),
   retry: z
     .object({
       initialBackoffSeconds: z.number().int().min(1).default(5),

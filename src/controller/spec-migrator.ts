@@ -10,6 +10,7 @@ import {
   type MigratorEvents,
   type RevisionGraph,
   RevisorError,
+  runDefaults,
   type SessionPool,
   sessionFactory,
 } from '../migrator/index.js';
@@ -63,11 +64,11 @@ export function migratorForSpec(
     tables: tablesOf(spec.versionTable),
     executedBy: context.executedBy,
     lockWaitMs: spec.lockWaitSeconds * 1000,
-    lockLeaseMs: 60_000,
+    lockLeaseMs: runDefaults.lockLeaseMs,
     connectTimeoutMs: connection.connectTimeoutMs,
     lockTimeoutMs: spec.lockTimeoutMs,
-    lockRetries: 4,
-    lockRetryPauseMs: 1000,
+    lockRetries: runDefaults.lockRetries,
+    lockRetryPauseMs: runDefaults.lockRetryPauseMs,
     statementTimeoutMs: spec.statementTimeoutSeconds * 1000,
     blockers: {
       reportAfterMs: spec.blockers.reportAfterSeconds * 1000,

@@ -9,6 +9,7 @@ export { loadMigrations } from './chain/loader.js';
 export { type Migration, type Phase, phases } from './chain/migration.js';
 export { parseSqlMigration, renderSqlMigration } from './chain/sql-file.js';
 export { type CheckIssue, staircase, staticChecks } from './check/staircase.js';
+export { runDefaults } from './defaults.js';
 export { embeddedMigrationsDir } from './embedded-chain.js';
 export { classify } from './errors/classify.js';
 export {

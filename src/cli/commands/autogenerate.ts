@@ -11,7 +11,14 @@ import { str } from '../args.js';
 import type { Context } from '../context.js';
 import { print } from '../output.js';
 import { catalogFrom } from '../schema-source.js';
-import type { TemplateBodies } from './scaffold.js';
+
+/** What autogenerate writes into a new revision's template. */
+export interface TemplateBodies {
+  readonly upgrade: string;
+  readonly downgrade: string;
+  /** For TypeScript: the helpers the code uses, imported beside defineMigration. */
+  readonly helpers?: readonly string[];
+}
 
 // The diff engine is loaded with this command, not on every command's way in.
 const { changeCode, changeStatements, diff, parseRenames, usedHelpers } = await schemaTools();

@@ -15,6 +15,7 @@ import {
 import { str, type Values } from '../args.js';
 import { type Context, indexable, migrationLocations } from '../context.js';
 import { print, printJson } from '../output.js';
+import type { TemplateBodies } from './autogenerate.js';
 
 /** The version locations `revision` and `merge` read: --migrations, or ./migrations (never the build). */
 const locations = (values: Values) =>
@@ -45,12 +46,6 @@ export function fileStem(now: Date, revision: string, message: string): string {
 }
 
 /** What a generated revision runs (autogenerate): op API code, or SQL for a .sql file. */
-export interface TemplateBodies {
-  readonly upgrade: string;
-  readonly downgrade: string;
-  /** For TypeScript: the helpers the code uses, imported beside defineMigration. */
-  readonly helpers?: readonly string[];
-}
 
 export interface TemplateFields {
   readonly bodies?: TemplateBodies;

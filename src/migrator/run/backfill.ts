@@ -11,15 +11,7 @@ import {
   selectBackfillCursor,
 } from '../sql/backfill-sql.js';
 import { stepFailure } from './failure.js';
-import type { StepSettings } from './step-runner.js';
-
-export interface BackfillProgress {
-  readonly table: string;
-  readonly rowsDone: number;
-  /** The planner's estimate of the table's rows (reltuples). */
-  readonly estimatedRows: number;
-  readonly batches: number;
-}
+import type { StepSettings } from './step-settings.js';
 
 /**
  * Batches commit one by one: inside a step's transaction they would be one long one, so a

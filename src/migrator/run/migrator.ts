@@ -21,7 +21,6 @@ import type { SchemaDriftReading } from '../schema/record.js';
 const catalogRecords = () => import('../schema/record.js');
 
 import { deleteAllHeads, recordBackup, type Tables } from '../sql/bookkeeping.js';
-import type { BackfillProgress } from './backfill.js';
 import type { BackupSettings } from './backup.js';
 import {
   type BlockerSettings,
@@ -37,7 +36,8 @@ import { scriptExecutor } from './scripts.js';
 import type { Session } from './session.js';
 import { singleTransactionExecutor } from './single-transaction.js';
 import { prepareStash, withoutStash } from './stash.js';
-import { type StepSettings, writeVersionRows } from './step-runner.js';
+import { writeVersionRows } from './step-runner.js';
+import type { BackfillProgress, StepSettings } from './step-settings.js';
 
 export type { StepResult } from './execute.js';
 export type { Session } from './session.js';

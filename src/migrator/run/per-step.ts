@@ -2,7 +2,8 @@ import type { Step } from '../plan/planner.js';
 import { committingStepByStep, type Executor, type ExecutorEvents, StepFailure } from './executor.js';
 import { stepFailure } from './failure.js';
 import type { Session } from './session.js';
-import { runBlockStep, runNonTransactionalStep, type StepSettings } from './step-runner.js';
+import { runBlockStep, runNonTransactionalStep } from './step-runner.js';
+import type { StepSettings } from './step-settings.js';
 
 /** Runs one step and returns its duration; a failure becomes the step's StepFailure. */
 async function timed(index: number, step: Step, run: () => Promise<void>): Promise<number> {

@@ -5,7 +5,7 @@ import { type AppliedStep, appliedStep } from '../sql/bookkeeping.js';
 import { stepPrelude } from '../sql/step-sql.js';
 import type { Executor } from './executor.js';
 import type { Session } from './session.js';
-import type { StepSettings } from './step-runner.js';
+import type { StepSettings } from './step-settings.js';
 
 /**
  * The whole run in one transaction: a savepoint per step, the net version-table change
