@@ -1,20 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
-  assertKnownHeads,
   blockerEndedMessage,
   type ConnectionOptions,
-  checksumMismatchError,
   classify,
   type DatabaseObservation,
   describeBlocked,
-  findChecksumDrift,
-  isRevisorError,
+  type Inspection,
   type Migrator,
   type MigratorEvents,
   type Plan,
-  planToward,
   type RevisionGraph,
-  resolveTarget,
   type SchemaDriftReading,
 } from '../migrator/index.js';
 import { approvedPlanAnnotation, pendingApproval, plannedSteps } from './approval.js';
@@ -302,30 +297,27 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   let migrator: Migrator | undefined;
   try {
     migrator = deps.openMigrator(connection, graph, spec, events, { namespace, name });
-    let heads: readonly string[];
-    let checksums: ReadonlyMap<string, string>;
+    let inspection: Inspection;
     try {
-      ({ heads, checksums } = await migrator.state());
-      assertKnownHeads(graph, heads);
+      inspection = await migrator.inspect(spec.targetRevision);
     } catch (err) {
       const error = classify(err);
       return await retryLater(reasonFor(error.code), error.message);
     }
+    if (inspection.kind === 'unknown-heads')
+      return await retryLater(reasonFor(inspection.error.code), inspection.error.message);
+    const heads = inspection.heads;
     const currentRevision = heads.join(',');
-    let target: readonly string[];
-    try {
-      target = resolveTarget(graph, spec.targetRevision, heads);
-    } catch (err) {
-      if (!isRevisorError(err)) throw err;
-      return await retryLater(reasonFor(err.code), err.message, { currentRevision });
-    }
-    const targetRevision = target.join(',');
+    if (inspection.kind === 'bad-target')
+      return await retryLater(reasonFor(inspection.error.code), inspection.error.message, {
+        currentRevision,
+      });
+    const targetRevision = inspection.target.join(',');
     const base = { currentRevision, targetRevision };
 
-    const checksumDrift = findChecksumDrift(graph, graph.ancestors(heads), checksums);
-    metrics.drift.set({ namespace, name }, checksumDrift.length > 0 ? 1 : 0);
-    if (checksumDrift.length > 0) {
-      const message = checksumMismatchError(checksumDrift).message;
+    metrics.drift.set({ namespace, name }, inspection.checksumError ? 1 : 0);
+    if (inspection.checksumError) {
+      const message = inspection.checksumError.message;
       await fail(Reason.ChecksumMismatch, message, base, { reason: Reason.ChecksumMismatch, message });
       await event('Warning', Reason.ChecksumMismatch, message).catch(() => undefined);
       return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
@@ -350,7 +342,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     // holds new migrations back until it is resolved. A resync with nothing to do compares
     // at most every drift.intervalSeconds (the catalog stamp makes a comparison cheap, but
     // not free); a new generation or a plan with steps always compares first.
-    const planned: Plan = planToward(graph, heads, target);
+    const planned: Plan = inspection.plan;
     const nowMs = deps.now().getTime();
     const last = deps.driftReadings.get(resourceKey);
     const recent =

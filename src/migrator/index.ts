@@ -2,7 +2,6 @@
  * The migrator's one public face: src/cli and src/controller import from here only
  * (biome's noRestrictedImports enforces it), so the folders behind it can change.
  */
-export { checksumMismatchError, findChecksumDrift } from './chain/checksum.js';
 export { RevisionGraph } from './chain/graph.js';
 export { chainIndexFile, chainIndexProblems, indexedHeads, writeChainIndex } from './chain/index-file.js';
 export { loadMigrations } from './chain/loader.js';
@@ -21,6 +20,7 @@ export {
 } from './errors/errors.js';
 export type { ImportResult } from './import/import-alembic.js';
 export type { Finding, LintConfig, RuleDefinition, RuleName } from './lint/api.js';
+export type { Inspection } from './plan/inspect.js';
 /** Lint, loaded on use: its rules and PostgreSQL's parser stay off the no-op path. */
 export const loadLint = () => import('./lint/api.js');
 export { ident, inline } from './ops/statement.js';
@@ -46,7 +46,7 @@ export { SessionPool, type SessionPoolOptions } from './pg/session-pool.js';
 export { readHeads } from './pg/state.js';
 export { type PhasedPlan, planForPhase } from './plan/phases.js';
 export { isDestructive, planHash } from './plan/plan-hash.js';
-export { assertKnownHeads, type Plan, plan, planToward, type Step } from './plan/planner.js';
+export { type Plan, plan, type Step } from './plan/planner.js';
 export { resolveRevision, resolveTarget } from './plan/targets.js';
 export type { Direction } from './plan/version-rows.js';
 export type { BackupSettings } from './run/backup.js';

@@ -11,6 +11,7 @@ import type { BlockedStep, Blocker, BlockerAction } from '../pg/blockers.js';
 import { insertHistory, markInterrupted } from '../pg/history.js';
 import { fenceSql, holderCheckSql, type LockHolder } from '../pg/lock.js';
 import { type DatabaseState, ensureTables, readHeads, readState } from '../pg/state.js';
+import { type Inspection, inspect } from '../plan/inspect.js';
 import { planForPhase } from '../plan/phases.js';
 import { assertKnownHeads, type Plan, plan, planToward, type Step, singleStepPlan } from '../plan/planner.js';
 import { resolveTarget } from '../plan/targets.js';
@@ -166,6 +167,12 @@ export class Migrator {
 
   async state(): Promise<DatabaseState> {
     return readState(await this.#db(), this.#config.tables);
+  }
+
+  /** What a run checks before it plans, read from the database and the chain (plan/inspect.ts). */
+  async inspect(target: string): Promise<Inspection> {
+    const { heads, checksums } = await this.state();
+    return inspect(this.graph, heads, checksums, target);
   }
 
   /** The database's heads, refused when the chain does not know one of them. */
