@@ -12,8 +12,9 @@ import {
   type RevisionGraph,
   type SchemaDriftReading,
 } from '../migrator/index.js';
-import { approvedPlanAnnotation, pendingApproval, plannedSteps } from './approval.js';
+import { approvedPlanAnnotation } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
+import { decideOnInspection, decidePlan, type Refusal } from './decide-plan.js';
 import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
 import type { Lru } from './lru.js';
@@ -315,28 +316,19 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     const targetRevision = inspection.target.join(',');
     const base = { currentRevision, targetRevision };
 
-    metrics.drift.set({ namespace, name }, inspection.checksumError ? 1 : 0);
-    if (inspection.checksumError) {
-      const message = inspection.checksumError.message;
-      await fail(Reason.ChecksumMismatch, message, base, { reason: Reason.ChecksumMismatch, message });
-      await event('Warning', Reason.ChecksumMismatch, message).catch(() => undefined);
-      return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
-    }
-    const wasReady = previous.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    if (
-      !newGeneration &&
-      wasReady &&
-      previous.currentRevision !== undefined &&
-      previous.currentRevision !== currentRevision
-    ) {
-      const message =
-        `the database moved to ${currentRevision || 'base'} outside the operator (it was left at ${previous.currentRevision || 'base'}); ` +
-        'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
-      metrics.drift.set({ namespace, name }, 1);
-      await fail(Reason.OutOfBandChange, message, base, { reason: Reason.OutOfBandChange, message });
-      await event('Warning', Reason.OutOfBandChange, message).catch(() => undefined);
-      return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
-    }
+    const refusal = (decision: Refusal) => async (): Promise<ReconcileResult> => {
+      await fail(decision.reason, decision.message, base, decision.drift);
+      if (decision.event) await event('Warning', decision.reason, decision.message).catch(() => undefined);
+      return { requeueAfterMs: decision.requeue === 'resync' ? deps.resyncMs : null, outcome: 'failed' };
+    };
+    const early = decideOnInspection({
+      previous,
+      newGeneration,
+      currentRevision,
+      checksumError: inspection.checksumError?.message ?? null,
+    });
+    metrics.drift.set({ namespace, name }, early ? 1 : 0);
+    if (early) return await refusal(early)();
 
     // A schema changed by hand since the last apply: reported, and with drift.action Block it
     // holds new migrations back until it is resolved. A resync with nothing to do compares
@@ -372,79 +364,73 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     if (schemaDrift && !driftedBefore)
       await event('Warning', Reason.SchemaDrift, schemaDrift.message).catch(() => undefined);
 
-    if (schemaDrift && spec.drift.action === 'Block' && planned.steps.length > 0) {
-      const message = `${planned.steps.length} step(s) held back by drift.action Block: ${schemaDrift.message}`;
-      await fail(Reason.DriftBlocked, message, base, schemaDrift);
-      return { requeueAfterMs: deps.resyncMs, outcome: 'failed' };
-    }
-    const down = planned.direction === 'downgrade' && planned.steps.length > 0;
-    if (down && !spec.allowDowngrade) {
-      const message = `target ${spec.targetRevision} (${targetRevision || 'base'}) is below the current revision ${currentRevision}; set allowDowngrade: true to revert, nothing was touched`;
-      await fail(Reason.DowngradeNotAllowed, message, base);
-      await event('Warning', Reason.DowngradeNotAllowed, message).catch(() => undefined);
-      return { requeueAfterMs: null, outcome: 'failed' };
-    }
     const gated = await gateOnRollout(spec.postDeploy?.after, planned, (kind, workload) =>
       cluster.workload(namespace, kind, workload),
     );
     const pendingRevisions = planned.steps.map((s) => s.revision);
     metrics.pending.set({ namespace, name }, pendingRevisions.length);
     metrics.currentRevision(namespace, name, currentRevision);
-
     // A plan a person reviews (a dry run, or one that may wait for approval) carries what
     // lint says of it, judged by this database's tables.
     const reviewed = (spec.dryRun || spec.approval !== 'Never') && planned.steps.length > 0;
     const findings = reviewed ? await migrator.lintSteps(planned.steps) : [];
-    if (spec.dryRun) {
-      const plan = plannedSteps(planned, findings);
-      const message = pendingRevisions.length
-        ? `dry run: ${pendingRevisions.length} step(s) would run (${planned.direction}); see status.plan`
-        : 'dry run: the database is at the target';
-      await write({ kind: 'dry-run', message }, { ...base, pendingRevisions, plan });
-      return { requeueAfterMs: null, outcome: 'dry-run' };
-    }
-    const approval = pendingApproval(
-      spec.approval,
-      gated.plan,
-      resource.metadata.annotations?.[approvedPlanAnnotation],
+
+    const decision = decidePlan({
+      spec,
+      previous,
+      currentRevision,
+      targetRevision,
+      planned,
+      gated,
+      schemaDrift,
       findings,
-    );
-    if (approval) {
-      await write(
-        { kind: 'awaiting-approval', message: approval.message },
-        { ...base, pendingRevisions, plan: approval.plan, planHash: approval.hash },
-        schemaDrift,
-      );
-      if (previous.planHash !== approval.hash) {
-        await event('Normal', Reason.ApprovalRequired, approval.message).catch(() => undefined);
+      approvedHash: resource.metadata.annotations?.[approvedPlanAnnotation],
+    });
+    switch (decision.kind) {
+      case 'refuse':
+        return await refusal(decision)();
+      case 'dry-run':
+        await write(
+          { kind: 'dry-run', message: decision.message },
+          { ...base, pendingRevisions, plan: decision.plan },
+        );
+        return { requeueAfterMs: null, outcome: 'dry-run' };
+      case 'await-approval': {
+        const { approval } = decision;
+        await write(
+          { kind: 'awaiting-approval', message: approval.message },
+          { ...base, pendingRevisions, plan: approval.plan, planHash: approval.hash },
+          schemaDrift,
+        );
+        if (decision.announce)
+          await event('Normal', Reason.ApprovalRequired, approval.message).catch(() => undefined);
+        // The approving annotation is a change to the resource: its watch brings it back.
+        return { requeueAfterMs: null, outcome: 'awaiting-approval' };
       }
-      // The approving annotation is a change to the resource: its watch brings it back.
-      return { requeueAfterMs: null, outcome: 'awaiting-approval' };
-    }
-    if (gated.plan.steps.length === 0 && gated.waiting) {
-      await write(
-        { kind: 'progressing', reason: Reason.WaitingForRollout, message: gated.waiting },
-        { ...base, pendingRevisions, plan: [], attempts: 0 },
-        schemaDrift,
-      );
-      return { requeueAfterMs: rolloutPollMs, outcome: 'progressing' };
-    }
-    if (planned.steps.length === 0) {
-      await write(
-        { kind: 'ready', message: `the database is at ${currentRevision || 'base'}` },
-        { ...base, pendingRevisions: [], plan: [], attempts: 0 },
-        schemaDrift,
-      );
-      metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
-      return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
+      case 'wait-rollout':
+        await write(
+          { kind: 'progressing', reason: Reason.WaitingForRollout, message: decision.message },
+          { ...base, pendingRevisions, plan: [], attempts: 0 },
+          schemaDrift,
+        );
+        return { requeueAfterMs: rolloutPollMs, outcome: 'progressing' };
+      case 'ready':
+        await write(
+          { kind: 'ready', message: decision.message },
+          { ...base, pendingRevisions: [], plan: [], attempts: 0 },
+          schemaDrift,
+        );
+        metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
+        return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
+      case 'run':
+        break;
     }
 
-    const startMessage = `${planned.direction} ${currentRevision || 'base'} -> ${targetRevision || 'base'}: ${pendingRevisions.length} step(s)`;
     await write(
-      { kind: 'progressing', reason: Reason.Migrating, message: startMessage },
+      { kind: 'progressing', reason: Reason.Migrating, message: decision.startMessage },
       { ...base, pendingRevisions, plan: [] },
     );
-    await event('Normal', 'Started', startMessage).catch(() => undefined);
+    await event('Normal', 'Started', decision.startMessage).catch(() => undefined);
 
     let remaining = [...pendingRevisions];
     let lastHeads = heads;
@@ -481,7 +467,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     };
     // The plan shown in status is the plan applied: the migrator refuses it (PlanOutdated,
     // retried) if the database moved in between, rather than planning again on its own.
-    const result = await migrator.apply(gated.plan);
+    const result = await migrator.apply(decision.plan);
     if (result.schemaDrift) {
       deps.driftReadings.set(resourceKey, { reading: result.schemaDrift, readAt: deps.now().getTime() });
     }

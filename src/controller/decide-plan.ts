@@ -1,0 +1,136 @@
+import type { Finding, Plan } from '../migrator/index.js';
+import { type PendingApproval, type PlannedStep, pendingApproval, plannedSteps } from './approval.js';
+import type { Drift } from './conditions.js';
+import { Reason } from './reasons.js';
+import type { Spec, Status } from './resource.js';
+
+/**
+ * What the reconcile does once it knows where the database is and what the plan would be:
+ * pure functions of the spec, the previous status and what was observed, so each branch is
+ * a row of a unit-test table (test/unit/controller/decide-plan.test.ts) and the reconcile
+ * only acts on the answer.
+ */
+
+/** A refusal: the reason, what to say, whether an Event says it too, and when to look again. */
+export interface Refusal {
+  readonly kind: 'refuse';
+  readonly reason:
+    | typeof Reason.ChecksumMismatch
+    | typeof Reason.OutOfBandChange
+    | typeof Reason.DriftBlocked
+    | typeof Reason.DowngradeNotAllowed;
+  readonly message: string;
+  /** The Drifted condition it sets; null leaves it as it was observed. */
+  readonly drift: Drift | null;
+  readonly event: boolean;
+  /** resync: the next periodic look; change: only a change to the resource brings it back. */
+  readonly requeue: 'resync' | 'change';
+}
+
+/** Refusals that need no more than the inspection: edited revisions, a database moved behind the operator's back. */
+export function decideOnInspection(facts: {
+  readonly previous: Status;
+  readonly newGeneration: boolean;
+  readonly currentRevision: string;
+  readonly checksumError: string | null;
+}): Refusal | null {
+  if (facts.checksumError) {
+    const message = facts.checksumError;
+    return {
+      kind: 'refuse',
+      reason: Reason.ChecksumMismatch,
+      message,
+      drift: { reason: Reason.ChecksumMismatch, message },
+      event: true,
+      requeue: 'resync',
+    };
+  }
+  const { previous, currentRevision } = facts;
+  const wasReady = previous.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  if (
+    !facts.newGeneration &&
+    wasReady &&
+    previous.currentRevision !== undefined &&
+    previous.currentRevision !== currentRevision
+  ) {
+    const message =
+      `the database moved to ${currentRevision || 'base'} outside the operator (it was left at ${previous.currentRevision || 'base'}); ` +
+      'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
+    return {
+      kind: 'refuse',
+      reason: Reason.OutOfBandChange,
+      message,
+      drift: { reason: Reason.OutOfBandChange, message },
+      event: true,
+      requeue: 'resync',
+    };
+  }
+  return null;
+}
+
+export interface PlanFacts {
+  readonly spec: Pick<Spec, 'targetRevision' | 'allowDowngrade' | 'dryRun' | 'approval' | 'drift'>;
+  readonly previous: Status;
+  readonly currentRevision: string;
+  readonly targetRevision: string;
+  /** The plan toward the target, and what of it may run now (post-deploy steps wait for a rollout). */
+  readonly planned: Plan;
+  readonly gated: { readonly plan: Plan; readonly waiting: string | null };
+  readonly schemaDrift: Drift | null;
+  /** Lint of the plan judged by the database (observed only for a plan a person reviews). */
+  readonly findings: readonly Finding[];
+  /** The revisor.dev/approved-plan annotation. */
+  readonly approvedHash: string | undefined;
+}
+
+export type PlanDecision =
+  | Refusal
+  | { readonly kind: 'dry-run'; readonly message: string; readonly plan: PlannedStep[] }
+  | { readonly kind: 'await-approval'; readonly approval: PendingApproval; readonly announce: boolean }
+  | { readonly kind: 'wait-rollout'; readonly message: string }
+  | { readonly kind: 'ready'; readonly message: string }
+  | { readonly kind: 'run'; readonly plan: Plan; readonly startMessage: string };
+
+export function decidePlan(facts: PlanFacts): PlanDecision {
+  const { spec, planned, gated, schemaDrift, currentRevision, targetRevision } = facts;
+  const steps = planned.steps.length;
+  if (schemaDrift && spec.drift.action === 'Block' && steps > 0) {
+    return {
+      kind: 'refuse',
+      reason: Reason.DriftBlocked,
+      message: `${steps} step(s) held back by drift.action Block: ${schemaDrift.message}`,
+      drift: schemaDrift,
+      event: false,
+      requeue: 'resync',
+    };
+  }
+  if (planned.direction === 'downgrade' && steps > 0 && !spec.allowDowngrade) {
+    return {
+      kind: 'refuse',
+      reason: Reason.DowngradeNotAllowed,
+      message: `target ${spec.targetRevision} (${targetRevision || 'base'}) is below the current revision ${currentRevision}; set allowDowngrade: true to revert, nothing was touched`,
+      drift: null,
+      event: true,
+      requeue: 'change',
+    };
+  }
+  if (spec.dryRun) {
+    return {
+      kind: 'dry-run',
+      message: steps
+        ? `dry run: ${steps} step(s) would run (${planned.direction}); see status.plan`
+        : 'dry run: the database is at the target',
+      plan: plannedSteps(planned, facts.findings),
+    };
+  }
+  const approval = pendingApproval(spec.approval, gated.plan, facts.approvedHash, facts.findings);
+  if (approval)
+    return { kind: 'await-approval', approval, announce: facts.previous.planHash !== approval.hash };
+  if (gated.plan.steps.length === 0 && gated.waiting) return { kind: 'wait-rollout', message: gated.waiting };
+  if (steps === 0) return { kind: 'ready', message: `the database is at ${currentRevision || 'base'}` };
+  return {
+    kind: 'run',
+    plan: gated.plan,
+    startMessage: `${planned.direction} ${currentRevision || 'base'} -> ${targetRevision || 'base'}: ${steps} step(s)`,
+  };
+}
