@@ -1,7 +1,7 @@
 import type { Finding, Plan } from '../migrator/index.js';
 import { type PendingApproval, type PlannedStep, pendingApproval, plannedSteps } from './approval.js';
 import type { Drift } from './conditions.js';
-import { Reason } from './reasons.js';
+import { isTransient, Reason, type ReasonName } from './reasons.js';
 import type { Spec, Status } from './resource.js';
 
 /**
@@ -132,5 +132,44 @@ export function decidePlan(facts: PlanFacts): PlanDecision {
     kind: 'run',
     plan: gated.plan,
     startMessage: `${planned.direction} ${currentRevision || 'base'} -> ${targetRevision || 'base'}: ${steps} step(s)`,
+  };
+}
+
+/** What a failure leads to: retried with backoff, given up on (RetriesExhausted), or left for a person. */
+export interface Retry {
+  readonly reason: ReasonName;
+  /** The failure's message with what happens next. */
+  readonly message: string;
+  readonly attempts: number;
+  /** The controller retries it by itself. */
+  readonly transient: boolean;
+  readonly requeueAfterMs: number | null;
+}
+
+export function backoffMs(retry: Spec['retry'], attempts: number): number {
+  const { initialBackoffSeconds, maxBackoffSeconds } = retry;
+  return Math.min(initialBackoffSeconds * 2 ** Math.max(0, attempts - 1), maxBackoffSeconds) * 1000;
+}
+
+export function decideRetry(
+  retry: Spec['retry'],
+  attempts: number,
+  reason: ReasonName,
+  message: string,
+): Retry {
+  const tries = attempts + 1;
+  const exhausted = retry.maxAttempts > 0 && tries >= retry.maxAttempts;
+  const transient = isTransient(reason) && !exhausted;
+  const suffix = transient
+    ? `; retrying in ${backoffMs(retry, tries) / 1000}s (attempt ${tries})`
+    : exhausted
+      ? `; gave up after ${tries} attempts: change the spec to try again`
+      : '; fix the cause and change the spec (or what it references) to try again';
+  return {
+    reason: exhausted ? Reason.RetriesExhausted : reason,
+    message: `${message}${suffix}`,
+    attempts: tries,
+    transient,
+    requeueAfterMs: transient ? backoffMs(retry, tries) : null,
   };
 }

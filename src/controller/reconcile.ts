@@ -14,12 +14,12 @@ import {
 } from '../migrator/index.js';
 import { approvedPlanAnnotation } from './approval.js';
 import { conditionsFor, type Drift, type Outcome } from './conditions.js';
-import { decideOnInspection, decidePlan, type Refusal } from './decide-plan.js';
+import { decideOnInspection, decidePlan, decideRetry, type Refusal } from './decide-plan.js';
 import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
 import type { Lru } from './lru.js';
 import type { ControllerMetrics } from './metrics.js';
-import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
+import { Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
 import { specSchema } from './resource.js';
 import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
@@ -92,11 +92,6 @@ const maxSteps = 10;
 const sameJson = (a: unknown, b: unknown) =>
   isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 
-function backoffMs(spec: Spec, attempts: number): number {
-  const { initialBackoffSeconds, maxBackoffSeconds } = spec.retry;
-  return Math.min(initialBackoffSeconds * 2 ** Math.max(0, attempts - 1), maxBackoffSeconds) * 1000;
-}
-
 /**
  * One pass over one resource: read the spec, resolve the connection from Secrets, plan
  * with the migrator, then nothing to do (Ready), or take the lock and apply step by step,
@@ -164,28 +159,11 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
 
   const newGeneration = previous.observedGeneration !== generation;
   const attempts = newGeneration ? 0 : (previous.attempts ?? 0);
-  const retryLater = async (
-    reason: ReturnType<typeof reasonFor>,
-    message: string,
-    changes: Partial<Status> = {},
-  ) => {
-    const tries = attempts + 1;
-    const exhausted = spec.retry.maxAttempts > 0 && tries >= spec.retry.maxAttempts;
-    const transient = isTransient(reason) && !exhausted;
-    const suffix = transient
-      ? `; retrying in ${backoffMs(spec, tries) / 1000}s (attempt ${tries})`
-      : exhausted
-        ? `; gave up after ${tries} attempts: change the spec to try again`
-        : '; fix the cause and change the spec (or what it references) to try again';
-    await fail(
-      exhausted ? Reason.RetriesExhausted : reason,
-      `${message}${suffix}`,
-      { ...changes, attempts: tries },
-      null,
-      transient,
-    );
+  const retryLater = async (reason: ReasonName, message: string, changes: Partial<Status> = {}) => {
+    const retry = decideRetry(spec.retry, attempts, reason, message);
+    await fail(retry.reason, retry.message, { ...changes, attempts: retry.attempts }, null, retry.transient);
     await event('Warning', reason, message).catch(() => undefined);
-    return { requeueAfterMs: transient ? backoffMs(spec, tries) : null, outcome: 'failed' as const };
+    return { requeueAfterMs: retry.requeueAfterMs, outcome: 'failed' as const };
   };
 
   const referenceFailure = (err: unknown) => {

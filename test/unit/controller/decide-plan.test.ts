@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decideOnInspection, decidePlan, type PlanFacts } from '../../../src/controller/decide-plan.js';
+import {
+  decideOnInspection,
+  decidePlan,
+  decideRetry,
+  type PlanFacts,
+} from '../../../src/controller/decide-plan.js';
 import type { Status } from '../../../src/controller/resource.js';
 import { RevisionGraph } from '../../../src/migrator/chain/graph.js';
 import { parseSqlMigration } from '../../../src/migrator/chain/sql-file.js';
@@ -173,5 +178,50 @@ describe('decidePlan: one row per outcome', () => {
       facts({ spec: { approval: 'Always' }, previous: { planHash: waiting.approval.hash } }),
     );
     expect(again).toMatchObject({ kind: 'await-approval', announce: false });
+  });
+});
+
+describe('decideRetry: what a failure leads to', () => {
+  const retry = { initialBackoffSeconds: 5, maxBackoffSeconds: 60, maxAttempts: 0 };
+  it.each([
+    [
+      'transient: retried with backoff',
+      retry,
+      0,
+      'ConnectionFailed',
+      { reason: 'ConnectionFailed', transient: true, requeueAfterMs: 5000, attempts: 1 },
+    ],
+    [
+      'backoff doubles up to its cap',
+      retry,
+      5,
+      'ConnectionFailed',
+      { transient: true, requeueAfterMs: 60_000, attempts: 6 },
+    ],
+    [
+      'not transient: left for a person',
+      retry,
+      0,
+      'ChecksumMismatch',
+      { reason: 'ChecksumMismatch', transient: false, requeueAfterMs: null },
+    ],
+    [
+      'RetriesExhausted',
+      { ...retry, maxAttempts: 3 },
+      2,
+      'ConnectionFailed',
+      { reason: 'RetriesExhausted', transient: false, requeueAfterMs: null, attempts: 3 },
+    ],
+  ] as const)('%s', (_name, policy, attempts, reason, expected) => {
+    expect(decideRetry(policy, attempts, reason, 'it failed')).toMatchObject(expected);
+  });
+
+  it('says what happens next', () => {
+    expect(decideRetry(retry, 0, 'ConnectionFailed', 'no route').message).toBe(
+      'no route; retrying in 5s (attempt 1)',
+    );
+    expect(decideRetry({ ...retry, maxAttempts: 1 }, 0, 'ConnectionFailed', 'no route').message).toBe(
+      'no route; gave up after 1 attempts: change the spec to try again',
+    );
   });
 });
