@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import {
   blockerEndedMessage,
   type ConnectionOptions,
@@ -13,7 +12,7 @@ import {
   type SchemaDriftReading,
 } from '../migrator/index.js';
 import { approvedPlanAnnotation } from './approval.js';
-import { conditionsFor, type Drift, type Outcome } from './conditions.js';
+import type { Drift, Outcome } from './conditions.js';
 import { decideOnInspection, decidePlan, decideRetry, type Refusal } from './decide-plan.js';
 import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
@@ -28,6 +27,7 @@ import type { SecretObject } from './secret-policy.js';
 import { owningSet } from './set-resource.js';
 import { shownFields, shownText } from './shown-text.js';
 import { type ChainCache, chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
+import { StatusWriter } from './status-writer.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events, migration Jobs. */
 export interface ClusterPort extends ObjectReader, JobPort {
@@ -88,10 +88,6 @@ export interface ReconcileResult {
 
 const maxSteps = 10;
 
-/** Equal as the API server would store them: undefined fields dropped, key order ignored. */
-const sameJson = (a: unknown, b: unknown) =>
-  isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
-
 /**
  * One pass over one resource: read the spec, resolve the connection from Secrets, plan
  * with the migrator, then nothing to do (Ready), or take the lock and apply step by step,
@@ -105,33 +101,24 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   const generation = resource.metadata.generation ?? 0;
   const previous: Status = resource.status ?? {};
   let current = resource;
-  let status: Status = { ...previous };
-
-  // Writes go out one at a time, in order: a progress write still in flight can never land
-  // after the final one and leave the resource looking Progressing.
   // The Secrets this pass read: their values are redacted from every message written.
   let secrets: SecretObject[] = [];
-  let writes: Promise<unknown> = Promise.resolve();
-  const write = (outcome: Outcome, changes: Partial<Status>, drift: Drift | null = null): Promise<void> => {
-    const shown = { ...outcome, message: shownText(outcome.message, secrets) };
-    const shownDrift = drift && { ...drift, message: shownText(drift.message, secrets) };
-    status = shownFields(
-      {
-        ...status,
-        ...changes,
-        observedGeneration: generation,
-        conditions: conditionsFor(status.conditions, shown, shownDrift, generation, deps.now()),
-      },
-      secrets,
-    );
-    const snapshot = status;
-    const next = writes.then(async () => {
-      if (!sameJson(snapshot, current.status ?? {})) {
-        current = await cluster.writeStatus(current, snapshot);
-      }
-    });
-    writes = next.catch(() => undefined);
-    return next;
+  const writer = new StatusWriter<Status>({
+    initial: previous,
+    generation,
+    now: deps.now,
+    mode: 'merge',
+    shown: (status) => shownFields(status, secrets),
+    persist: async (status) => {
+      current = await cluster.writeStatus(current, status);
+    },
+  });
+  const write = async (
+    outcome: Outcome,
+    changes: Partial<Status>,
+    drift: Drift | null = null,
+  ): Promise<void> => {
+    await writer.write(outcome, changes, drift);
   };
   const event = (type: 'Normal' | 'Warning', reason: string, message: string) =>
     cluster.event(current, type, reason, shownText(message, secrets, { multiline: true }));

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { conditionsFor, type Drift, type Outcome } from './conditions.js';
+import type { Drift, Outcome } from './conditions.js';
 import { Reason } from './reasons.js';
 import { type DatabaseMigration, group, specSchema, version } from './resource.js';
 import {
@@ -21,6 +21,7 @@ import {
   type TenantDatabase,
   type TenantReading,
 } from './set-rollout.js';
+import { StatusWriter } from './status-writer.js';
 
 /** What reconciling a set needs of the cluster. */
 export interface SetClusterPort {
@@ -125,19 +126,23 @@ export async function reconcileSet(
 ): Promise<SetReconcileResult> {
   const { cluster } = deps;
   const generation = set.metadata.generation ?? 0;
+  const writer = new StatusWriter<SetStatus>({
+    initial: set.status,
+    generation,
+    now: deps.now,
+    mode: 'replace',
+    shown: (status) => status,
+    persist: (status) => cluster.writeSetStatus(set, status),
+  });
   const write = async (
     outcome: Outcome,
     rest: Omit<SetStatus, 'conditions' | 'observedGeneration'>,
     drift: Drift | null = null,
   ) => {
-    const previous = set.status?.conditions;
-    const conditions = conditionsFor(previous, outcome, drift, generation, deps.now());
-    const status: SetStatus = { ...rest, observedGeneration: generation, conditions };
-    if (isDeepStrictEqual(status, set.status)) return;
-    await cluster.writeSetStatus(set, status);
-    const before = previous?.find((c) => c.type === 'Ready')?.reason;
-    const after = conditions.find((c) => c.type === 'Ready')!;
-    if (before !== after.reason)
+    const before = set.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+    if (!(await writer.write(outcome, rest, drift))) return;
+    const after = writer.status.conditions?.find((c) => c.type === 'Ready');
+    if (after && before !== after.reason)
       await cluster.setEvent(
         set,
         outcome.kind === 'failed' ? 'Warning' : 'Normal',
