@@ -23,8 +23,9 @@ import {
 import { LeaderElector } from './leader.js';
 import { Lru } from './lru.js';
 import { ControllerMetrics } from './metrics.js';
-import { type DriftCheck, reconcile } from './reconcile.js';
+import { reconcile } from './reconcile.js';
 import { type DatabaseMigration, keyOf, specSchema, tablesOf } from './resource.js';
+import type { DriftCheck } from './schema-drift.js';
 import { startServer } from './server.js';
 import { KubeSetCluster } from './set-kube.js';
 import { reconcileSet } from './set-reconcile.js';

@@ -1,15 +1,12 @@
 import {
-  blockerEndedMessage,
   type ConnectionOptions,
   classify,
   type DatabaseObservation,
-  describeBlocked,
   type Inspection,
   type Migrator,
   type MigratorEvents,
   type Plan,
   type RevisionGraph,
-  type SchemaDriftReading,
 } from '../migrator/index.js';
 import { approvedPlanAnnotation } from './approval.js';
 import type { Drift, Outcome } from './conditions.js';
@@ -18,11 +15,12 @@ import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
 import type { Lru } from './lru.js';
 import type { ControllerMetrics } from './metrics.js';
+import { progressEvents } from './progress-events.js';
 import { Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
 import { specSchema } from './resource.js';
 import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
-import { readSchemaDrift, schemaDriftCondition } from './schema-drift.js';
+import { type DriftCheck, observeSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import type { SecretObject } from './secret-policy.js';
 import { owningSet } from './set-resource.js';
 import { shownFields, shownText } from './shown-text.js';
@@ -45,11 +43,6 @@ export interface ClusterPort extends ObjectReader, JobPort {
     reason: string,
     message: string,
   ): Promise<void>;
-}
-
-export interface DriftCheck {
-  readonly reading: SchemaDriftReading;
-  readonly readAt: number;
 }
 
 export interface ReconcileDeps {
@@ -205,61 +198,11 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
   }
 
   const progress: StepRecord[] = [...(previous.steps ?? [])];
-  let waitingReported = false;
   let onStep: MigratorEvents['stepFinished'];
-  let lastBackfillWrite = 0;
-  // Per step, the blocked time already counted in the metric (reports carry the total).
-  const blockedCounted = new Map<string, number>();
-  const countBlocked = (revision: string, blockedMs: number) => {
-    const counted = blockedCounted.get(revision) ?? 0;
-    blockedCounted.set(revision, Math.max(counted, blockedMs));
-    metrics.blocked.inc({ namespace, name }, Math.max(0, blockedMs - counted) / 1000);
-  };
-  const events: MigratorEvents = {
-    stepFinished: (step, result) => onStep?.(step, result),
-    lockWaiting: (holder) => {
-      if (waitingReported) return;
-      waitingReported = true;
-      const message = `waiting for the migration lock held by pid ${holder?.pid ?? '?'} (${holder?.applicationName ?? 'unknown'})`;
-      void write({ kind: 'progressing', reason: Reason.WaitingForLock, message }, {}).catch(() => undefined);
-      void event('Normal', Reason.WaitingForLock, message).catch(() => undefined);
-    },
-    lockAcquired: (waitedMs) => metrics.lockWait.observe(waitedMs / 1000),
-    stepBlocked: (step, blocked, blockedMs) => {
-      countBlocked(step.revision, blockedMs);
-      const message = `${step.direction} of ${step.revision} ${describeBlocked(blocked)}`;
-      void write({ kind: 'progressing', reason: Reason.WaitingForTableLock, message }, {}).catch(
-        () => undefined,
-      );
-      void event('Warning', Reason.WaitingForTableLock, message).catch(() => undefined);
-    },
-    stepUnblocked: (step, blockedMs) => countBlocked(step.revision, blockedMs),
-    blockerEnded: (step, blocker, action) => {
-      const ended = action === 'cancelled' || action === 'terminated';
-      void event(
-        ended ? 'Normal' : 'Warning',
-        Reason.BlockerEnded,
-        blockerEndedMessage(step.revision, blocker, action),
-      ).catch(() => undefined);
-    },
-    backfillProgress: (step, p) => {
-      metrics.backfillRows.set({ namespace, name, revision: step.revision, table: p.table }, p.rowsDone);
-      // A status write every few seconds, not one per batch.
-      const now = deps.now().getTime();
-      if (now - lastBackfillWrite < 5000) return;
-      lastBackfillWrite = now;
-      const backfill = {
-        revision: step.revision,
-        table: p.table,
-        rowsDone: p.rowsDone,
-        estimatedRows: Math.round(p.estimatedRows),
-      };
-      const message = `backfill of ${p.table} in ${step.revision}: ${p.rowsDone} of ~${backfill.estimatedRows} rows`;
-      void write({ kind: 'progressing', reason: Reason.Migrating, message }, { backfill }).catch(
-        () => undefined,
-      );
-    },
-  };
+  const events = progressEvents(
+    { write, event, metrics, labels: { namespace, name }, now: deps.now },
+    (step, result) => onStep?.(step, result),
+  );
   let migrator: Migrator | undefined;
   try {
     migrator = deps.openMigrator(connection, graph, spec, events, { namespace, name });
@@ -295,32 +238,22 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     metrics.drift.set({ namespace, name }, early ? 1 : 0);
     if (early) return await refusal(early)();
 
-    // A schema changed by hand since the last apply: reported, and with drift.action Block it
-    // holds new migrations back until it is resolved. A resync with nothing to do compares
-    // at most every drift.intervalSeconds (the catalog stamp makes a comparison cheap, but
-    // not free); a new generation or a plan with steps always compares first.
     const planned: Plan = inspection.plan;
-    const nowMs = deps.now().getTime();
-    const last = deps.driftReadings.get(resourceKey);
-    const recent =
-      last &&
-      !newGeneration &&
-      planned.steps.length === 0 &&
-      nowMs - last.readAt < spec.drift.intervalSeconds * 1000;
-    const found = recent
-      ? last.reading
-      : await readSchemaDrift(
-          migrator,
-          (message) => {
-            event(
-              'Warning',
-              Reason.SchemaDrift,
-              `could not compare the schema with the recorded one: ${message}`,
-            ).catch(() => undefined);
-          },
-          last?.reading,
-        );
-    if (found && !recent) deps.driftReadings.set(resourceKey, { reading: found, readAt: nowMs });
+    const found = await observeSchemaDrift({
+      migrator,
+      readings: deps.driftReadings,
+      key: resourceKey,
+      nowMs: deps.now().getTime(),
+      intervalMs: spec.drift.intervalSeconds * 1000,
+      force: newGeneration || planned.steps.length > 0,
+      onUnreadable: (message) => {
+        event(
+          'Warning',
+          Reason.SchemaDrift,
+          `could not compare the schema with the recorded one: ${message}`,
+        ).catch(() => undefined);
+      },
+    });
     const schemaDrift = schemaDriftCondition(found);
     metrics.schemaDrift.set({ namespace, name }, found?.differences.length ?? 0);
     const driftedBefore = previous.conditions?.some(

@@ -1,5 +1,6 @@
 import { classify, type Migrator, type SchemaDrift, type SchemaDriftReading } from '../migrator/index.js';
 import type { Drift } from './conditions.js';
+import type { Lru } from './lru.js';
 import { Reason } from './reasons.js';
 
 /** How many differences a message names; the rest are counted. */
@@ -36,4 +37,31 @@ export async function readSchemaDrift(
     onError(classify(err).message);
     return null;
   }
+}
+
+/** A resource's last schema drift reading and when it was taken. */
+export interface DriftCheck {
+  readonly reading: SchemaDriftReading;
+  readonly readAt: number;
+}
+
+/**
+ * A schema changed by hand since the last apply. A resync with nothing to do compares at
+ * most every drift.intervalSeconds (the catalog stamp makes a comparison cheap, but not
+ * free); `force` (a new generation, a plan with steps) always compares.
+ */
+export async function observeSchemaDrift(input: {
+  readonly migrator: Migrator;
+  readonly readings: Lru<DriftCheck>;
+  readonly key: string;
+  readonly nowMs: number;
+  readonly intervalMs: number;
+  readonly force: boolean;
+  readonly onUnreadable: (message: string) => void;
+}): Promise<SchemaDriftReading | null> {
+  const last = input.readings.get(input.key);
+  if (last && !input.force && input.nowMs - last.readAt < input.intervalMs) return last.reading;
+  const found = await readSchemaDrift(input.migrator, input.onUnreadable, last?.reading);
+  if (found) input.readings.set(input.key, { reading: found, readAt: input.nowMs });
+  return found;
 }
