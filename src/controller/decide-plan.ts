@@ -1,7 +1,7 @@
-import type { Finding, Plan } from '../migrator/index.js';
+import type { ErrorCode, Finding, Plan } from '../migrator/index.js';
 import { type PendingApproval, type PlannedStep, pendingApproval, plannedSteps } from './approval.js';
 import type { Drift } from './conditions.js';
-import { isTransient, Reason, type ReasonName } from './reasons.js';
+import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
 import type { Spec, Status } from './resource.js';
 
 /**
@@ -172,4 +172,25 @@ export function decideRetry(
     transient,
     requeueAfterMs: transient ? backoffMs(retry, tries) : null,
   };
+}
+
+/** What a run's end leads to: retried (its failure's reason), waiting for a rollout, or Ready. */
+export type AfterRun =
+  | { readonly kind: 'retry'; readonly reason: ReasonName; readonly message: string }
+  | { readonly kind: 'wait-rollout'; readonly message: string }
+  | { readonly kind: 'ready'; readonly message: string; readonly event: string };
+
+export function decideAfterRun(facts: {
+  readonly error: { readonly code: ErrorCode; readonly message: string } | null;
+  /** Post-deploy steps held back for a rollout, when some were. */
+  readonly waiting: string | null;
+  readonly currentRevision: string;
+  readonly stepsPlanned: number;
+}): AfterRun {
+  if (facts.error)
+    return { kind: 'retry', reason: reasonFor(facts.error.code), message: facts.error.message };
+  if (facts.waiting) return { kind: 'wait-rollout', message: facts.waiting };
+  // The same message as a pass that finds nothing to do, so the next resync writes nothing.
+  const message = `the database is at ${facts.currentRevision || 'base'}`;
+  return { kind: 'ready', message, event: `${facts.stepsPlanned} step(s) applied; ${message}` };
 }

@@ -10,7 +10,7 @@ import {
 } from '../migrator/index.js';
 import { approvedPlanAnnotation } from './approval.js';
 import type { Drift, Outcome } from './conditions.js';
-import { decideOnInspection, decidePlan, decideRetry, type Refusal } from './decide-plan.js';
+import { decideAfterRun, decideOnInspection, decidePlan, decideRetry, type Refusal } from './decide-plan.js';
 import { isApiServerError } from './http-status.js';
 import { type JobPort, reconcileWithJob } from './job-runner.js';
 import type { Lru } from './lru.js';
@@ -377,28 +377,31 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     };
     metrics.currentRevision(namespace, name, after.currentRevision);
     metrics.pending.set({ namespace, name }, remaining.length);
-    if (result.error) {
+    const end = decideAfterRun({
+      error: result.error ?? null,
+      waiting: gated.waiting,
+      currentRevision: after.currentRevision,
+      stepsPlanned: pendingRevisions.length,
+    });
+    if (end.kind === 'retry') {
       const failed = result.results.find((r) => r.status === 'failed')?.revision;
-      return await retryLater(reasonFor(result.error.code), result.error.message, {
+      return await retryLater(end.reason, end.message, {
         ...after,
         ...(failed ? { failedRevision: failed } : {}),
       });
     }
-    if (gated.waiting) {
+    if (end.kind === 'wait-rollout') {
       await write(
-        { kind: 'progressing', reason: Reason.WaitingForRollout, message: gated.waiting },
+        { kind: 'progressing', reason: Reason.WaitingForRollout, message: end.message },
         { ...after, attempts: 0, failedRevision: undefined },
       );
       return { requeueAfterMs: rolloutPollMs, outcome: 'progressing' };
     }
-    // The same message as a pass that finds nothing to do, so the next resync writes nothing.
-    const readyMessage = `the database is at ${after.currentRevision || 'base'}`;
     await write(
-      { kind: 'ready', message: readyMessage },
+      { kind: 'ready', message: end.message },
       { ...after, attempts: 0, failedRevision: undefined },
     );
-    const doneMessage = `${pendingRevisions.length} step(s) applied; ${readyMessage}`;
-    await event('Normal', Reason.Applied, doneMessage).catch(() => undefined);
+    await event('Normal', Reason.Applied, end.event).catch(() => undefined);
     metrics.lastSuccess.set({ namespace, name }, deps.now().getTime() / 1000);
     return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
   } catch (err) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decideAfterRun,
   decideOnInspection,
   decidePlan,
   decideRetry,
@@ -223,5 +224,42 @@ describe('decideRetry: what a failure leads to', () => {
     expect(decideRetry({ ...retry, maxAttempts: 1 }, 0, 'ConnectionFailed', 'no route').message).toBe(
       'no route; gave up after 1 attempts: change the spec to try again',
     );
+  });
+});
+
+describe("decideAfterRun: a run's end", () => {
+  const ran = { error: null, waiting: null, currentRevision: 'bbbb0002', stepsPlanned: 1 };
+  it.each([
+    [
+      'MigrationFailed',
+      { ...ran, error: { code: 'MigrationFailed', message: 'bad SQL' } },
+      { kind: 'retry', reason: 'MigrationFailed', message: 'bad SQL' },
+    ],
+    [
+      'ConnectionFailed',
+      { ...ran, error: { code: 'ConnectionFailed', message: 'lost it' } },
+      { kind: 'retry', reason: 'ConnectionFailed' },
+    ],
+    [
+      'DatabaseMoved',
+      { ...ran, error: { code: 'PlanOutdated', message: 'moved' } },
+      { kind: 'retry', reason: 'DatabaseMoved' },
+    ],
+    [
+      'WaitingForRollout',
+      { ...ran, waiting: 'post-deploy steps wait' },
+      { kind: 'wait-rollout', message: 'post-deploy steps wait' },
+    ],
+    [
+      'Applied',
+      ran,
+      {
+        kind: 'ready',
+        message: 'the database is at bbbb0002',
+        event: '1 step(s) applied; the database is at bbbb0002',
+      },
+    ],
+  ] as const)('%s', (_name, input, expected) => {
+    expect(decideAfterRun(input)).toMatchObject(expected);
   });
 });
