@@ -29,10 +29,11 @@ import type { DriftCheck } from './schema-drift.js';
 import { startServer } from './server.js';
 import { KubeSetCluster } from './set-kube.js';
 import { reconcileSet } from './set-reconcile.js';
-import { type DatabaseMigrationSet, owningSet, setKeyOf, setKeyPrefix, setPlural } from './set-resource.js';
+import { type DatabaseMigrationSet, owningSet, setPlural } from './set-resource.js';
 import { shownError } from './shown-text.js';
 import { ChainCache } from './sources.js';
 import { migratorForSpec } from './spec-migrator.js';
+import { migrationWork, setWork, type WorkKey, workOf } from './work-key.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface ControllerConfig {
@@ -110,7 +111,7 @@ export class Controller {
   #informers: Informer<DatabaseMigration>[] = [];
   #setInformers: Informer<DatabaseMigrationSet>[] = [];
   #watchers: Informer<ObjectMeta>[] = [];
-  #queue: WorkQueue | null = null;
+  #queue: WorkQueue<WorkKey> | null = null;
   #graph: Promise<RevisionGraph> | null = null;
   readonly #sessions: SessionPool;
   readonly #chains = new ChainCache(256);
@@ -131,7 +132,7 @@ export class Controller {
 
   #findSet(key: string): DatabaseMigrationSet | undefined {
     for (const informer of this.#setInformers) {
-      const found = informer.get(key.slice(setKeyPrefix.length));
+      const found = informer.get(key);
       if (found) return found;
     }
     return undefined;
@@ -154,9 +155,13 @@ export class Controller {
     const cluster = new KubeCluster(kc);
     const setCluster = new KubeSetCluster(kc, cluster, this.#config.apiTimeoutMs);
     const namespaces = this.#config.namespaces ?? [null];
-    const handle = (key: string) =>
-      key.startsWith(setKeyPrefix) ? this.#reconcileSet(key, setCluster) : this.#reconcile(key, cluster);
-    const queue = new WorkQueue(handle, {
+    const handle = (key: WorkKey) => {
+      const work = workOf(key);
+      return work.kind === 'set'
+        ? this.#reconcileSet(work.objectKey, setCluster)
+        : this.#reconcile(work.objectKey, cluster);
+    };
+    const queue = new WorkQueue<WorkKey>(handle, {
       concurrency: this.#config.maxConcurrent,
       baseDelayMs: 1000,
       // An API server outage is retried on this backoff: it must not outgrow the outage much.
@@ -186,10 +191,10 @@ export class Controller {
             const set = owningSet((object ?? previous)?.metadata ?? {});
             if (set)
               queue.add(
-                setKeyOf({ metadata: { namespace: (object ?? previous)?.metadata.namespace, name: set } }),
+                setWork({ metadata: { namespace: (object ?? previous)?.metadata.namespace, name: set } }),
               );
             if (!object) {
-              queue.forget(key);
+              queue.forget(migrationWork(key));
               const [namespace = '', name = ''] = key.split('/');
               this.metrics.forget(namespace, name);
               return;
@@ -202,7 +207,7 @@ export class Controller {
               previous.metadata.generation !== object.metadata.generation ||
               approval(previous) !== approval(object)
             )
-              queue.add(key);
+              queue.add(migrationWork(key));
           },
           informerOptions,
         ),
@@ -214,11 +219,11 @@ export class Controller {
               migrationsListWatch(kc, ns, setPlural),
               (_key, object, previous) => {
                 if (!object && previous) {
-                  queue.forget(setKeyOf(previous));
+                  queue.forget(setWork(previous));
                   this.metrics.forgetSet(previous.metadata.namespace, previous.metadata.name);
                 }
                 if (object && previous?.metadata.generation !== object.metadata.generation)
-                  queue.add(setKeyOf(object));
+                  queue.add(setWork(object));
               },
               informerOptions,
             ),
@@ -233,7 +238,7 @@ export class Controller {
           for (const resource of informer.values()) {
             if (resource.metadata.namespace !== changed.metadata.namespace) continue;
             if (references(resource)[kindOf].includes(changed.metadata.name ?? ''))
-              queue.add(keyOf(resource));
+              queue.add(migrationWork(keyOf(resource)));
           }
         }
       };
@@ -278,7 +283,7 @@ export class Controller {
       if (result.counts) this.metrics.setCounts(set.metadata.namespace, set.metadata.name, result.counts);
       this.#config.logger.info(
         {
-          set: key.slice(setKeyPrefix.length),
+          set: key,
           outcome: result.outcome,
           durationMs: Math.round(performance.now() - started),
         },

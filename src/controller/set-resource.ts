@@ -69,11 +69,6 @@ export interface DatabaseMigrationSet {
   status?: SetStatus;
 }
 
-/** A set's work-queue key, apart from DatabaseMigrations' namespace/name keys. */
-export const setKeyPrefix = 'set:';
-export const setKeyOf = (o: { metadata: { namespace?: string; name?: string } }) =>
-  `${setKeyPrefix}${o.metadata.namespace}/${o.metadata.name}`;
-
 /** The set that controls a DatabaseMigration, from its controller owner reference. */
 export function owningSet(metadata: { ownerReferences?: OwnerReference[] }): string | undefined {
   return metadata.ownerReferences?.find((o) => o.controller && o.kind === setKind)?.name;

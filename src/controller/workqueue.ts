@@ -11,7 +11,7 @@ export interface QueueOptions {
   readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
 }
 
-export type Handler = (key: string) => Promise<{ requeueAfterMs: number | null }>;
+export type Handler<K extends string = string> = (key: K) => Promise<{ requeueAfterMs: number | null }>;
 
 const defaultTimer = (fn: () => void, ms: number) => {
   const t = setTimeout(fn, ms);
@@ -19,19 +19,19 @@ const defaultTimer = (fn: () => void, ms: number) => {
   return { cancel: () => clearTimeout(t) };
 };
 
-export class WorkQueue {
-  readonly #handler: Handler;
+export class WorkQueue<K extends string = string> {
+  readonly #handler: Handler<K>;
   readonly #options: QueueOptions;
-  readonly #waiting: string[] = [];
-  readonly #queued = new Set<string>();
-  readonly #running = new Set<string>();
-  readonly #dirty = new Set<string>();
-  readonly #timers = new Map<string, { cancel(): void }>();
-  readonly #failures = new Map<string, number>();
+  readonly #waiting: K[] = [];
+  readonly #queued = new Set<K>();
+  readonly #running = new Set<K>();
+  readonly #dirty = new Set<K>();
+  readonly #timers = new Map<K, { cancel(): void }>();
+  readonly #failures = new Map<K, number>();
   readonly #inFlight = new Set<Promise<void>>();
   #shuttingDown = false;
 
-  constructor(handler: Handler, options: QueueOptions) {
+  constructor(handler: Handler<K>, options: QueueOptions) {
     this.#handler = handler;
     this.#options = options;
   }
@@ -40,7 +40,7 @@ export class WorkQueue {
     return this.#waiting.length;
   }
 
-  add(key: string): void {
+  add(key: K): void {
     if (this.#shuttingDown) return;
     if (this.#running.has(key)) {
       this.#dirty.add(key);
@@ -53,7 +53,7 @@ export class WorkQueue {
   }
 
   /** Adds the key after `ms`; a later call for the same key replaces the earlier timer. */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: K, ms: number): void {
     if (this.#shuttingDown) return;
     this.#timers.get(key)?.cancel();
     const timer = (this.#options.setTimer ?? defaultTimer)(() => {
@@ -64,7 +64,7 @@ export class WorkQueue {
   }
 
   /** Drops the key's timer and failure count (the object is gone). */
-  forget(key: string): void {
+  forget(key: K): void {
     this.#timers.get(key)?.cancel();
     this.#timers.delete(key);
     this.#failures.delete(key);
@@ -89,7 +89,7 @@ export class WorkQueue {
     }
   }
 
-  async #run(key: string): Promise<void> {
+  async #run(key: K): Promise<void> {
     try {
       const { requeueAfterMs } = await this.#handler(key);
       this.#failures.delete(key);
