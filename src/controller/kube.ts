@@ -4,13 +4,13 @@ import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
 import { ApiServerError, guarded, httpStatus } from './http-status.js';
-import type { ListWatch, Meta } from './informer.js';
-import type { JobState, PodTermination } from './job-runner.js';
-import { jobLabels, jobNameLabel } from './job-spec.js';
-import type { LeaseRecord, LeaseStore } from './leader.js';
-import type { ClusterPort } from './reconcile.js';
+import type { JobState, PodTermination } from './jobs/job-runner.js';
+import { jobLabels, jobNameLabel } from './jobs/job-spec.js';
+import type { ClusterPort } from './migration/reconcile.js';
+import type { WorkloadState } from './migration/rollout.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
-import type { WorkloadState } from './rollout.js';
+import type { ListWatch, Meta } from './scheduling/informer.js';
+import type { LeaseRecord, LeaseStore } from './scheduling/leader.js';
 import type { SecretObject } from './secret-policy.js';
 
 /** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */

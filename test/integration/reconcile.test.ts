@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ReconcileDeps, reconcile } from '../../src/controller/reconcile.js';
+import { type ReconcileDeps, reconcile } from '../../src/controller/migration/reconcile.js';
+import type { WorkloadState } from '../../src/controller/migration/rollout.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
-import type { WorkloadState } from '../../src/controller/rollout.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 import { deps, FakeCluster } from '../support/fake-cluster.js';

@@ -1,11 +1,11 @@
 import { Lru } from '../../src/controller/lru.js';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
-import type { ClusterPort, ReconcileDeps } from '../../src/controller/reconcile.js';
+import type { ClusterPort, ReconcileDeps } from '../../src/controller/migration/reconcile.js';
+import type { WorkloadState } from '../../src/controller/migration/rollout.js';
+import { ChainCache } from '../../src/controller/migration/sources.js';
+import { migratorForSpec } from '../../src/controller/migration/spec-migrator.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
-import type { WorkloadState } from '../../src/controller/rollout.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';
-import { ChainCache } from '../../src/controller/sources.js';
-import { migratorForSpec } from '../../src/controller/spec-migrator.js';
 import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { loadMigrations } from '../../src/migrator/chain/loader.js';
 import { embeddedMigrationsDir } from '../../src/migrator/embedded-chain.js';

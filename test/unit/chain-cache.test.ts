@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChainCache } from '../../src/controller/sources.js';
+import { ChainCache } from '../../src/controller/migration/sources.js';
 import { RevisionGraph } from '../../src/migrator/index.js';
 
 describe('ChainCache', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pendingApproval } from '../../../src/controller/approval.js';
+import { pendingApproval } from '../../../src/controller/migration/approval.js';
 import { RevisionGraph } from '../../../src/migrator/chain/graph.js';
 import { parseSqlMigration } from '../../../src/migrator/chain/sql-file.js';
 import type { Finding } from '../../../src/migrator/lint/lint.js';

@@ -5,7 +5,7 @@ import {
   decidePlan,
   decideRetry,
   type PlanFacts,
-} from '../../../src/controller/decide-plan.js';
+} from '../../../src/controller/migration/decide-plan.js';
 import type { Status } from '../../../src/controller/resource.js';
 import { RevisionGraph } from '../../../src/migrator/chain/graph.js';
 import { parseSqlMigration } from '../../../src/migrator/chain/sql-file.js';

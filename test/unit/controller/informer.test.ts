@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Informer, type ListWatch, type Meta } from '../../../src/controller/informer.js';
+import { Informer, type ListWatch, type Meta } from '../../../src/controller/scheduling/informer.js';
 
 interface Obj extends Meta {
   metadata: { name: string; namespace: string; resourceVersion: string };

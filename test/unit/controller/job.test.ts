@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideJob, redactLogTail } from '../../../src/controller/job-runner.js';
-import { databaseKey, jobName, migrationJob } from '../../../src/controller/job-spec.js';
+import { decideJob, redactLogTail } from '../../../src/controller/jobs/job-runner.js';
+import { databaseKey, jobName, migrationJob } from '../../../src/controller/jobs/job-spec.js';
 import { type LastRun, specSchema } from '../../../src/controller/resource.js';
 
 const spec = (extra: Record<string, unknown> = {}) =>

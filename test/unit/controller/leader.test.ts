@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LeaderElector, type LeaseRecord, type LeaseStore } from '../../../src/controller/leader.js';
+import {
+  LeaderElector,
+  type LeaseRecord,
+  type LeaseStore,
+} from '../../../src/controller/scheduling/leader.js';
 
 function memoryStore() {
   let record: LeaseRecord | null = null;

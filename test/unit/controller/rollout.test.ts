@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rolloutPending, type WorkloadState } from '../../../src/controller/rollout.js';
+import { rolloutPending, type WorkloadState } from '../../../src/controller/migration/rollout.js';
 
 const done: WorkloadState = {
   generation: 4,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { schemaDriftCondition } from '../../../src/controller/schema-drift.js';
+import { schemaDriftCondition } from '../../../src/controller/migration/schema-drift.js';
 
 const recorded = { fingerprint: 'f', recordedAt: new Date(0), revision: 'abc123' };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabaseMigration } from '../../../src/controller/resource.js';
-import { reconcileSet, type SetClusterPort } from '../../../src/controller/set-reconcile.js';
 import type { DatabaseMigrationSet, SetStatus } from '../../../src/controller/set-resource.js';
+import { reconcileSet, type SetClusterPort } from '../../../src/controller/sets/set-reconcile.js';
 
 /** The narrow cluster port, recorded; e2e/migration-set.test.ts runs the same path on the real API server. */
 function recordingCluster(secrets: string[]) {

@@ -9,7 +9,7 @@ import {
   selectorQuery,
   summarize,
   type TenantReading,
-} from '../../../src/controller/set-rollout.js';
+} from '../../../src/controller/sets/set-rollout.js';
 
 const rollout = { canary: 2, maxParallel: 3, maxFailures: 1, pause: false };
 const order = Array.from({ length: 10 }, (_, i) => `tenant-${i}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WorkQueue } from '../../../src/controller/workqueue.js';
+import { WorkQueue } from '../../../src/controller/scheduling/workqueue.js';
 
 function manualTimers() {
   const pending: { fn: () => void; ms: number; cancelled: boolean }[] = [];

@@ -1,15 +1,15 @@
-import { type ConnectionOptions, parseSqlMigration, RevisionGraph } from '../migrator/index.js';
-import { httpStatus } from './http-status.js';
-import { Lru } from './lru.js';
-import { Reason, type ReasonName } from './reasons.js';
-import type { Spec } from './resource.js';
+import { type ConnectionOptions, parseSqlMigration, RevisionGraph } from '../../migrator/index.js';
+import { httpStatus } from '../http-status.js';
+import { Lru } from '../lru.js';
+import { Reason, type ReasonName } from '../reasons.js';
+import type { Spec } from '../resource.js';
 import {
   annotations,
   insecureAuthAllowed,
   permits,
   permitsHost,
   type SecretObject,
-} from './secret-policy.js';
+} from '../secret-policy.js';
 
 /** What the reconciler reads from the cluster besides the resource itself. */
 export interface ObjectReader {

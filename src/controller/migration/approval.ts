@@ -1,5 +1,5 @@
-import { type Finding, isDestructive, type Plan, planHash, renderStep } from '../migrator/index.js';
-import { shownText } from './shown-text.js';
+import { type Finding, isDestructive, type Plan, planHash, renderStep } from '../../migrator/index.js';
+import { shownText } from '../shown-text.js';
 
 export type ApprovalPolicy = 'Never' | 'Destructive' | 'Always';
 

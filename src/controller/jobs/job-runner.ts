@@ -4,15 +4,15 @@ import {
   type DatabaseObservation,
   errorCodeOfExit,
   type HistoryRow,
-} from '../migrator/index.js';
-import type { Outcome } from './conditions.js';
-import { apiServerMessage, httpStatus } from './http-status.js';
+} from '../../migrator/index.js';
+import type { Outcome } from '../conditions.js';
+import { apiServerMessage, httpStatus } from '../http-status.js';
+import type { ControllerMetrics } from '../metrics.js';
+import { Reason, type ReasonName, reasonFor } from '../reasons.js';
+import type { DatabaseMigration, LastRun, Spec, Status, StepRecord } from '../resource.js';
+import type { SecretObject } from '../secret-policy.js';
+import { excerptLimit, shownText } from '../shown-text.js';
 import { databaseKey, migrationJob } from './job-spec.js';
-import type { ControllerMetrics } from './metrics.js';
-import { Reason, type ReasonName, reasonFor } from './reasons.js';
-import type { DatabaseMigration, LastRun, Spec, Status, StepRecord } from './resource.js';
-import type { SecretObject } from './secret-policy.js';
-import { excerptLimit, shownText } from './shown-text.js';
 
 /** A migration Job as the controller reads it. */
 export interface JobState {

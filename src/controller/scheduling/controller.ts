@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../log/logger.js';
 import {
   executedBy,
   loadMigrations,
@@ -8,31 +8,31 @@ import {
   RevisionGraph,
   SessionPool,
   type SessionPoolOptions,
-} from '../migrator/index.js';
-import { mergeEvents, type Tracing } from '../telemetry/tracing.js';
-import { approvedPlanAnnotation } from './approval.js';
-import { ApiServerError } from './http-status.js';
-import { Informer } from './informer.js';
+} from '../../migrator/index.js';
+import { mergeEvents, type Tracing } from '../../telemetry/tracing.js';
+import { ApiServerError } from '../http-status.js';
 import {
   KubeCluster,
   leaseStore,
   migrationsListWatch,
   type ObjectMeta,
   referencedListWatch,
-} from './kube.js';
+} from '../kube.js';
+import { Lru } from '../lru.js';
+import { ControllerMetrics } from '../metrics.js';
+import { approvedPlanAnnotation } from '../migration/approval.js';
+import { reconcile } from '../migration/reconcile.js';
+import type { DriftCheck } from '../migration/schema-drift.js';
+import { ChainCache } from '../migration/sources.js';
+import { migratorForSpec } from '../migration/spec-migrator.js';
+import { type DatabaseMigration, keyOf, specSchema, tablesOf } from '../resource.js';
+import { type DatabaseMigrationSet, owningSet, setPlural } from '../set-resource.js';
+import { KubeSetCluster } from '../sets/set-kube.js';
+import { reconcileSet } from '../sets/set-reconcile.js';
+import { shownError } from '../shown-text.js';
+import { Informer } from './informer.js';
 import { LeaderElector } from './leader.js';
-import { Lru } from './lru.js';
-import { ControllerMetrics } from './metrics.js';
-import { reconcile } from './reconcile.js';
-import { type DatabaseMigration, keyOf, specSchema, tablesOf } from './resource.js';
-import type { DriftCheck } from './schema-drift.js';
 import { startServer } from './server.js';
-import { KubeSetCluster } from './set-kube.js';
-import { reconcileSet } from './set-reconcile.js';
-import { type DatabaseMigrationSet, owningSet, setPlural } from './set-resource.js';
-import { shownError } from './shown-text.js';
-import { ChainCache } from './sources.js';
-import { migratorForSpec } from './spec-migrator.js';
 import { migrationWork, setWork, type WorkKey, workOf } from './work-key.js';
 import { WorkQueue } from './workqueue.js';
 

@@ -1,4 +1,4 @@
-import { type Plan, planForPhase } from '../migrator/index.js';
+import { type Plan, planForPhase } from '../../migrator/index.js';
 
 /** What the rollout gate reads of a Deployment or StatefulSet. */
 export interface WorkloadState {

@@ -1,8 +1,8 @@
-import type { ErrorCode, Finding, Plan } from '../migrator/index.js';
+import type { ErrorCode, Finding, Plan } from '../../migrator/index.js';
+import type { Drift } from '../conditions.js';
+import { isTransient, Reason, type ReasonName, reasonFor } from '../reasons.js';
+import type { Spec, Status } from '../resource.js';
 import { type PendingApproval, type PlannedStep, pendingApproval, plannedSteps } from './approval.js';
-import type { Drift } from './conditions.js';
-import { isTransient, Reason, type ReasonName, reasonFor } from './reasons.js';
-import type { Spec, Status } from './resource.js';
 
 /**
  * What the reconcile does once it knows where the database is and what the plan would be:

@@ -1,7 +1,7 @@
-import { classify, type Migrator, type SchemaDrift, type SchemaDriftReading } from '../migrator/index.js';
-import type { Drift } from './conditions.js';
-import type { Lru } from './lru.js';
-import { Reason } from './reasons.js';
+import { classify, type Migrator, type SchemaDrift, type SchemaDriftReading } from '../../migrator/index.js';
+import type { Drift } from '../conditions.js';
+import type { Lru } from '../lru.js';
+import { Reason } from '../reasons.js';
 
 /** How many differences a message names; the rest are counted. */
 const shown = 5;

@@ -1,8 +1,8 @@
-import { blockerEndedMessage, describeBlocked, type MigratorEvents } from '../migrator/index.js';
-import type { Outcome } from './conditions.js';
-import type { ControllerMetrics } from './metrics.js';
-import { Reason } from './reasons.js';
-import type { Status } from './resource.js';
+import { blockerEndedMessage, describeBlocked, type MigratorEvents } from '../../migrator/index.js';
+import type { Outcome } from '../conditions.js';
+import type { ControllerMetrics } from '../metrics.js';
+import { Reason } from '../reasons.js';
+import type { Status } from '../resource.js';
 
 /** Where a run's progress goes: the resource's status, its Events, the metrics. */
 export interface ProgressSink {

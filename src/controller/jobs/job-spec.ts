@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1Job, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { group, kind, type Spec, version } from './resource.js';
+import { group, kind, type Spec, version } from '../resource.js';
 
 /** Labels on migration Jobs and their pods: which resource, which database. */
 export const jobLabels = {

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Drift, Outcome } from './conditions.js';
-import { Reason } from './reasons.js';
-import { type DatabaseMigration, group, specSchema, version } from './resource.js';
+import type { Drift, Outcome } from '../conditions.js';
+import { Reason } from '../reasons.js';
+import { type DatabaseMigration, group, specSchema, version } from '../resource.js';
 import {
   type DatabaseMigrationSet,
   type SetSpec,
@@ -9,7 +9,8 @@ import {
   setKind,
   setSpecSchema,
   type TenantState,
-} from './set-resource.js';
+} from '../set-resource.js';
+import { StatusWriter } from '../status-writer.js';
 import {
   type ChildView,
   childName,
@@ -21,7 +22,6 @@ import {
   type TenantDatabase,
   type TenantReading,
 } from './set-rollout.js';
-import { StatusWriter } from './status-writer.js';
 
 /** What reconciling a set needs of the cluster. */
 export interface SetClusterPort {

@@ -13,8 +13,8 @@ import {
   runDefaults,
   type SessionPool,
   sessionFactory,
-} from '../migrator/index.js';
-import { type Spec, tablesOf } from './resource.js';
+} from '../../migrator/index.js';
+import { type Spec, tablesOf } from '../resource.js';
 
 /**
  * spec.backup: dumps go to the resource's directory on the operator's backup volume,

@@ -1,9 +1,9 @@
 import * as k8s from '@kubernetes/client-node';
-import { guarded, httpStatus } from './http-status.js';
-import { type KubeCluster, listMetadata } from './kube.js';
-import { type DatabaseMigration, group, plural, version } from './resource.js';
+import { guarded, httpStatus } from '../http-status.js';
+import { type KubeCluster, listMetadata } from '../kube.js';
+import { type DatabaseMigration, group, plural, version } from '../resource.js';
+import { type DatabaseMigrationSet, type SetStatus, setKind, setPlural } from '../set-resource.js';
 import type { SetClusterPort } from './set-reconcile.js';
-import { type DatabaseMigrationSet, type SetStatus, setKind, setPlural } from './set-resource.js';
 
 /** The Kubernetes side of DatabaseMigrationSets: Secret names by selector, children, status, Events. */
 export class KubeSetCluster implements SetClusterPort {

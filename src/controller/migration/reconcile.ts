@@ -7,25 +7,25 @@ import {
   type MigratorEvents,
   type Plan,
   type RevisionGraph,
-} from '../migrator/index.js';
+} from '../../migrator/index.js';
+import type { Drift, Outcome } from '../conditions.js';
+import { isApiServerError } from '../http-status.js';
+import { type JobPort, reconcileWithJob } from '../jobs/job-runner.js';
+import type { Lru } from '../lru.js';
+import type { ControllerMetrics } from '../metrics.js';
+import { Reason, type ReasonName, reasonFor } from '../reasons.js';
+import type { DatabaseMigration, Spec, Status, StepRecord } from '../resource.js';
+import { specSchema } from '../resource.js';
+import type { SecretObject } from '../secret-policy.js';
+import { owningSet } from '../set-resource.js';
+import { shownFields, shownText } from '../shown-text.js';
+import { StatusWriter } from '../status-writer.js';
 import { approvedPlanAnnotation } from './approval.js';
-import type { Drift, Outcome } from './conditions.js';
 import { decideAfterRun, decideOnInspection, decidePlan, decideRetry, type Refusal } from './decide-plan.js';
-import { isApiServerError } from './http-status.js';
-import { type JobPort, reconcileWithJob } from './job-runner.js';
-import type { Lru } from './lru.js';
-import type { ControllerMetrics } from './metrics.js';
 import { progressEvents } from './progress-events.js';
-import { Reason, type ReasonName, reasonFor } from './reasons.js';
-import type { DatabaseMigration, Spec, Status, StepRecord } from './resource.js';
-import { specSchema } from './resource.js';
 import { gateOnRollout, rolloutPollMs, type WorkloadState } from './rollout.js';
 import { type DriftCheck, observeSchemaDrift, schemaDriftCondition } from './schema-drift.js';
-import type { SecretObject } from './secret-policy.js';
-import { owningSet } from './set-resource.js';
-import { shownFields, shownText } from './shown-text.js';
 import { type ChainCache, chainFor, connectionFor, type ObjectReader, SourceError } from './sources.js';
-import { StatusWriter } from './status-writer.js';
 
 /** The cluster as the reconciler needs it: reads, one status write, Events, migration Jobs. */
 export interface ClusterPort extends ObjectReader, JobPort {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Drift, Outcome } from './conditions.js';
-import { Reason } from './reasons.js';
-import type { Condition, Status } from './resource.js';
-import type { LabelSelector, SetSpec, SetStatus, TenantState } from './set-resource.js';
+import type { Drift, Outcome } from '../conditions.js';
+import { Reason } from '../reasons.js';
+import type { Condition, Status } from '../resource.js';
+import type { LabelSelector, SetSpec, SetStatus, TenantState } from '../set-resource.js';
 
 /**
  * The decisions of a DatabaseMigrationSet, pure: which tenant database is in which state,
