@@ -43,6 +43,7 @@ export { describeHolder } from './pg/lock.js';
 export { type DatabaseObservation, observeDatabase } from './pg/observe.js';
 export { sessionFactory } from './pg/pg-session.js';
 export { SessionPool, type SessionPoolOptions } from './pg/session-pool.js';
+export { dropStashOf, listStashEntries, type StashEntry } from './pg/stash-admin.js';
 export { readHeads } from './pg/state.js';
 export { type PhasedPlan, planForPhase } from './plan/phases.js';
 export { isDestructive, planHash } from './plan/plan-hash.js';
@@ -66,12 +67,5 @@ export async function importAlembic(
 ): Promise<import('./import/import-alembic.js').ImportResult> {
   return (await import('./import/import-alembic.js')).importAlembic(...args);
 }
-export {
-  createVersionTable,
-  defaultTables,
-  rowChangeStatement,
-  type Tables,
-  tableProblems,
-} from './sql/bookkeeping.js';
+export { defaultTables, type Tables, tableProblems } from './sql/bookkeeping.js';
 export { renderPlan, renderStatements, renderStep } from './sql/render.js';
-export { dropStash, listStash, stashExists } from './sql/stash-sql.js';

@@ -1,17 +1,7 @@
-import { dropStash, listStash, RevisorError, sessionFactory, stashExists } from '../../migrator/index.js';
+import { dropStashOf, listStashEntries, RevisorError, sessionFactory } from '../../migrator/index.js';
 import type { Context } from '../context.js';
 import { resolveConnection } from '../context.js';
 import { print, printJson } from '../output.js';
-
-type Entry = {
-  revision: string;
-  kind: 'table' | 'column';
-  schema: string;
-  table: string;
-  column: string | null;
-  createdAt: Date;
-  bytes: number;
-};
 
 /** revisor stash list | drop <revision>: what upgrades kept for lossless downgrades. */
 export async function stash(ctx: Context): Promise<number> {
@@ -21,9 +11,8 @@ export async function stash(ctx: Context): Promise<number> {
   }
   const db = await sessionFactory(await resolveConnection(ctx))();
   try {
-    const exists = (await db.query<{ exists: boolean }>(stashExists.sql)).rows[0]?.exists;
     if (verb === 'list') {
-      const entries = exists ? (await db.query<Entry>(listStash.sql)).rows : [];
+      const entries = await listStashEntries(db);
       if (ctx.json) printJson({ entries });
       else if (entries.length === 0) print('the stash is empty');
       else
@@ -36,10 +25,7 @@ export async function stash(ctx: Context): Promise<number> {
         }
       return 0;
     }
-    const statement = dropStash(revision!);
-    const dropped = exists
-      ? ((await db.query<{ dropped: number }>(statement.sql, statement.params)).rows[0]?.dropped ?? 0)
-      : 0;
+    const dropped = await dropStashOf(db, revision!);
     if (ctx.json) printJson({ revision, dropped });
     else
       print(
