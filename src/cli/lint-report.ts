@@ -1,18 +1,18 @@
-import type { Finding, RuleDefinition, RuleName } from '../migrator/index.js';
+import {
+  type FailOn,
+  type Finding,
+  failsAt,
+  isSettled,
+  type RuleDefinition,
+  type RuleName,
+} from '../migrator/index.js';
 
 /** Pure renderings of lint findings: for a person, for GitHub's annotations, as SARIF 2.1.0. */
 
-export type FailOn = 'error' | 'warning' | 'never';
-
-/** Findings that count: not waived, not harmless on the database's table, at or above fail-on. */
+/** Findings that fail the run: not settled, at or above fail-on. */
 export function failing(findings: readonly Finding[], failOn: FailOn): Finding[] {
-  if (failOn === 'never') return [];
-  return findings.filter(
-    (f) => f.waived === null && !f.there?.harmless && (failOn === 'warning' || f.severity === 'error'),
-  );
+  return findings.filter((f) => failsAt(f, failOn));
 }
-
-const settled = (f: Finding) => f.waived !== null || f.there?.harmless === true;
 
 export function textReport(
   findings: readonly Finding[],
@@ -20,7 +20,7 @@ export function textReport(
 ): string[] {
   const lines: string[] = [];
   for (const f of findings) {
-    if (settled(f) && !summary.showAll) continue;
+    if (isSettled(f) && !summary.showAll) continue;
     const where = `${f.file}${f.line ? `:${f.line}` : ''}`;
     const state = f.waived ? ' (waived)' : f.there?.harmless ? ' (harmless there)' : '';
     lines.push(`${where}: ${f.revision}: ${f.severity} ${f.rule}${state}: ${f.message}`);
@@ -28,7 +28,7 @@ export function textReport(
     if (f.there) lines.push(`    there: ${f.there.text}`);
     lines.push(f.waived ? `    waived: ${f.waived}` : `    advice: ${f.advice}`);
   }
-  const open = findings.filter((f) => !settled(f));
+  const open = findings.filter((f) => !isSettled(f));
   const waived = findings.filter((f) => f.waived !== null).length;
   const harmless = findings.filter((f) => f.waived === null && f.there?.harmless).length;
   const hidden = !summary.showAll && open.length < findings.length ? ' (--show-all lists them)' : '';
@@ -45,7 +45,7 @@ export function githubReport(findings: readonly Finding[]): string[] {
   const escapeData = (s: string) => s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A');
   const escapeProperty = (s: string) => escapeData(s).replaceAll(':', '%3A').replaceAll(',', '%2C');
   return findings
-    .filter((f) => !settled(f))
+    .filter((f) => !isSettled(f))
     .map((f) => {
       const properties = [`file=${escapeProperty(f.file)}`, ...(f.line ? [`line=${f.line}`] : [])];
       properties.push(`title=${escapeProperty(`revisor lint: ${f.rule}`)}`);

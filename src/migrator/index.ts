@@ -20,6 +20,7 @@ export {
 } from './errors/errors.js';
 export type { ImportResult } from './import/import-alembic.js';
 export type { Finding, LintConfig, RuleDefinition, RuleName } from './lint/api.js';
+export { type FailOn, failsAt, isSettled } from './lint/settled.js';
 export type { Inspection } from './plan/inspect.js';
 /** Lint, loaded on use: its rules and PostgreSQL's parser stay off the no-op path. */
 export const loadLint = () => import('./lint/api.js');

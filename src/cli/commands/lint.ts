@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { type Finding, loadLint, RevisorError } from '../../migrator/index.js';
+import { type FailOn, type Finding, loadLint, RevisorError } from '../../migrator/index.js';
 import { count, str } from '../args.js';
 import { type Context, createMigrator, databaseConfigured, loadGraph, migrationsDir } from '../context.js';
-import { type FailOn, failing, githubReport, sarifReport, textReport } from '../lint-report.js';
+import { failing, githubReport, sarifReport, textReport } from '../lint-report.js';
 import { print, printJson, reportError } from '../output.js';
 import { packageVersion } from '../package-version.js';
 

@@ -1,4 +1,11 @@
-import { type Finding, isDestructive, type Plan, planHash, renderStep } from '../../migrator/index.js';
+import {
+  type Finding,
+  failsAt,
+  isDestructive,
+  type Plan,
+  planHash,
+  renderStep,
+} from '../../migrator/index.js';
 import { shownText } from '../shown-text.js';
 
 export type ApprovalPolicy = 'Never' | 'Destructive' | 'Always';
@@ -26,9 +33,6 @@ export interface PlannedStep {
   readonly destructive: boolean;
   readonly lint: StepFinding[];
 }
-
-/** Findings that ask for review: not waived, not harmless on this database's tables, errors. */
-const needsReview = (f: Finding) => f.waived === null && !f.there?.harmless && f.severity === 'error';
 
 /** The plan as status.plan shows it: each step's SQL and what lint, judged by the database, says of it. */
 export function plannedSteps(plan: Plan, findings: readonly Finding[]): PlannedStep[] {
@@ -62,7 +66,7 @@ export function pendingApproval(
   if (policy === 'Never' || plan.steps.length === 0) return null;
   const destructive = plan.steps.filter(isDestructive).map((s) => s.revision);
   const risky = findings
-    .filter((f) => needsReview(f) && plan.steps.some((s) => s.revision === f.revision))
+    .filter((f) => failsAt(f, 'error') && plan.steps.some((s) => s.revision === f.revision))
     .map((f) => `${f.revision} ${f.rule}`);
   if (policy === 'Destructive' && destructive.length === 0 && risky.length === 0) return null;
   const hash = planHash(plan);
