@@ -127,6 +127,16 @@ describe('revisor lint', () => {
     expect(result.stderr).toContain('[LintFailed]');
   });
 
+  it('refuses an unknown --format or --fail-on before it reads anything', async () => {
+    const format = await runCli(['lint', '--format', 'xml']);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain('--format must be one of text, json, github, sarif, not "xml"');
+    const failOn = await runCli(['lint', '--fail-on', 'sometimes']);
+    expect(failOn.code).toBe(2);
+    expect(failOn.stderr).toContain('--fail-on must be one of error, warning, never, not "sometimes"');
+    expect(failOn.stdout).toBe('');
+  });
+
   it('accepts a waiver written in a SQL header', async () => {
     const dir = await writeChain({
       '1.sql': sqlMigration('base1', null, 'CREATE TABLE items (id int);', 'DROP TABLE items;'),
