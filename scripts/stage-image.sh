@@ -31,3 +31,6 @@ node -e '
 cp "$here/package-lock.json" "$dest/"
 (cd "$dest" && npm install --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error)
 rm "$dest/package-lock.json"
+# The embedded chain never changes inside the image: a sealed index lets every init
+# container's no-op at head skip reading it (src/migrator/chain/index-file.ts).
+node "$dest/bin/revisor.js" index --seal --migrations "$dest/dist/migrations" >/dev/null

@@ -21,6 +21,7 @@ import {
   RevisionGraph,
   RevisorError,
   readHeads,
+  refreshChainIndex,
   runDefaults,
   type Session,
   sessionFactory,
@@ -318,10 +319,10 @@ export async function createMigrator(ctx: Context): Promise<Migrator> {
 }
 
 /**
- * `upgrade head` (or `heads`): when the chain index (chain/index-file.ts) names exactly
- * the directory's files and its heads are the database's, the answer is "nothing to do"
- * without loading the chain, at the same cost for any length of history. Otherwise the
- * migrator, on the session already opened.
+ * `upgrade head` (or `heads`): when the chain index (chain/index-file.ts) is current and
+ * its heads are the database's, the answer is "nothing to do" without loading the chain.
+ * Otherwise the migrator, on the session already opened, and the index brought up to date
+ * for the next run.
  */
 export async function createUpgrader(
   ctx: Context,
@@ -330,10 +331,9 @@ export async function createUpgrader(
   const settings = migratorSettings(ctx);
   const session = primed(await connector(ctx));
   try {
-    const index =
-      (target === 'head' || target === 'heads') && indexable(ctx.values)
-        ? await indexedHeads(migrationsDir(ctx.values))
-        : null;
+    const dir =
+      (target === 'head' || target === 'heads') && indexable(ctx.values) ? migrationsDir(ctx.values) : null;
+    const index = dir ? await indexedHeads(dir) : null;
     if (index && (target === 'heads' || index.versionedHeads.length === 1)) {
       const current = await readHeads(await session.peek(), settings.tables);
       if (current.join(',') === [...index.heads].sort().join(',')) {
@@ -341,14 +341,9 @@ export async function createUpgrader(
         return { upToDate: current };
       }
     }
-    return {
-      migrator: migratorWith(
-        ctx,
-        await withBackup(ctx, settings),
-        await loadGraph(ctx.values),
-        session.connect,
-      ),
-    };
+    const graph = await loadGraph(ctx.values);
+    if (dir && !index) await refreshChainIndex(dir, graph);
+    return { migrator: migratorWith(ctx, await withBackup(ctx, settings), graph, session.connect) };
   } catch (err) {
     await session.discard();
     throw err;

@@ -311,10 +311,15 @@ export const commands: Record<string, Command> = {
     run: async () => (await scaffold()).revision,
   },
   index: {
-    usage: 'revisor index',
+    usage: 'revisor index [--seal]',
     summary:
       'Write the chain index (.revisor-index.json in --migrations): the no-op at head then skips reading the chain.',
-    options: {},
+    options: {
+      seal: {
+        type: 'boolean',
+        help: 'the directory never changes after this (an image build): trust the index on file names alone',
+      },
+    },
     run: async () => (await scaffold()).index,
   },
   import: {

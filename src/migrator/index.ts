@@ -3,7 +3,13 @@
  * (biome's noRestrictedImports enforces it), so the folders behind it can change.
  */
 export { RevisionGraph } from './chain/graph.js';
-export { chainIndexFile, chainIndexProblems, indexedHeads, writeChainIndex } from './chain/index-file.js';
+export {
+  chainIndexFile,
+  chainIndexProblems,
+  indexedHeads,
+  refreshChainIndex,
+  writeChainIndex,
+} from './chain/index-file.js';
 export { loadMigrations } from './chain/loader.js';
 export { type Migration, type Phase, phases } from './chain/migration.js';
 export { parseSqlMigration, renderSqlMigration } from './chain/sql-file.js';

@@ -7,6 +7,7 @@ import {
   loadMigrations,
   RevisionGraph,
   RevisorError,
+  refreshChainIndex,
   renderSqlMigration,
   resolveRevision,
   resolveTarget,
@@ -105,9 +106,8 @@ async function write(
   const { bodies: _bodies, ...shown } = extra;
   if (ctx.json) printJson({ revision, downRevisions, ...shown, path });
   else print(`Generating ${path} ... done`);
-  // A chain that keeps an index keeps it current.
-  if (indexable(ctx.values) && existsSync(join(dir, chainIndexFile)))
-    await writeChainIndex(dir, await graphOf(ctx.values));
+  // Where the chain is built, its index is built: the next no-op at head needs no manual step.
+  if (indexable(ctx.values)) await refreshChainIndex(dir, await graphOf(ctx.values));
   return 0;
 }
 
@@ -120,11 +120,13 @@ export async function index(ctx: Context): Promise<number> {
     );
   }
   const dir = targetDir(ctx.values);
-  const written = await writeChainIndex(dir, await graphOf(ctx.values));
+  const written = await writeChainIndex(dir, await graphOf(ctx.values), {
+    sealed: ctx.values['seal'] === true,
+  });
   if (ctx.json) printJson({ path: join(dir, chainIndexFile), ...written });
   else
     print(
-      `wrote ${join(dir, chainIndexFile)}: ${written.count} migration(s), head(s) ${written.heads.join(', ')}`,
+      `wrote ${join(dir, chainIndexFile)}${written.sealed ? ' (sealed)' : ''}: ${written.count} migration(s), head(s) ${written.heads.join(', ')}`,
     );
   return 0;
 }

@@ -1,23 +1,31 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RevisionGraph } from './graph.js';
 
 /**
- * The chain index: a small file beside the migrations (like a lockfile) that records the
- * chain's heads and a digest of its file names, so the no-op at head can answer "is the
- * database at the head?" without reading every migration: its cost stays the same at any
- * length of history. It is only a shortcut for that answer: any run with work to do loads
- * and checks the whole chain, `revisor check` fails when the index no longer matches, and
- * an index whose file names differ from the directory's is ignored.
+ * The chain index: a small file beside the migrations that records the chain's heads, so
+ * the no-op at head can answer "is the database at the head?" without reading every
+ * migration. It is only a shortcut for that answer, and a stale one is never trusted:
+ * - a sealed index (`revisor index --seal`, run where the directory is built into an image
+ *   and never changes after) is trusted while the directory holds exactly the file names
+ *   it lists: one getdents pass;
+ * - any other index also carries a stamp of every file's size and modification time, and
+ *   is trusted only while every file still matches it: a stat per file, no read. An edit,
+ *   an added or a removed revision all change the stamp, and the chain is loaded.
+ * Any run with work to do loads and checks the whole chain regardless.
  */
 export const chainIndexFile = '.revisor-index.json';
 
 export interface ChainIndex {
-  readonly format: 1;
+  readonly format: 2;
   /** sha256 of the migration file names, sorted, one per line. */
   readonly names: string;
   readonly count: number;
+  /** sha256 of each file's name, size and mtime; absent when sealed. */
+  readonly stamp?: string;
+  readonly sealed: boolean;
   /** What `heads` names (nothing builds on them). */
   readonly heads: readonly string[];
   /** What `head` must be the only one of (no down revision names them); differs only with depends_on. */
@@ -30,30 +38,52 @@ const moduleFile = /^[^._][^/]*(?<!\.d)\.(ts|mts|js|mjs)$/;
 export const isMigrationFile = (name: string): boolean =>
   (name.endsWith('.sql') && !name.startsWith('.') && !name.startsWith('_')) || moduleFile.test(name);
 
-async function migrationNames(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter(isMigrationFile).sort();
+// Synchronous on purpose: this is the no-op's whole cost, and a stat in a loop is a few
+// microseconds where a promise per file is ten times that.
+const migrationNames = (dir: string): string[] => readdirSync(dir).filter(isMigrationFile).sort();
+
+const sha256 = (lines: readonly string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
+
+function stampOf(dir: string, names: readonly string[]): string {
+  return sha256(
+    names.map((name) => {
+      const s = statSync(join(dir, name));
+      return `${name}\t${s.size}\t${s.mtimeMs}`;
+    }),
+  );
 }
 
-const digest = (names: readonly string[]) => createHash('sha256').update(names.join('\n')).digest('hex');
-
-export async function buildChainIndex(dir: string, graph: RevisionGraph): Promise<ChainIndex> {
-  const names = await migrationNames(dir);
+export function buildChainIndex(
+  dir: string,
+  graph: RevisionGraph,
+  options: { readonly sealed?: boolean } = {},
+): ChainIndex {
+  const names = migrationNames(dir);
+  const sealed = options.sealed ?? false;
   return {
-    format: 1,
-    names: digest(names),
+    format: 2,
+    names: sha256(names),
     count: names.length,
+    ...(sealed ? {} : { stamp: stampOf(dir, names) }),
+    sealed,
     heads: [...graph.heads],
     versionedHeads: [...graph.versionedHeads],
   };
 }
 
-export async function writeChainIndex(dir: string, graph: RevisionGraph): Promise<ChainIndex> {
-  const index = await buildChainIndex(dir, graph);
+export async function writeChainIndex(
+  dir: string,
+  graph: RevisionGraph,
+  options: { readonly sealed?: boolean } = {},
+): Promise<ChainIndex> {
+  const index = buildChainIndex(dir, graph, options);
   await writeFile(join(dir, chainIndexFile), `${JSON.stringify(index, null, 2)}\n`);
   return index;
 }
 
-/** The index as stored, or null when there is none (or it is not one). */
+const isStringList = (list: unknown) => Array.isArray(list) && list.every((h) => typeof h === 'string');
+
+/** The index as stored, or null when there is none (or it is not one of this format). */
 export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
   let text: string;
   try {
@@ -64,47 +94,68 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
   try {
     const parsed = JSON.parse(text) as Partial<ChainIndex>;
     const ok =
-      parsed.format === 1 &&
+      parsed.format === 2 &&
       typeof parsed.names === 'string' &&
       typeof parsed.count === 'number' &&
-      [parsed.heads, parsed.versionedHeads].every(
-        (list) => Array.isArray(list) && list.every((h) => typeof h === 'string'),
-      );
+      (parsed.sealed === true || (parsed.sealed === false && typeof parsed.stamp === 'string')) &&
+      isStringList(parsed.heads) &&
+      isStringList(parsed.versionedHeads);
     return ok ? (parsed as ChainIndex) : null;
   } catch {
     return null;
   }
 }
 
-/**
- * The chain's heads from the index, when it exists and names exactly the directory's
- * migration files; null otherwise (the caller loads the chain). Reading the directory's
- * names is one getdents pass, not a read per file.
- */
+/** Whether the stored index still describes the directory (see chainIndexFile). */
+function matches(dir: string, index: ChainIndex): boolean {
+  try {
+    const names = migrationNames(dir);
+    if (names.length !== index.count || sha256(names) !== index.names) return false;
+    return index.sealed || stampOf(dir, names) === index.stamp;
+  } catch {
+    return false;
+  }
+}
+
+/** The chain's heads from the index when it is current; null otherwise (the caller loads the chain). */
 export async function indexedHeads(
   dir: string,
 ): Promise<Pick<ChainIndex, 'heads' | 'versionedHeads'> | null> {
   const index = await readChainIndex(dir);
-  if (!index) return null;
-  const names = await migrationNames(dir).catch(() => null);
-  if (!names || names.length !== index.count || digest(names) !== index.names) return null;
-  return index;
+  return index && matches(dir, index) ? index : null;
 }
 
-/** What is wrong with the stored index against the loaded chain; empty when it matches or is absent. */
+/**
+ * After a run that had to load the chain: an unsealed index brought up to date, so the next
+ * no-op needs no manual step. Best effort: a directory this process may not write (an
+ * image's, a read-only mount) keeps what it has, and the chain is loaded next time too.
+ */
+export async function refreshChainIndex(dir: string, graph: RevisionGraph): Promise<boolean> {
+  const stored = await readChainIndex(dir);
+  if (stored?.sealed) return false;
+  try {
+    await writeChainIndex(dir, graph);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What is wrong with the stored index against the loaded chain: only an index the no-op
+ * would trust (see chainIndexFile) that names other heads than the chain's, which can
+ * happen to a sealed one edited in place. An index that is merely out of date is ignored
+ * and rewritten, so it is no problem.
+ */
 export async function chainIndexProblems(dir: string, graph: RevisionGraph): Promise<string[]> {
   const stored = await readChainIndex(dir);
-  if (!stored) return [];
-  const actual = await buildChainIndex(dir, graph);
-  const problems: string[] = [];
-  if (stored.names !== actual.names || stored.count !== actual.count)
-    problems.push(`${chainIndexFile} lists other migration files than ${dir} holds`);
-  if (
-    stored.heads.join(',') !== actual.heads.join(',') ||
-    stored.versionedHeads.join(',') !== actual.versionedHeads.join(',')
-  )
-    problems.push(
-      `${chainIndexFile} names heads ${stored.heads.join(', ')}, the chain's are ${actual.heads.join(', ')}`,
-    );
-  return problems.map((p) => `${p}: run "revisor index" to bring it up to date`);
+  if (!stored || !matches(dir, stored)) return [];
+  const sameHeads =
+    stored.heads.join(',') === [...graph.heads].join(',') &&
+    stored.versionedHeads.join(',') === [...graph.versionedHeads].join(',');
+  if (sameHeads) return [];
+  const fix = stored.sealed ? 'revisor index --seal' : 'revisor index';
+  return [
+    `${chainIndexFile} names heads ${stored.heads.join(', ')}, the chain's are ${[...graph.heads].join(', ')}: run "${fix}" to bring it up to date`,
+  ];
 }
