@@ -6,7 +6,7 @@ import fetch, { type RequestInit } from 'node-fetch';
 import { ApiServerError, guarded, httpStatus } from './http-status.js';
 import type { JobState, PodTermination } from './jobs/job-runner.js';
 import { jobLabels, jobNameLabel } from './jobs/job-spec.js';
-import type { ClusterPort } from './migration/reconcile.js';
+import type { ClusterPort } from './migration/index.js';
 import type { WorkloadState } from './migration/rollout.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
 import type { ListWatch, Meta } from './scheduling/informer.js';

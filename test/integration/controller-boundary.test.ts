@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ApiServerError } from '../../src/controller/http-status.js';
-import { reconcile } from '../../src/controller/migration/reconcile.js';
+import { reconcile } from '../../src/controller/migration/index.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';
 import { sqlMigration } from '../support/cli.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ReconcileDeps, reconcile } from '../../src/controller/migration/reconcile.js';
+import { type ReconcileDeps, reconcile } from '../../src/controller/migration/index.js';
 import type { WorkloadState } from '../../src/controller/migration/rollout.js';
 import type { DatabaseMigration, Status } from '../../src/controller/resource.js';
 import type { SecretObject } from '../../src/controller/secret-policy.js';

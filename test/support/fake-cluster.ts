@@ -1,6 +1,6 @@
 import { Lru } from '../../src/controller/lru.js';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
-import type { ClusterPort, ReconcileDeps } from '../../src/controller/migration/reconcile.js';
+import type { ClusterPort, ReconcileDeps } from '../../src/controller/migration/index.js';
 import type { WorkloadState } from '../../src/controller/migration/rollout.js';
 import { ChainCache } from '../../src/controller/migration/sources.js';
 import { migratorForSpec } from '../../src/controller/migration/spec-migrator.js';

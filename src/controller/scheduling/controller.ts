@@ -21,7 +21,7 @@ import {
 import { Lru } from '../lru.js';
 import { ControllerMetrics } from '../metrics.js';
 import { approvedPlanAnnotation } from '../migration/approval.js';
-import { reconcile } from '../migration/reconcile.js';
+import { reconcile } from '../migration/index.js';
 import type { DriftCheck } from '../migration/schema-drift.js';
 import { ChainCache } from '../migration/sources.js';
 import { migratorForSpec } from '../migration/spec-migrator.js';
