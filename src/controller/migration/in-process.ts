@@ -84,12 +84,12 @@ async function observe(ctx: Context, migrator: Migrator): Promise<Observed | Rec
   try {
     inspection = await migrator.inspect(spec.targetRevision);
   } catch (err) {
-    return await pass.failure(spec.retry, err);
+    return pass.failure(spec.retry, err);
   }
-  if (inspection.kind === 'unknown-heads') return await pass.failure(spec.retry, inspection.error);
+  if (inspection.kind === 'unknown-heads') return pass.failure(spec.retry, inspection.error);
   const currentRevision = inspection.heads.join(',');
   if (inspection.kind === 'bad-target')
-    return await pass.failure(spec.retry, inspection.error, { currentRevision });
+    return pass.failure(spec.retry, inspection.error, { currentRevision });
   const base = { currentRevision, targetRevision: inspection.target.join(',') };
   const early = decideOnInspection({
     previous: pass.previous,
@@ -98,7 +98,7 @@ async function observe(ctx: Context, migrator: Migrator): Promise<Observed | Rec
     checksumError: inspection.checksumError?.message ?? null,
   });
   deps.metrics.drift.set(labels, early ? 1 : 0);
-  if (early) return await pass.refuse(early, base, deps.resyncMs);
+  if (early) return pass.refuse(early, base, deps.resyncMs);
 
   const planned = inspection.plan;
   const schemaDrift = await observeDrift(ctx, migrator, planned.steps.length > 0);

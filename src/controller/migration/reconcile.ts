@@ -46,7 +46,7 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
     connection = resolved.connection;
     pass.secrets = resolved.secrets;
   } catch (err) {
-    return await pass.failure(spec.retry, err);
+    return pass.failure(spec.retry, err);
   }
   if (!spec.migrations.image) return reconcileInProcess(pass, deps, spec, connection);
   try {
@@ -68,6 +68,6 @@ export async function reconcile(resource: DatabaseMigration, deps: ReconcileDeps
       event: pass.announce,
     });
   } catch (err) {
-    return await pass.failure(spec.retry, err);
+    return pass.failure(spec.retry, err);
   }
 }
