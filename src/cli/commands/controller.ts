@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { requestTimeouts, shareAgents } from '../../controller/kube.js';
-import { Controller } from '../../controller/scheduling/controller.js';
+import { Controller } from '../../controller/scheduling/index.js';
 import { RevisorError } from '../../migrator/index.js';
 import { startTracing } from '../../telemetry/tracing.js';
 import { count, duration, str } from '../args.js';

@@ -122,6 +122,7 @@ export interface JobRunContext {
     message: string,
     changes: Partial<Status>,
   ) => Promise<{ requeueAfterMs: number | null; outcome: Outcome['kind'] }>;
+  /** An Event; it never rejects (one that cannot be written is not worth failing the pass for). */
   readonly event: (type: 'Normal' | 'Warning', reason: string, message: string) => Promise<void>;
 }
 
@@ -176,14 +177,8 @@ export async function reconcileWithJob(
     case 'ready':
       await ctx.write({ kind: 'ready', message: readyMessage }, { currentRevision: heads });
       return { requeueAfterMs: ctx.resyncMs, outcome: 'ready' };
-    case 'moved': {
-      const message =
-        `the database moved to ${heads || 'base'} outside the operator (Job ${run!.job} left it at ${run!.heads || 'base'}); ` +
-        'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
-      await ctx.fail(Reason.OutOfBandChange, message, { currentRevision: heads });
-      await ctx.event('Warning', Reason.OutOfBandChange, message).catch(() => undefined);
-      return { requeueAfterMs: ctx.resyncMs, outcome: 'failed' };
-    }
+    case 'moved':
+      return moved(ctx, run!, heads);
     case 'wait': {
       const message = `Job ${decision.job} is migrating the same database; this resource waits for it to finish`;
       await ctx.write(
@@ -203,31 +198,8 @@ export async function reconcileWithJob(
       );
       return { requeueAfterMs: jobPollMs, outcome: 'progressing' };
     }
-    case 'succeeded': {
-      const lastRun = finished({ phase: 'Succeeded' });
-      await ctx.write(
-        { kind: 'ready', message: readyMessage },
-        {
-          currentRevision: heads,
-          targetRevision: heads,
-          pendingRevisions: [],
-          steps,
-          lastRun,
-          attempts: 0,
-          failedRevision: undefined,
-        },
-      );
-      const applied = steps.filter((s) => s.outcome === 'applied').length;
-      await ctx
-        .event(
-          'Normal',
-          Reason.Applied,
-          `Job ${lastRun.job} succeeded: ${applied} step(s) applied; ${readyMessage}`,
-        )
-        .catch(() => undefined);
-      ctx.metrics.lastSuccess.set({ namespace, name }, ctx.now().getTime() / 1000);
-      return { requeueAfterMs: ctx.resyncMs, outcome: 'ready' };
-    }
+    case 'succeeded':
+      return succeeded(ctx, finished({ phase: 'Succeeded' }), heads, steps);
     case 'deadline': {
       const lastRun = finished({ phase: 'Failed' });
       const message = `Job ${lastRun.job} ran past spec.migrations.activeDeadlineSeconds (${spec.migrations.activeDeadlineSeconds}s) and was stopped; the lock was released with it. Raise the deadline, or look at what the step waits for`;
@@ -238,27 +210,70 @@ export async function reconcileWithJob(
     case 'failed': {
       const termination = await jobs.termination(namespace, running!.job);
       if (!termination) return lost(ctx, heads, steps);
-      const errorCode = errorCodeOfExit(termination.exitCode);
-      const logTail = redactLogTail(termination.message, ctx.secrets);
-      const lastRun = finished({
-        phase: 'Failed',
-        exitCode: termination.exitCode,
-        ...(errorCode ? { errorCode } : {}),
-        logTail,
-      });
-      const failedStep = steps.findLast((s) => s.outcome === 'failed');
-      const message = `Job ${lastRun.job} failed (exit ${termination.exitCode}${errorCode ? `, ${errorCode}` : ''}): ${lastLine(logTail)}`;
-      await ctx
-        .event('Warning', Reason.JobFailed, `Job ${lastRun.job} failed; the end of its log:\n${logTail}`)
-        .catch(() => undefined);
-      return ctx.retryLater(errorCode ? reasonFor(errorCode) : Reason.MigrationFailed, message, {
-        currentRevision: heads,
-        steps,
-        lastRun,
-        ...(failedStep ? { failedRevision: failedStep.revision } : {}),
-      });
+      return failed(ctx, termination, finished({ phase: 'Failed' }), heads, steps);
     }
   }
+}
+
+async function moved(ctx: JobRunContext, run: LastRun, heads: string) {
+  const message =
+    `the database moved to ${heads || 'base'} outside the operator (Job ${run.job} left it at ${run.heads || 'base'}); ` +
+    'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
+  await ctx.fail(Reason.OutOfBandChange, message, { currentRevision: heads });
+  await ctx.event('Warning', Reason.OutOfBandChange, message);
+  return { requeueAfterMs: ctx.resyncMs, outcome: 'failed' as const };
+}
+
+async function succeeded(ctx: JobRunContext, lastRun: LastRun, heads: string, steps: StepRecord[]) {
+  const { namespace, name } = ctx.resource.metadata;
+  const readyMessage = `the database is at ${heads || 'base'}`;
+  await ctx.write(
+    { kind: 'ready', message: readyMessage },
+    {
+      currentRevision: heads,
+      targetRevision: heads,
+      pendingRevisions: [],
+      steps,
+      lastRun,
+      attempts: 0,
+      failedRevision: undefined,
+    },
+  );
+  const applied = steps.filter((s) => s.outcome === 'applied').length;
+  await ctx.event(
+    'Normal',
+    Reason.Applied,
+    `Job ${lastRun.job} succeeded: ${applied} step(s) applied; ${readyMessage}`,
+  );
+  ctx.metrics.lastSuccess.set({ namespace, name }, ctx.now().getTime() / 1000);
+  return { requeueAfterMs: ctx.resyncMs, outcome: 'ready' as const };
+}
+
+/** The Job failed: its exit code says the error class, the end of its log says why. */
+async function failed(
+  ctx: JobRunContext,
+  termination: PodTermination,
+  ended: LastRun,
+  heads: string,
+  steps: StepRecord[],
+) {
+  const errorCode = errorCodeOfExit(termination.exitCode);
+  const logTail = redactLogTail(termination.message, ctx.secrets);
+  const lastRun: LastRun = {
+    ...ended,
+    exitCode: termination.exitCode,
+    ...(errorCode ? { errorCode } : {}),
+    logTail,
+  };
+  const failedStep = steps.findLast((s) => s.outcome === 'failed');
+  const message = `Job ${lastRun.job} failed (exit ${termination.exitCode}${errorCode ? `, ${errorCode}` : ''}): ${lastLine(logTail)}`;
+  await ctx.event('Warning', Reason.JobFailed, `Job ${lastRun.job} failed; the end of its log:\n${logTail}`);
+  return ctx.retryLater(errorCode ? reasonFor(errorCode) : Reason.MigrationFailed, message, {
+    currentRevision: heads,
+    steps,
+    lastRun,
+    ...(failedStep ? { failedRevision: failedStep.revision } : {}),
+  });
 }
 
 async function lost(ctx: JobRunContext, heads: string, steps: StepRecord[]) {
@@ -292,7 +307,7 @@ async function create(ctx: JobRunContext, attempt: number, heads: string, databa
     const reason = apiServerMessage(err);
     const message = `the API server refused the migration Job (${status}${reason ? `: ${reason}` : ''}); check spec.migrations and the operator's RBAC for Jobs`;
     await ctx.fail(Reason.JobRejected, message, { currentRevision: heads });
-    await ctx.event('Warning', Reason.JobRejected, message).catch(() => undefined);
+    await ctx.event('Warning', Reason.JobRejected, message);
     return { requeueAfterMs: null, outcome: 'failed' as const };
   }
   const jobName = job.metadata!.name!;
@@ -310,6 +325,6 @@ async function create(ctx: JobRunContext, attempt: number, heads: string, databa
     { kind: 'progressing', reason: Reason.Migrating, message },
     { currentRevision: heads, steps: [], lastRun, failedRevision: undefined },
   );
-  await ctx.event('Normal', 'Started', message).catch(() => undefined);
+  await ctx.event('Normal', 'Started', message);
   return { requeueAfterMs: jobPollMs, outcome: 'progressing' as const };
 }

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { V1EnvVar, V1Job, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Job,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import { group, kind, type Spec, version } from '../resource.js';
 
 /** Labels on migration Jobs and their pods: which resource, which database. */
@@ -162,34 +169,41 @@ export function migrationJob(request: JobRequest): V1Job {
           ...(m.tolerations ? { tolerations: m.tolerations as V1Toleration[] } : {}),
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           volumes,
-          containers: [
-            {
-              name: 'migrate',
-              image: m.image!,
-              ...(m.command ? { command: m.command } : {}),
-              args: ['upgrade', spec.targetRevision],
-              env: [
-                ...connection.env,
-                ...settingsEnv(spec),
-                ...(request.refuseInsecureAuth
-                  ? [{ name: 'REVISOR_REFUSE_INSECURE_AUTH', value: 'true' }]
-                  : []),
-                { name: 'REVISOR_LOG_LEVEL', value: 'info' },
-                ...Object.entries(request.traceEnv).map(([name, value]) => ({ name, value })),
-              ],
-              ...(m.resources ? { resources: m.resources } : {}),
-              terminationMessagePolicy: 'FallbackToLogsOnError',
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-              },
-              volumeMounts: mounts,
-            },
-          ],
+          containers: [migrateContainer(request, connection.env, mounts)],
         },
       },
     },
+  };
+}
+
+/** The container: revisor upgrade, non-root on a read-only root filesystem, no capabilities. */
+function migrateContainer(
+  request: JobRequest,
+  connectionEnv: V1EnvVar[],
+  mounts: V1VolumeMount[],
+): V1Container {
+  const { spec } = request;
+  const m = spec.migrations;
+  return {
+    name: 'migrate',
+    image: m.image!,
+    ...(m.command ? { command: m.command } : {}),
+    args: ['upgrade', spec.targetRevision],
+    env: [
+      ...connectionEnv,
+      ...settingsEnv(spec),
+      ...(request.refuseInsecureAuth ? [{ name: 'REVISOR_REFUSE_INSECURE_AUTH', value: 'true' }] : []),
+      { name: 'REVISOR_LOG_LEVEL', value: 'info' },
+      ...Object.entries(request.traceEnv).map(([name, value]) => ({ name, value })),
+    ],
+    ...(m.resources ? { resources: m.resources } : {}),
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: mounts,
   };
 }

@@ -5,7 +5,7 @@ import type {
   MigratorEvents,
   RevisionGraph,
 } from '../../migrator/index.js';
-import type { JobPort } from '../jobs/job-runner.js';
+import type { JobPort } from '../jobs/index.js';
 import type { Lru } from '../lru.js';
 import type { ControllerMetrics } from '../metrics.js';
 import type { Spec } from '../resource.js';

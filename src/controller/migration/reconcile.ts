@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from '../../migrator/index.js';
-import { reconcileWithJob } from '../jobs/job-runner.js';
+import { reconcileWithJob } from '../jobs/index.js';
 import { Reason } from '../reasons.js';
 import type { DatabaseMigration } from '../resource.js';
 import { specSchema } from '../resource.js';

@@ -11,26 +11,22 @@ import {
 } from '../../migrator/index.js';
 import { mergeEvents, type Tracing } from '../../telemetry/tracing.js';
 import { ApiServerError } from '../http-status.js';
-import {
-  KubeCluster,
-  leaseStore,
-  migrationsListWatch,
-  type ObjectMeta,
-  referencedListWatch,
-} from '../kube.js';
+import { KubeCluster, type ObjectMeta } from '../kube.js';
 import { Lru } from '../lru.js';
 import { ControllerMetrics } from '../metrics.js';
-import { approvedPlanAnnotation } from '../migration/approval.js';
-import { reconcile } from '../migration/index.js';
-import type { DriftCheck } from '../migration/schema-drift.js';
-import { ChainCache } from '../migration/sources.js';
-import { migratorForSpec } from '../migration/spec-migrator.js';
+import {
+  approvedPlanAnnotation,
+  ChainCache,
+  type DriftCheck,
+  migratorForSpec,
+  reconcile,
+} from '../migration/index.js';
 import { type DatabaseMigration, keyOf, specSchema, tablesOf } from '../resource.js';
 import { type DatabaseMigrationSet, owningSet, setPlural } from '../set-resource.js';
-import { KubeSetCluster } from '../sets/set-kube.js';
-import { reconcileSet } from '../sets/set-reconcile.js';
+import { KubeSetCluster, reconcileSet } from '../sets/index.js';
 import { shownError } from '../shown-text.js';
 import { Informer } from './informer.js';
+import { leaseStore, migrationsListWatch, referencedListWatch } from './kube-watch.js';
 import { LeaderElector } from './leader.js';
 import { startServer } from './server.js';
 import { migrationWork, setWork, type WorkKey, workOf } from './work-key.js';
@@ -168,7 +164,39 @@ export class Controller {
       maxDelayMs: 60_000,
     });
     this.#queue = queue;
-    const informerOptions = {
+    const options = this.#informerOptions();
+    this.#informers = namespaces.map(
+      (ns) => new Informer(migrationsListWatch(kc, ns), this.#onMigration(queue), options),
+    );
+    this.#setInformers = this.#config.migrationSets
+      ? namespaces.map(
+          (ns) =>
+            new Informer<DatabaseMigrationSet>(
+              migrationsListWatch(kc, ns, setPlural),
+              this.#onSet(queue),
+              options,
+            ),
+        )
+      : [];
+    // Without the Secret watch the operator needs only get on Secrets; a missing or refused
+    // Secret is then retried with backoff (reasons.ts) instead of on its change.
+    const watched = (ns: string | null, plural: 'secrets' | 'configmaps', kind: 'secrets' | 'configMaps') =>
+      new Informer(
+        referencedListWatch(kc, plural, ns, this.#config.apiTimeoutMs),
+        this.#onReferenced(queue, kind),
+        options,
+      );
+    this.#watchers = namespaces.flatMap((ns) => [
+      ...(this.#config.watchSecrets ? [watched(ns, 'secrets', 'secrets')] : []),
+      watched(ns, 'configmaps', 'configMaps'),
+    ]);
+    for (const informer of this.#allInformers()) informer.start();
+    logger.info({ namespaces: this.#config.namespaces ?? 'all' }, 'controller started');
+  }
+
+  #informerOptions() {
+    const { logger } = this.#config;
+    return {
       initialBackoffMs: 500,
       maxBackoffMs: 30_000,
       watchdogMs: this.#config.watchdogMs,
@@ -182,86 +210,56 @@ export class Controller {
           `watch failed (${new ApiServerError('watch', err).message.replace(/^watch: /, '')}); relisting in ${(retryInMs / 1000).toFixed(1)} s`,
         ),
     };
-    this.#informers = namespaces.map(
-      (ns) =>
-        new Informer(
-          migrationsListWatch(kc, ns),
-          (key, object, previous) => {
-            // A child's every change (its status included) may move its set's rollout on.
-            const set = owningSet((object ?? previous)?.metadata ?? {});
-            if (set)
-              queue.add(
-                setWork({ metadata: { namespace: (object ?? previous)?.metadata.namespace, name: set } }),
-              );
-            if (!object) {
-              queue.forget(migrationWork(key));
-              const [namespace = '', name = ''] = key.split('/');
-              this.metrics.forget(namespace, name);
-              return;
-            }
-            // Status writes do not change the generation: they must not re-trigger a reconcile.
-            // An approval is an annotation, which does not either: it must.
-            const approval = (o: DatabaseMigration) => o.metadata.annotations?.[approvedPlanAnnotation];
-            if (
-              !previous ||
-              previous.metadata.generation !== object.metadata.generation ||
-              approval(previous) !== approval(object)
-            )
-              queue.add(migrationWork(key));
-          },
-          informerOptions,
-        ),
-    );
-    this.#setInformers = this.#config.migrationSets
-      ? namespaces.map(
-          (ns) =>
-            new Informer<DatabaseMigrationSet>(
-              migrationsListWatch(kc, ns, setPlural),
-              (_key, object, previous) => {
-                if (!object && previous) {
-                  queue.forget(setWork(previous));
-                  this.metrics.forgetSet(previous.metadata.namespace, previous.metadata.name);
-                }
-                if (object && previous?.metadata.generation !== object.metadata.generation)
-                  queue.add(setWork(object));
-              },
-              informerOptions,
-            ),
-        )
-      : [];
-    const retrigger =
-      (kindOf: 'secrets' | 'configMaps') =>
-      (_key: string, object: ObjectMeta | null, previous: ObjectMeta | null) => {
-        const changed = object ?? previous;
-        if (!changed) return;
-        for (const informer of this.#informers) {
-          for (const resource of informer.values()) {
-            if (resource.metadata.namespace !== changed.metadata.namespace) continue;
-            if (references(resource)[kindOf].includes(changed.metadata.name ?? ''))
-              queue.add(migrationWork(keyOf(resource)));
-          }
+  }
+
+  /** A DatabaseMigration changed: its own work when its spec or approval did, and its set's. */
+  #onMigration(queue: WorkQueue<WorkKey>) {
+    return (key: string, object: DatabaseMigration | null, previous: DatabaseMigration | null) => {
+      // A child's every change (its status included) may move its set's rollout on.
+      const set = owningSet((object ?? previous)?.metadata ?? {});
+      if (set)
+        queue.add(setWork({ metadata: { namespace: (object ?? previous)?.metadata.namespace, name: set } }));
+      if (!object) {
+        queue.forget(migrationWork(key));
+        const [namespace = '', name = ''] = key.split('/');
+        this.metrics.forget(namespace, name);
+        return;
+      }
+      // Status writes do not change the generation: they must not re-trigger a reconcile.
+      // An approval is an annotation, which does not either: it must.
+      const approval = (o: DatabaseMigration) => o.metadata.annotations?.[approvedPlanAnnotation];
+      if (
+        !previous ||
+        previous.metadata.generation !== object.metadata.generation ||
+        approval(previous) !== approval(object)
+      )
+        queue.add(migrationWork(key));
+    };
+  }
+
+  #onSet(queue: WorkQueue<WorkKey>) {
+    return (_key: string, object: DatabaseMigrationSet | null, previous: DatabaseMigrationSet | null) => {
+      if (!object && previous) {
+        queue.forget(setWork(previous));
+        this.metrics.forgetSet(previous.metadata.namespace, previous.metadata.name);
+      }
+      if (object && previous?.metadata.generation !== object.metadata.generation) queue.add(setWork(object));
+    };
+  }
+
+  /** A Secret or ConfigMap changed: every resource in its namespace that names it looks again. */
+  #onReferenced(queue: WorkQueue<WorkKey>, kind: 'secrets' | 'configMaps') {
+    return (_key: string, object: ObjectMeta | null, previous: ObjectMeta | null) => {
+      const changed = object ?? previous;
+      if (!changed) return;
+      for (const informer of this.#informers) {
+        for (const resource of informer.values()) {
+          if (resource.metadata.namespace !== changed.metadata.namespace) continue;
+          if (references(resource)[kind].includes(changed.metadata.name ?? ''))
+            queue.add(migrationWork(keyOf(resource)));
         }
-      };
-    // Without the Secret watch the operator needs only get on Secrets; a missing or refused
-    // Secret is then retried with backoff (reasons.ts) instead of on its change.
-    this.#watchers = namespaces.flatMap((ns) => [
-      ...(this.#config.watchSecrets
-        ? [
-            new Informer(
-              referencedListWatch(kc, 'secrets', ns, this.#config.apiTimeoutMs),
-              retrigger('secrets'),
-              informerOptions,
-            ),
-          ]
-        : []),
-      new Informer(
-        referencedListWatch(kc, 'configmaps', ns, this.#config.apiTimeoutMs),
-        retrigger('configMaps'),
-        informerOptions,
-      ),
-    ]);
-    for (const informer of this.#allInformers()) informer.start();
-    logger.info({ namespaces: this.#config.namespaces ?? 'all' }, 'controller started');
+      }
+    };
   }
 
   #allInformers(): { start(): void; stop(): Promise<void>; readonly synced: boolean }[] {

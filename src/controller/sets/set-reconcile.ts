@@ -165,15 +165,43 @@ export async function reconcileSet(
   const databases = await tenantDatabases(set, spec, cluster);
   const wanted = new Map(databases.map((d) => [d.secret, d]));
 
-  const children = new Map<string, { resource: DatabaseMigration; view: ChildView }>();
+  const children = await adoptChildren(set, deps, wanted);
+
+  const order = databases.map((d) => d.secret);
+  const readings = new Map<string, TenantReading>(
+    order.map((s) => [s, readTenant(children.get(s)?.view, target)]),
+  );
+  // spec.suspend reaches every child (it is one of the shared fields); the set starts none either.
+  const rollout = { ...spec.rollout, pause: spec.rollout.pause || spec.suspend };
+  const wave = decideWave(order, readings, rollout);
+  const starting = new Set(wave.start);
+
+  await applyWave(set, cluster, raw, databases, children, { target, starting, readings });
+
+  const views = new Map([...children].map(([secret, c]) => [secret, c.view]));
+  const summary = summarize(target, order, readings, views, wave, rollout);
+  await write(summary.outcome, summary.status, summary.drift);
+  // Secrets are listed, not watched: the resync notices one that starts or stops matching.
+  return { requeueAfterMs: deps.resyncMs, outcome: summary.outcome.kind, counts: summary.status.counts };
+}
+
+type Child = { readonly resource: DatabaseMigration; readonly view: ChildView };
+
+/** The set's children by Secret; a child whose Secret no longer matches is deleted. */
+async function adoptChildren(
+  set: DatabaseMigrationSet,
+  deps: SetReconcileDeps,
+  wanted: ReadonlyMap<string, unknown>,
+): Promise<Map<string, Child>> {
+  const children = new Map<string, Child>();
   for (const child of deps.children(set)) {
     const secret = secretOf(child);
     // A second child for one Secret is not the set's doing (made by hand): left alone.
     if (children.has(secret)) continue;
     if (!wanted.has(secret)) {
-      const deleted = await cluster.deleteMigration(child.metadata.namespace, child.metadata.name);
+      const deleted = await deps.cluster.deleteMigration(child.metadata.namespace, child.metadata.name);
       if (deleted)
-        await cluster.setEvent(
+        await deps.cluster.setEvent(
           set,
           'Normal',
           'Released',
@@ -193,19 +221,25 @@ export async function reconcileSet(
       },
     });
   }
+  return children;
+}
 
-  const order = databases.map((d) => d.secret);
-  const readings = new Map<string, TenantReading>(
-    order.map((s) => [s, readTenant(children.get(s)?.view, target)]),
-  );
-  // spec.suspend reaches every child (it is one of the shared fields); the set starts none either.
-  const rollout = { ...spec.rollout, pause: spec.rollout.pause || spec.suspend };
-  const wave = decideWave(order, readings, rollout);
-  const starting = new Set(wave.start);
-
+/** Children created or retargeted for the wave; those it starts count as started from now. */
+async function applyWave(
+  set: DatabaseMigrationSet,
+  cluster: SetReconcileDeps['cluster'],
+  raw: Record<string, unknown>,
+  databases: readonly TenantDatabase[],
+  children: ReadonlyMap<string, Child>,
+  wave: {
+    readonly target: string;
+    readonly starting: ReadonlySet<string>;
+    readonly readings: Map<string, TenantReading>;
+  },
+): Promise<void> {
   for (const database of databases) {
     const existing = children.get(database.secret);
-    const childTarget = starting.has(database.secret) ? target : existing?.view.targetRevision;
+    const childTarget = wave.starting.has(database.secret) ? wave.target : existing?.view.targetRevision;
     if (childTarget === undefined) continue;
     const desired = childSpec(raw, database, childTarget);
     if (!existing) {
@@ -214,18 +248,12 @@ export async function reconcileSet(
       await cluster.replaceMigrationSpec(existing.resource, desired);
     }
     // Counted as started now: the next status says so before the child has reconciled.
-    if (starting.has(database.secret))
-      readings.set(database.secret, {
+    if (wave.starting.has(database.secret))
+      wave.readings.set(database.secret, {
         state: 'Progressing',
         started: true,
         reason: Reason.Migrating,
         message: 'starting',
       });
   }
-
-  const views = new Map([...children].map(([secret, c]) => [secret, c.view]));
-  const summary = summarize(target, order, readings, views, wave, rollout);
-  await write(summary.outcome, summary.status, summary.drift);
-  // Secrets are listed, not watched: the resync notices one that starts or stops matching.
-  return { requeueAfterMs: deps.resyncMs, outcome: summary.outcome.kind, counts: summary.status.counts };
 }
