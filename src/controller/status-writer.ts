@@ -47,7 +47,7 @@ export class StatusWriter<S extends ConditionedStatus> {
     return this.#status;
   }
 
-  /** Resolves to whether the status changed and was written. */
+  /** Resolves to whether the status changed and was written (false too when a later write superseded it). */
   write(outcome: Outcome, fields: Partial<S>, drift: Drift | null = null): Promise<boolean> {
     const { generation, now, mode, shown } = this.#options;
     const base = mode === 'merge' ? this.#status : ({} as S);
@@ -59,7 +59,9 @@ export class StatusWriter<S extends ConditionedStatus> {
     });
     this.#status = next;
     const written = this.#queue.then(async () => {
-      if (sameStatus(next, this.#stored)) return false;
+      // A later write, queued behind this one, carries this one's fields too: only it goes out
+      // (a run's per-step progress writes coalesce while one is in flight).
+      if (this.#status !== next || sameStatus(next, this.#stored)) return false;
       await this.#options.persist(next);
       this.#stored = next;
       return true;

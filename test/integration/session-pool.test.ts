@@ -19,7 +19,8 @@ describe('SessionPool on a real server', () => {
     await first.session.query("SET statement_timeout = '7s'");
     await first.session.query('SELECT pg_advisory_lock(4242)');
     await first.session.end();
-    expect(pool.idleCount).toBe(1);
+    // The reset happens after end() resolves, off the caller's time.
+    await expect.poll(() => pool.idleCount).toBe(1);
 
     const second = await pid(open);
     expect(second.pid).toBe(first.pid);
@@ -40,10 +41,11 @@ describe('SessionPool on a real server', () => {
     const first = await pid(open);
     await first.session.query('BEGIN');
     await first.session.end();
-    expect(pool.idleCount).toBe(0);
     const admin = await connect(url);
-    const gone = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [first.pid]);
-    expect(gone.rowCount).toBe(0);
+    const alive = async () =>
+      (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [first.pid])).rowCount;
+    await expect.poll(alive).toBe(0);
+    expect(pool.idleCount).toBe(0);
 
     const second = await pid(open);
     await second.session.end();
@@ -92,13 +94,17 @@ describe('SessionPool on a real server', () => {
       pool.factory({ url, applicationName: 'pool-limit', connectTimeoutMs: 5000 }),
     );
     for (const open of opens.slice(0, 3)) await (await open()).end();
-    expect(pool.idleCount).toBe(3);
+    await expect.poll(() => pool.idleCount).toBe(3);
 
     // A fourth database: the role's limit refuses it (53300) until an idle session makes way.
     const fourth = await pid(opens[3]!);
     expect(pool.idleCount).toBe(2);
     await fourth.session.end();
-    // Three idle sessions would fill the role's slots again: the pool keeps what it learned.
+    // Three idle sessions would fill the role's slots again: the pool keeps what it learned,
+    // and the fourth's backend closes once reset.
+    const ofRole = async () =>
+      (await admin.query('SELECT 1 FROM pg_stat_activity WHERE usename = $1', [role])).rowCount;
+    await expect.poll(ofRole).toBe(2);
     expect(pool.idleCount).toBe(2);
 
     // With nothing idle to close, the refusal is the caller's, classified.

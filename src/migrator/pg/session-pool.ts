@@ -37,6 +37,8 @@ export class SessionPool {
   readonly #idle = new Set<Idle>();
   /** Idle sessions a server was seen to leave room for: learned when it refused one more. */
   readonly #serverCaps = new Map<string, number>();
+  /** Sessions being reset on their way back, with their key. */
+  readonly #returning = new Map<Promise<void>, string>();
   #closed = false;
 
   constructor(options: SessionPoolOptions) {
@@ -50,11 +52,18 @@ export class SessionPool {
     const open = sessionFactory(connection, { waitForSlot: false });
     const openWaiting = sessionFactory(connection);
     return async () => {
-      for (const idle of this.#idle) {
-        if (idle.key !== key) continue;
-        this.#idle.delete(idle);
-        clearTimeout(idle.timer);
-        return this.#lend(key, server, idle.session);
+      for (;;) {
+        for (const idle of this.#idle) {
+          if (idle.key !== key) continue;
+          this.#idle.delete(idle);
+          clearTimeout(idle.timer);
+          return this.#lend(key, server, idle.session);
+        }
+        // A session of this database still being reset is a moment from idle: wait for it
+        // rather than open another.
+        const resetting = [...this.#returning].find(([, of]) => of === key)?.[0];
+        if (!resetting) break;
+        await resetting;
       }
       try {
         return this.#lend(key, server, await open());
@@ -92,9 +101,19 @@ export class SessionPool {
       query: (text, values) => session.query(text, values),
       script: (text, onRow) => session.script(text, onRow),
       backendKeyPid: () => session.backendKeyPid(),
+      // The reset (DISCARD ALL) goes on after end() resolves: it is the pool's work, not the
+      // caller's, and close() waits for it.
       end: () => {
-        returned ??= this.#giveBack(key, server, session);
-        return returned;
+        if (!returned) {
+          const pending: Promise<void> = this.#giveBack(key, server, session)
+            .catch(() => undefined)
+            .then(() => {
+              this.#returning.delete(pending);
+            });
+          this.#returning.set(pending, key);
+          returned = pending;
+        }
+        return Promise.resolve();
       },
     };
   }
@@ -141,6 +160,7 @@ export class SessionPool {
   /** Closes the idle sessions; sessions lent out are closed when they come back. */
   async close(): Promise<void> {
     this.#closed = true;
+    await Promise.all(this.#returning.keys());
     const all = [...this.#idle];
     this.#idle.clear();
     for (const idle of all) clearTimeout(idle.timer);

@@ -5,6 +5,7 @@ import {
   createVersionTable,
   selectAppliedChecksums,
   selectHeads,
+  selectState,
   type Tables,
   tablesProbe,
   versionLength,
@@ -41,10 +42,31 @@ export async function readHeads(db: Queryable, tables: Tables): Promise<readonly
 }
 
 /**
- * The heads and the recorded checksum of every applied revision: a read that grows
- * with the history, so it is made only when a run has work to do, or to report drift.
+ * The heads and the recorded checksum of every applied revision: a read that grows with
+ * the history, so it is made only when a run has work to do, or to report drift. One
+ * round trip while both tables exist; each apart while one is missing.
  */
 export async function readState(db: Queryable, tables: Tables): Promise<DatabaseState> {
+  let rows: { kind: 'head' | 'applied'; revision: string; checksum: string | null }[];
+  try {
+    const statement = selectState(tables);
+    rows = (await db.query<(typeof rows)[number]>(statement.sql, statement.params)).rows;
+  } catch (err) {
+    if (pgCode(err) !== sqlState.undefinedTable) throw err;
+    return readStateApart(db, tables);
+  }
+  const heads = rows.filter((r) => r.kind === 'head').map((r) => r.revision);
+  return {
+    heads: heads.sort(),
+    checksums: new Map(
+      heads.length === 0
+        ? []
+        : rows.filter((r) => r.kind === 'applied' && r.checksum !== null).map((r) => [r.revision, r.checksum!]),
+    ),
+  };
+}
+
+async function readStateApart(db: Queryable, tables: Tables): Promise<DatabaseState> {
   const heads = await readHeads(db, tables);
   const checksums =
     heads.length === 0

@@ -189,13 +189,27 @@ export function deleteAllHeads(t: Tables): Statement {
   return { sql: `DELETE FROM ${versionTable(t)}` };
 }
 
+// The checksum of each revision's most recent applied upgrade (or stamp over it).
+const appliedChecksums = (t: Tables, columns: string) =>
+  `SELECT DISTINCT ON (revision) ${columns} FROM ${historyTable(t)} ` +
+  `WHERE version_table = $1 AND direction IN ('upgrade', 'stamp') AND outcome = 'applied' AND checksum IS NOT NULL ` +
+  'ORDER BY revision, id DESC';
+
 /** The checksum of each revision's most recent applied upgrade (or stamp over it). */
 export function selectAppliedChecksums(t: Tables): Statement {
+  return { sql: appliedChecksums(t, 'revision, checksum'), params: [t.versionTable] };
+}
+
+/**
+ * The heads and the applied checksums in one round trip (kind 'head' or 'applied'): what
+ * the controller's every look reads. Fails with undefined_table when either table is
+ * missing; the caller then reads them apart.
+ */
+export function selectState(t: Tables): Statement {
   return {
     sql:
-      `SELECT DISTINCT ON (revision) revision, checksum FROM ${historyTable(t)} ` +
-      `WHERE version_table = $1 AND direction IN ('upgrade', 'stamp') AND outcome = 'applied' AND checksum IS NOT NULL ` +
-      'ORDER BY revision, id DESC',
+      `SELECT 'head' AS kind, version_num::text AS revision, NULL::text AS checksum FROM ${versionTable(t)} ` +
+      `UNION ALL (${appliedChecksums(t, "'applied', revision, checksum")})`,
     params: [t.versionTable],
   };
 }

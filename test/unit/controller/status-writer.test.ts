@@ -5,7 +5,7 @@ import { StatusWriter } from '../../../src/controller/status-writer.js';
 const now = () => new Date('2026-12-06T08:00:00Z');
 
 describe('the status writer both kinds share', () => {
-  it('writes in order, only what changed, and merges or replaces as its kind asks', async () => {
+  it('writes in order, only what changed, coalesces queued writes, and merges or replaces as its kind asks', async () => {
     const persisted: Status[] = [];
     let release: () => void = () => undefined;
     const slow = new Promise<void>((r) => (release = r));
@@ -22,23 +22,32 @@ describe('the status writer both kinds share', () => {
     });
     const first = writer.write(
       { kind: 'progressing', reason: 'Migrating', message: 'step 1' },
-      { pendingRevisions: ['b'] },
+      { pendingRevisions: ['b', 'c'] },
     );
+    // The first write is in flight (held up); two more queue behind it.
+    await Promise.resolve();
+    await Promise.resolve();
     const second = writer.write(
-      { kind: 'ready', message: 'at b' },
-      { currentRevision: 'b', pendingRevisions: [] },
+      { kind: 'progressing', reason: 'Migrating', message: 'step 2' },
+      { currentRevision: 'b', pendingRevisions: ['c'] },
+    );
+    const third = writer.write(
+      { kind: 'ready', message: 'at c' },
+      { currentRevision: 'c', pendingRevisions: [] },
     );
     release();
     expect(await first).toBe(true);
-    expect(await second).toBe(true);
+    // Superseded while queued: the third carries its fields, and only it goes out.
+    expect(await second).toBe(false);
+    expect(await third).toBe(true);
     // The progress write held up did not land after the final one.
     expect(persisted.map((s) => s.conditions?.find((c) => c.type === 'Ready')?.reason)).toEqual([
       'Migrating',
       'Applied',
     ]);
-    expect(persisted[1]).toMatchObject({ currentRevision: 'b', pendingRevisions: [], observedGeneration: 2 });
+    expect(persisted[1]).toMatchObject({ currentRevision: 'c', pendingRevisions: [], observedGeneration: 2 });
     // The same outcome again is equal to what is stored: nothing is written.
-    expect(await writer.write({ kind: 'ready', message: 'at b' }, {})).toBe(false);
+    expect(await writer.write({ kind: 'ready', message: 'at c' }, {})).toBe(false);
     expect(persisted).toHaveLength(2);
 
     const replaced: Status[] = [];
