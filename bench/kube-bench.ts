@@ -43,7 +43,13 @@ export async function spawnController(
     process.execPath,
     [revisorBin, 'controller', '--namespaces', namespace, '--metrics-addr', `127.0.0.1:${port}`, ...args],
     {
-      env: { ...process.env, KUBECONFIG: kubeconfig, REVISOR_LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions },
+      // BENCH_NODE_OPTIONS adds to the chart's (--cpu-prof --cpu-prof-dir=… to profile the controller).
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        REVISOR_LOG_LEVEL: 'warn',
+        NODE_OPTIONS: `${nodeOptions} ${process.env['BENCH_NODE_OPTIONS'] ?? ''}`.trim(),
+      },
       stdio: 'ignore',
     },
   );

@@ -23,17 +23,23 @@ type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) =
 export function shareAgents(kc: k8s.KubeConfig): k8s.KubeConfig {
   const instance = kc as unknown as { createAgent: AgentFactory };
   const original = instance.createAgent.bind(kc);
-  let shared: { key: string; agent: http.Agent } | null = null;
+  let shared: { key: string; agent: http.Agent; parts: readonly unknown[] } | null = null;
   instance.createAgent = (cluster, options) => {
     if (cluster?.proxyUrl || cluster?.server.startsWith('http:')) return original(cluster, options);
     const { ca, cert, key, pfx, servername, rejectUnauthorized } = options;
-    const material = createHash('sha256')
-      .update(JSON.stringify([cluster?.server, ca, cert, key, pfx, servername, rejectUnauthorized]))
-      .digest('hex');
+    const parts = [cluster?.server, ca, cert, key, pfx, servername, rejectUnauthorized];
+    // The same objects as last time (the usual case, every request): no hash to compute.
+    if (shared && parts.every((part, i) => part === shared!.parts[i])) return shared.agent;
+    const material = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
     if (shared?.key !== material) {
       shared?.agent.destroy();
-      shared = { key: material, agent: new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 16 }) };
+      shared = {
+        key: material,
+        agent: new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 16 }),
+        parts,
+      };
     }
+    shared = { ...shared, parts };
     return shared.agent;
   };
   return kc;

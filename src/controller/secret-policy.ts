@@ -86,13 +86,21 @@ export const insecureAuthAllowed = (secret: SecretObject): boolean =>
  * app_user") names it without the rest of the URL.
  */
 export function redact(text: string, secrets: readonly SecretObject[]): string {
-  let out = text;
-  const values = secrets
+  return redactValues(text, secretValues(secrets));
+}
+
+/** What redact replaces, longest first: computed once for many strings (a whole status). */
+export function secretValues(secrets: readonly SecretObject[]): readonly string[] {
+  return secrets
     .flatMap((s) => Object.values(s.data))
     .flatMap((v) => [v, ...urlCredentialsOf(v)])
     .filter((v) => v.length >= 3)
     .sort((a, b) => b.length - a.length);
-  for (const value of values) out = out.split(value).join('***');
+}
+
+export function redactValues(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of values) if (out.includes(value)) out = out.split(value).join('***');
   return out;
 }
 

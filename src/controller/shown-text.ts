@@ -1,5 +1,5 @@
 import { httpStatus } from './http-status.js';
-import { redact, type SecretObject } from './secret-policy.js';
+import { redactValues, type SecretObject, secretValues } from './secret-policy.js';
 
 /**
  * The one way text from users or remote systems (Secret values, spec strings, database
@@ -46,9 +46,17 @@ function bound(text: string, limit: number, keep: 'head' | 'tail'): string {
 export function shownText(
   text: string,
   secrets: readonly SecretObject[],
-  { limit = messageLimit, multiline = false, keep = 'head' }: ShownOptions = {},
+  options: ShownOptions = {},
 ): string {
-  const redacted = redact(text, secrets).replace(urlCredentials, '$1***@');
+  return shownWith(text, secretValues(secrets), options);
+}
+
+function shownWith(
+  text: string,
+  values: readonly string[],
+  { limit = messageLimit, multiline = false, keep = 'head' }: ShownOptions,
+): string {
+  const redacted = redactValues(text, values).replace(urlCredentials, '$1***@');
   return bound(escapeControls(redacted, multiline), limit, keep);
 }
 
@@ -58,11 +66,15 @@ const fieldOptions: Readonly<Record<string, ShownOptions>> = {
 };
 
 /** Every string in a status (or any JSON value), shown as shownText shows a message. */
-export function shownFields<T>(value: T, secrets: readonly SecretObject[], field = ''): T {
-  if (typeof value === 'string') return shownText(value, secrets, fieldOptions[field]) as T;
-  if (Array.isArray(value)) return value.map((v) => shownFields(v, secrets, field)) as T;
+export function shownFields<T>(value: T, secrets: readonly SecretObject[]): T {
+  return fieldsWith(value, secretValues(secrets), '');
+}
+
+function fieldsWith<T>(value: T, values: readonly string[], field: string): T {
+  if (typeof value === 'string') return shownWith(value, values, fieldOptions[field] ?? {}) as T;
+  if (Array.isArray(value)) return value.map((v) => fieldsWith(v, values, field)) as T;
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shownFields(v, secrets, k)])) as T;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fieldsWith(v, values, k)])) as T;
 }
 
 /** An error for a log line: its status or message, never a response body, shown as any message is. */

@@ -162,6 +162,7 @@ export class Controller {
       baseDelayMs: 1000,
       // An API server outage is retried on this backoff: it must not outgrow the outage much.
       maxDelayMs: 60_000,
+      requeueJitter: 0.1,
     });
     this.#queue = queue;
     const options = this.#informerOptions();

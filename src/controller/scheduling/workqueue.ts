@@ -7,8 +7,15 @@ export interface QueueOptions {
   readonly concurrency: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
+  /**
+   * A handler's requeue is stretched by up to this fraction, at random: resources that
+   * became Ready together would otherwise come due together at every resync, a burst on
+   * the database and the API server instead of an even trickle (client-go's JitterUntil).
+   */
+  readonly requeueJitter?: number;
   /** Injectable for tests. */
   readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  readonly random?: () => number;
 }
 
 export type Handler<K extends string = string> = (key: K) => Promise<{ requeueAfterMs: number | null }>;
@@ -93,7 +100,10 @@ export class WorkQueue<K extends string = string> {
     try {
       const { requeueAfterMs } = await this.#handler(key);
       this.#failures.delete(key);
-      if (requeueAfterMs !== null) this.addAfter(key, requeueAfterMs);
+      if (requeueAfterMs !== null) {
+        const stretch = (this.#options.requeueJitter ?? 0) * (this.#options.random ?? Math.random)();
+        this.addAfter(key, Math.round(requeueAfterMs * (1 + stretch)));
+      }
     } catch {
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);

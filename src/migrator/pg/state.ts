@@ -61,7 +61,9 @@ export async function readState(db: Queryable, tables: Tables): Promise<Database
     checksums: new Map(
       heads.length === 0
         ? []
-        : rows.filter((r) => r.kind === 'applied' && r.checksum !== null).map((r) => [r.revision, r.checksum!]),
+        : rows
+            .filter((r) => r.kind === 'applied' && r.checksum !== null)
+            .map((r) => [r.revision, r.checksum!]),
     ),
   };
 }

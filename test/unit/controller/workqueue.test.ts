@@ -102,4 +102,25 @@ describe('WorkQueue', () => {
     expect(calls).toBe(6);
     await queue.shutDown();
   });
+
+  it('stretches a requeue by up to its jitter, so resources Ready together do not come due together', async () => {
+    const timers = manualTimers();
+    const draws = [0, 0.5, 1];
+    const queue = new WorkQueue(async () => ({ requeueAfterMs: 10_000 }), {
+      concurrency: 1,
+      baseDelayMs: 100,
+      maxDelayMs: 300,
+      requeueJitter: 0.1,
+      setTimer: timers.setTimer,
+      random: () => draws.shift()!,
+    });
+    const delays: number[] = [];
+    for (const key of ['a', 'b', 'c']) {
+      queue.add(key);
+      await tick();
+      delays.push(timers.pending.at(-1)!.ms);
+    }
+    expect(delays).toEqual([10_000, 10_500, 11_000]);
+    await queue.shutDown();
+  });
 });
