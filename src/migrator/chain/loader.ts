@@ -250,6 +250,18 @@ export function fromDefinition(
   };
   const upgrade = render('upgrade');
   const downgrade = render('downgrade');
+  // Stash statements are bookkeeping the op API adds, not the author's SQL: checksums
+  // leave them out, so revisions applied before stashing existed still match. Kept: the
+  // operator checks an applied chain's checksums at every look.
+  const sumOf = (statements: () => readonly Statement[]) => {
+    let sum: string | undefined;
+    return () => {
+      sum ??= checksum(statements().filter((s) => !isStashStatement(s)));
+      return sum;
+    };
+  };
+  const upgradeSum = sumOf(upgrade);
+  const downgradeSum = sumOf(downgrade);
   return {
     revision,
     downRevisions,
@@ -265,9 +277,6 @@ export function fromDefinition(
     upgrade,
     downgrade,
     hasDowngrade: () => downgrade().length > 0,
-    // Stash statements are bookkeeping the op API adds, not the author's SQL: checksums
-    // leave them out, so revisions applied before stashing existed still match.
-    checksum: (direction) =>
-      checksum((direction === 'upgrade' ? upgrade() : downgrade()).filter((s) => !isStashStatement(s))),
+    checksum: (direction) => (direction === 'upgrade' ? upgradeSum() : downgradeSum()),
   };
 }

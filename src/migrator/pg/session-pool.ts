@@ -49,8 +49,9 @@ export class SessionPool {
   factory(connection: ConnectionOptions): () => Promise<Session> {
     const key = createHash('sha256').update(JSON.stringify(connection)).digest('hex');
     const server = serverOf(connection);
-    const open = sessionFactory(connection, { waitForSlot: false });
-    const openWaiting = sessionFactory(connection);
+    // Made on first need: a reconcile that finds an idle session parses no connection string.
+    const open = () => sessionFactory(connection, { waitForSlot: false })();
+    const openWaiting = () => sessionFactory(connection)();
     return async () => {
       for (;;) {
         for (const idle of this.#idle) {
