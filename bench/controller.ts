@@ -188,6 +188,17 @@ try {
   const rolloutFloorMs = (count * applyMs) / availableParallelism();
   const nodeFloorKiB = await bareNodeRssKiB();
 
+  const cpuOf = (port: number) => ({
+    controller: cpuSeconds((c) => c.includes(`--metrics-addr 127.0.0.1:${port}`)),
+    apiServer: cpuSeconds((c) => c.includes('kube-apiserver') && c.includes(cluster.dir)),
+    etcd: cpuSeconds((c) => c.includes('bin/etcd') && c.includes(cluster.dir)),
+    postgres: cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir)),
+  });
+  const perItem = (before: Record<string, number>, after: Record<string, number>, n: number) =>
+    Object.keys(after)
+      .map((k) => `${k} ${(((after[k]! - before[k]!) * 1000) / n).toFixed(1)} ms`)
+      .join(', ');
+  const rolloutCpuBefore = cpuOf(-1);
   const started = performance.now();
   const spawned = await spawnController(
     cluster.kubeconfig,
@@ -211,17 +222,13 @@ try {
   }
   const allReadyMs = performance.now() - started;
   const rolloutPeakKiB = procKiB(pid, 'VmHWM');
+  const cpu = () => cpuOf(port);
+  const rolloutCpu = perItem({ ...rolloutCpuBefore, controller: 0 }, cpu(), count);
 
   // One resync period for the rollout's last resyncs to pass (they come due in bursts), then
   // two of nothing but steady no-op reconciles, then the steady RSS.
   await sleep(resyncSeconds * 1000);
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const cpu = () => ({
-    controller: cpuSeconds((c) => c.includes(`--metrics-addr 127.0.0.1:${port}`)),
-    apiServer: cpuSeconds((c) => c.includes('kube-apiserver') && c.includes(cluster.dir)),
-    etcd: cpuSeconds((c) => c.includes('bin/etcd') && c.includes(cluster.dir)),
-    postgres: cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir)),
-  });
   const cpuBefore = cpu();
   const before = await scrape();
   await sleep(2 * resyncSeconds * 1000 + 2000);
@@ -240,15 +247,14 @@ try {
     `all Ready from controller start   ${(allReadyMs / 1000).toFixed(1)} s (${(allReadyMs / count).toFixed(0)} ms per resource; ` +
       `${(allReadyMs / rolloutFloorMs).toFixed(1)}x the floor of ${(rolloutFloorMs / 1000).toFixed(1)} s: ` +
       `${applyMs.toFixed(0)} ms to bring one database to head alone, ${count} of them on ${availableParallelism()} cores)`,
+    `  CPU until all Ready, per resource: ${rolloutCpu}`,
     `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB (${(rolloutPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
     `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${3 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
     `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +
       ` (p50 ${(noop.quantile(0.5) / (floorMs / 1000)).toFixed(1)}x the floor of one warm SELECT 1 + one keep-alive API GET, ${floorMs.toFixed(1)} ms)`,
     `  of which V8 heap used / total ${mib(gauge('nodejs_heap_size_used_bytes') / 1024)} / ${mib(gauge('nodejs_heap_size_total_bytes') / 1024)} MiB, ` +
       `external ${mib(gauge('nodejs_external_memory_bytes') / 1024)} MiB`,
-    `  CPU over those resyncs, per reconcile: ${(Object.keys(cpuAfter) as (keyof typeof cpuAfter)[])
-      .map((k) => `${k} ${(((cpuAfter[k] - cpuBefore[k]) * 1000) / noop.count).toFixed(1)} ms`)
-      .join(', ')}`,
+    `  CPU over those resyncs, per reconcile: ${perItem(cpuBefore, cpuAfter, noop.count)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
