@@ -10,7 +10,12 @@ import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
 import { shareAgents } from '../src/controller/kube.js';
 import { migratorForSpec } from '../src/controller/migration/spec-migrator.js';
 import { specSchema } from '../src/controller/resource.js';
-import { embeddedMigrationsDir, loadMigrations, RevisionGraph } from '../src/migrator/index.js';
+import {
+  embeddedMigrationsDir,
+  loadMigrations,
+  parseSqlMigration,
+  RevisionGraph,
+} from '../src/migrator/index.js';
 import { sqlMigration } from '../test/support/cli.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
 import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
@@ -36,6 +41,7 @@ const { values, positionals } = parseArgs({
     'noise-secrets': { type: 'string', default: '0' },
     concurrency: { type: 'string', default: process.env['BENCH_CONCURRENCY'] ?? '8' },
     'max-connections': { type: 'string' },
+    share: { type: 'string', default: '1' },
   },
 });
 const count = Number(positionals[0] ?? process.env['BENCH_RESOURCES'] ?? 100);
@@ -43,10 +49,23 @@ const runner = values.runner;
 if (runner !== 'in-process' && runner !== 'jobs')
   throw new Error(`--runner is in-process or jobs, not ${runner}`);
 const noiseSecrets = Number(values['noise-secrets']);
+// --share K: K resources per database, each with a version table of its own and the same
+// three-revision ConfigMap chain (statements that touch no shared table), so that N
+// resources need N / K databases and PostgreSQL's per-database costs do not bound the run.
+const share = Math.max(1, Number(values.share));
+const databases = Math.ceil(count / share);
+if (share > 1 && runner === 'jobs') throw new Error('--share is for the in-process runner');
+const sharedChain = 'bench-chain';
+const sharedChainFiles = Object.fromEntries(
+  ['s1', 's2', 's3'].map((id, i, all) => [
+    `${i + 1}.sql`,
+    sqlMigration(id, i === 0 ? null : all[i - 1]!, 'SELECT 1;', 'SELECT 1;'),
+  ]),
+);
 const concurrency = Number(values.concurrency);
 // Room for one idle session per database, as a server dedicated to these databases would
 // leave the operator; --max-connections 200 shows a crowded server (the pool makes way).
-const maxConnections = Number(values['max-connections'] ?? count + 100);
+const maxConnections = Number(values['max-connections'] ?? databases + 100);
 // About 40 no-op reconciles a second at any N: the resync a platform would pick for N resources.
 const resyncSeconds = Math.max(5, Math.ceil(count / 40));
 const image = 'registry.example/bench-app:v1';
@@ -100,7 +119,12 @@ async function reconcileFloorMs(): Promise<number> {
  */
 async function applyFloorMs(images: Record<string, string>): Promise<number> {
   const samples: number[] = [];
-  const graph = RevisionGraph.build(await loadMigrations(embeddedMigrationsDir));
+  const graph =
+    share > 1
+      ? RevisionGraph.build(
+          Object.entries(sharedChainFiles).map(([file, text]) => parseSqlMigration(text, file)),
+        )
+      : RevisionGraph.build(await loadMigrations(embeddedMigrationsDir));
   for (let i = 0; i < 3; i++) {
     await admin.query(`CREATE DATABASE bench_floor_${i}`);
     const url = server.urlFor(`bench_floor_${i}`);
@@ -162,25 +186,47 @@ try {
     images[image] = dir;
   }
   const items: object[] = [];
+  if (share > 1)
+    items.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: sharedChain },
+      data: sharedChainFiles,
+    });
+  for (let db = 0; db < databases; db++) {
+    await admin.query(`CREATE DATABASE bench_${db}`);
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { annotations: { 'revisor.dev/allowed-migrations': '*' }, name: `db-${db}` },
+      stringData: { url: server.urlFor(`bench_${db}`) },
+    });
+    if (share > 1) {
+      // The tenants' version tables exist from the start: one tenant's creating its own
+      // would otherwise be schema drift in every other tenant's recording.
+      const tenant = new pg.Client({ connectionString: server.urlFor(`bench_${db}`) });
+      await tenant.connect();
+      for (let j = 0; j < share; j++)
+        await tenant.query(
+          `CREATE TABLE v_${j} (version_num varchar(32) NOT NULL, CONSTRAINT v_${j}_pkc PRIMARY KEY (version_num))`,
+        );
+      await tenant.end();
+    }
+  }
   for (let i = 0; i < count; i++) {
-    await admin.query(`CREATE DATABASE bench_${i}`);
-    items.push(
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { annotations: { 'revisor.dev/allowed-migrations': '*' }, name: `db-${i}` },
-        stringData: { url: server.urlFor(`bench_${i}`) },
+    const db = Math.floor(i / share);
+    items.push({
+      apiVersion: 'revisor.dev/v1alpha1',
+      kind: 'DatabaseMigration',
+      metadata: { name: `app-${i}` },
+      spec: {
+        database: { urlSecretRef: { name: `db-${db}` } },
+        ...(runner === 'jobs' ? { migrations: { image } } : {}),
+        ...(share > 1
+          ? { migrations: { configMapRef: { name: sharedChain } }, versionTable: { name: `v_${i % share}` } }
+          : {}),
       },
-      {
-        apiVersion: 'revisor.dev/v1alpha1',
-        kind: 'DatabaseMigration',
-        metadata: { name: `app-${i}` },
-        spec: {
-          database: { urlSecretRef: { name: `db-${i}` } },
-          ...(runner === 'jobs' ? { migrations: { image } } : {}),
-        },
-      },
-    );
+    });
   }
   await createInBatches(cluster.kubeconfig, namespace, items, 500);
   const floorMs = await reconcileFloorMs();
@@ -241,7 +287,7 @@ try {
   const ms = (s: number) => (s * 1000).toFixed(1);
   const mib = (kib: number) => (kib / 1024).toFixed(1);
   const lines = [
-    `revisor bench:controller: ${count} DatabaseMigrations, each its own database (3 revisions), runner ${runner}, ` +
+    `revisor bench:controller: ${count} DatabaseMigrations, ${share > 1 ? `${share} to a database (${databases}), each its own version table, a 3-revision ConfigMap chain` : 'each its own database (the embedded chain, 3 revisions)'}, runner ${runner}, ` +
       `--max-concurrent ${concurrency}, --resync ${resyncSeconds}s, ${noiseSecrets} unrelated 400 KB Secrets, PostgreSQL max_connections ${maxConnections}, NODE_OPTIONS ${nodeOptions || '(none)'} (the chart's)`,
     loadLine(),
     `all Ready from controller start   ${(allReadyMs / 1000).toFixed(1)} s (${(allReadyMs / count).toFixed(0)} ms per resource; ` +

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { SessionPool } from '../../src/migrator/index.js';
+import {
+  defaultTables,
+  Migrator,
+  parseSqlMigration,
+  RevisionGraph,
+  runDefaults,
+  SessionPool,
+} from '../../src/migrator/index.js';
+import { sqlMigration } from '../support/cli.js';
 import { connect, createTestDatabase } from '../support/db.js';
 
 const pid = async (open: () => Promise<import('../../src/migrator/run/session.js').Session>) => {
@@ -111,6 +119,46 @@ describe('SessionPool on a real server', () => {
     const held = await Promise.all(opens.slice(0, 3).map((open) => open()));
     await expect(opens[3]!()).rejects.toMatchObject({ code: 'ConnectionFailed' });
     await Promise.all(held.map((session) => session.end()));
+    await pool.close();
+  });
+
+  it('with a shared name, serves every resource of a database from one session, and a run names itself on its lock session', async () => {
+    const url = await createTestDatabase();
+    const pool = new SessionPool({ ...options, applicationName: 'revisor controller' });
+    const forResource = (name: string) =>
+      pool.factory({ url, applicationName: `revisor controller ns/${name}`, connectTimeoutMs: 5000 });
+    const first = await pid(forResource('a'));
+    await first.session.end();
+    const second = await pid(forResource('b'));
+    expect(second.pid).toBe(first.pid);
+    const { rows } = await second.session.query<{ application_name: string }>('SHOW application_name');
+    expect(rows[0]!.application_name).toBe('revisor controller');
+    await second.session.end();
+
+    // A step that sleeps, so the lock session can be seen while it holds the lock.
+    const graph = RevisionGraph.build([
+      parseSqlMigration(sqlMigration('slow', null, 'SELECT pg_sleep(1.5);', 'SELECT 1;'), '1.sql'),
+    ]);
+    const migrator = new Migrator({
+      ...runDefaults,
+      graph,
+      connect: forResource('a'),
+      tables: defaultTables,
+      executedBy: 'session-pool-test',
+      allowChecksumMismatch: false,
+      transactionMode: 'per-migration',
+      applicationName: 'revisor controller ns/a',
+    });
+    const run = migrator.upgrade('head');
+    const admin = await connect(url);
+    const named = async () =>
+      (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'revisor controller ns/a'"))
+        .rowCount;
+    await expect.poll(named, { timeout: 5000, interval: 50 }).toBe(1);
+    expect((await run).error).toBeUndefined();
+    await migrator.close();
+    // The name went with the lock transaction.
+    expect(await named()).toBe(0);
     await pool.close();
   });
 });

@@ -39,6 +39,8 @@ export async function controller(ctx: Context): Promise<number> {
       idleTimeoutMs: duration(str(values, 'db-idle-timeout'), 'db-idle-timeout', resyncMs + 60_000),
       maxIdle: count(str(values, 'db-max-idle'), 'db-max-idle', 1000),
       maxIdlePerDatabase: 1,
+      // Resources on one database share its idle session; a run names its resource on its lock session.
+      applicationName: 'revisor controller',
     },
     metricsAddr: str(values, 'metrics-addr') ?? ':8080',
     migrationsDir: migrationsDir(values),

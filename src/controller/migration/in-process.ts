@@ -50,7 +50,8 @@ export async function reconcileInProcess(
   const progress = new StepProgress(ctx);
   try {
     const graph =
-      (await chainFor(spec, namespace, deps.cluster, deps.chains)) ?? (await deps.embeddedGraph());
+      (await chainFor(spec, namespace, deps.cluster, deps.chains, deps.configMapVersion)) ??
+      (await deps.embeddedGraph());
     const events = progressEvents(
       { write: pass.write, event: pass.announce, metrics: deps.metrics, labels: pass.labels, now: deps.now },
       progress.stepFinished,

@@ -28,6 +28,8 @@ export interface ReconcileDeps {
   readonly cluster: ClusterPort;
   readonly embeddedGraph: () => Promise<RevisionGraph>;
   readonly chains: ChainCache;
+  /** A ConfigMap's resourceVersion as the controller's watch last saw it (undefined: not watched, or not seen). */
+  readonly configMapVersion?: (namespace: string, name: string) => string | undefined;
   /** Each resource's last schema drift reading and when it was taken (drift.intervalSeconds). */
   readonly driftReadings: Lru<DriftCheck>;
   readonly openMigrator: (

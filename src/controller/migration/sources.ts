@@ -184,6 +184,12 @@ export class ChainCache {
     this.#entries = new Lru(capacity);
   }
 
+  /** The graph built from exactly this version of the source, if it is still kept. */
+  peek(source: string, version: string): RevisionGraph | undefined {
+    const cached = this.#entries.get(source);
+    return cached?.version === version ? cached.graph : undefined;
+  }
+
   get(source: string, version: string, build: () => RevisionGraph): RevisionGraph {
     const cached = this.#entries.get(source);
     if (cached?.version === version) return cached.graph;
@@ -193,15 +199,24 @@ export class ChainCache {
   }
 }
 
-/** The chain from the spec's ConfigMap (its *.sql keys), or null for the controller's own chain. */
+/**
+ * The chain from the spec's ConfigMap (its *.sql keys), or null for the controller's own
+ * chain. `watchedVersion` is the ConfigMap's resourceVersion as the controller's watch last
+ * saw it: when the cache holds that version, the ConfigMap is not read again (a change
+ * reaches the watch, which brings the resource back with the new version).
+ */
 export async function chainFor(
   spec: Spec,
   namespace: string,
   reader: ObjectReader,
   cache: ChainCache,
+  watchedVersion: (namespace: string, name: string) => string | undefined = () => undefined,
 ): Promise<RevisionGraph | null> {
   const ref = spec.migrations.configMapRef;
   if (!ref) return null;
+  const seen = watchedVersion(namespace, ref.name);
+  const cached = seen === undefined ? undefined : cache.peek(`${namespace}/${ref.name}`, seen);
+  if (cached) return cached;
   const found = await read(`ConfigMap ${namespace}/${ref.name}`, () => reader.configMap(namespace, ref.name));
   if (!found) {
     throw new SourceError(

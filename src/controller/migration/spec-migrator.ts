@@ -79,6 +79,7 @@ export function migratorForSpec(
     allowChecksumMismatch: false,
     ...(backup ? { backup } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
+    applicationName: connection.applicationName,
     events,
   });
 }

@@ -107,6 +107,7 @@ export class Controller {
   #informers: Informer<DatabaseMigration>[] = [];
   #setInformers: Informer<DatabaseMigrationSet>[] = [];
   #watchers: Informer<ObjectMeta>[] = [];
+  #configMapWatchers: Informer<ObjectMeta>[] = [];
   #queue: WorkQueue<WorkKey> | null = null;
   #graph: Promise<RevisionGraph> | null = null;
   readonly #sessions: SessionPool;
@@ -187,10 +188,11 @@ export class Controller {
         this.#onReferenced(queue, kind),
         options,
       );
-    this.#watchers = namespaces.flatMap((ns) => [
-      ...(this.#config.watchSecrets ? [watched(ns, 'secrets', 'secrets')] : []),
-      watched(ns, 'configmaps', 'configMaps'),
-    ]);
+    this.#configMapWatchers = namespaces.map((ns) => watched(ns, 'configmaps', 'configMaps'));
+    this.#watchers = [
+      ...(this.#config.watchSecrets ? namespaces.map((ns) => watched(ns, 'secrets', 'secrets')) : []),
+      ...this.#configMapWatchers,
+    ];
     for (const informer of this.#allInformers()) informer.start();
     logger.info({ namespaces: this.#config.namespaces ?? 'all' }, 'controller started');
   }
@@ -263,6 +265,14 @@ export class Controller {
     };
   }
 
+  #configMapVersion(key: string): string | undefined {
+    for (const informer of this.#configMapWatchers) {
+      const found = informer.get(key);
+      if (found) return found.metadata.resourceVersion;
+    }
+    return undefined;
+  }
+
   #allInformers(): { start(): void; stop(): Promise<void>; readonly synced: boolean }[] {
     return [...this.#informers, ...this.#setInformers, ...this.#watchers];
   }
@@ -319,6 +329,7 @@ export class Controller {
         cluster,
         embeddedGraph: () => this.#embeddedGraph(),
         chains: this.#chains,
+        configMapVersion: (namespace, name) => this.#configMapVersion(`${namespace}/${name}`),
         driftReadings: this.#driftReadings,
         observeDatabase: (connection, spec, since) =>
           observeDatabase(this.#sessions.factory(connection), tablesOf(spec.versionTable), since),

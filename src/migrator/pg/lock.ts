@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RevisorError } from '../errors/errors.js';
-import { sqlInteger } from '../sql/step-sql.js';
+import { lockTransactionSettings, sqlInteger } from '../sql/step-sql.js';
 import { pgCode, type Queryable, sleep, sqlState } from './db.js';
 
 /**
@@ -37,6 +37,8 @@ export interface LockOptions {
   /** idle_in_transaction_session_timeout of the lock transaction: how long a silent holder keeps it. */
   readonly leaseMs: number;
   readonly signal?: AbortSignal;
+  /** What the lock session shows in pg_stat_activity while it holds the lock. */
+  readonly applicationName?: string;
   /** Called while waiting, at the first sight of the holder and then every few seconds. */
   readonly onWait?: (holder: LockHolder | null, waitedMs: number) => void;
   readonly initialDelayMs?: number;
@@ -142,7 +144,7 @@ export async function acquireLock<S extends PollSession>(
         [String(key)],
       );
       if (rows[0]?.locked) {
-        await db.query(`SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(options.leaseMs)}`);
+        await db.query(lockTransactionSettings(options.leaseMs, options.applicationName));
         held = true;
         return { db, backendPid: rows[0].pid };
       }

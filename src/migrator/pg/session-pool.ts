@@ -11,6 +11,13 @@ export interface SessionPoolOptions {
   readonly maxIdlePerDatabase: number;
   /** Idle sessions kept in all; past it the longest idle is closed. */
   readonly maxIdle: number;
+  /**
+   * The name sessions open under. A session serves every user of its database and
+   * credentials, so it names the process, not one user's connection; a run names itself
+   * on its lock session (MigratorConfig.applicationName). Absent: each connection's own,
+   * and a session serves only connections of that name.
+   */
+  readonly applicationName?: string;
 }
 
 interface Idle {
@@ -46,7 +53,9 @@ export class SessionPool {
   }
 
   /** Opens sessions for `connection`, reusing an idle one of the same database and credentials. */
-  factory(connection: ConnectionOptions): () => Promise<Session> {
+  factory(requested: ConnectionOptions): () => Promise<Session> {
+    const { applicationName } = this.#options;
+    const connection = applicationName ? { ...requested, applicationName } : requested;
     const key = createHash('sha256').update(JSON.stringify(connection)).digest('hex');
     const server = serverOf(connection);
     // Made on first need: a reconcile that finds an idle session parses no connection string.

@@ -31,6 +31,8 @@ export interface LockSettings {
   readonly lockLeaseMs: number;
   readonly connectTimeoutMs: number;
   readonly signal?: AbortSignal;
+  /** The run's name on its lock session (pg_stat_activity), when its sessions are shared. */
+  readonly applicationName?: string;
   readonly onWait?: (holder: LockHolder | null, waitedMs: number) => void;
 }
 
@@ -66,6 +68,7 @@ export async function withLock<T>(
     waitMs: settings.lockWaitMs,
     leaseMs: settings.lockLeaseMs,
     ...(settings.signal ? { signal: settings.signal } : {}),
+    ...(settings.applicationName ? { applicationName: settings.applicationName } : {}),
     ...(settings.onWait ? { onWait: settings.onWait } : {}),
   });
   const lockDb = held.db;

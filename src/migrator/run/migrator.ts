@@ -97,6 +97,8 @@ export interface MigratorConfig {
   /** Who blocks a step: when to look, and whether to end them (default: look after 1 s, end none). */
   readonly blockers?: BlockerSettings;
   readonly signal?: AbortSignal;
+  /** The run's name on its lock session, where its sessions open under a shared one (a pool's). */
+  readonly applicationName?: string;
   readonly events?: MigratorEvents;
 }
 

@@ -1,7 +1,17 @@
-import type { Statement } from '../ops/statement.js';
+import { literal, type Statement } from '../ops/statement.js';
 
 /** A non-negative integer as SQL text: the only values these scripts format themselves. */
 export const sqlInteger = (n: number) => String(Math.max(0, Math.trunc(n)));
+
+/**
+ * The lock transaction's settings: its lease, and the name it shows in pg_stat_activity
+ * for the run (a pooled session serves several resources and is opened under a shared
+ * name). Literals, not bind parameters: see pg/lock.ts.
+ */
+export function lockTransactionSettings(leaseMs: number, applicationName?: string): string {
+  const lease = `SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(leaseMs)}`;
+  return applicationName ? `${lease}; SET LOCAL application_name = ${literal(applicationName)}` : lease;
+}
 
 /**
  * How a transactional step opens: its transaction, timeouts and the lock's fence (see
