@@ -3,23 +3,21 @@ import type {
   Finding,
   Inspection,
   Migrator,
-  MigratorEvents,
   Plan,
   RunResult,
 } from '../../migrator/index.js';
 import type { Drift } from '../conditions.js';
 import { Reason } from '../reasons.js';
-import type { Spec, Status, StepRecord } from '../resource.js';
+import type { Spec } from '../resource.js';
 import { approvedPlanAnnotation } from './approval.js';
 import { decideAfterRun, decideOnInspection, decidePlan, type PlanDecision } from './decide-plan.js';
 import type { Pass, ReconcileResult } from './pass.js';
-import type { ReconcileDeps } from './ports.js';
+import type { PassContext, ReconcileDeps } from './ports.js';
 import { progressEvents } from './progress-events.js';
 import { gateOnRollout, rolloutPollMs } from './rollout.js';
 import { observeSchemaDrift, schemaDriftCondition } from './schema-drift.js';
 import { chainFor } from './sources.js';
-
-const maxSteps = 10;
+import { StepProgress } from './step-progress.js';
 
 /** Everything the decision needs, read from the database and the cluster. */
 interface Observed {
@@ -31,7 +29,7 @@ interface Observed {
   readonly findings: readonly Finding[];
 }
 
-type Context = { readonly pass: Pass; readonly deps: ReconcileDeps; readonly spec: Spec };
+type Context = PassContext;
 
 /**
  * The migrations run in the controller: observe (inspect the database through the
@@ -202,18 +200,25 @@ async function run(
 ): Promise<ReconcileResult> {
   const { pass, deps, spec } = ctx;
   const pendingRevisions = observed.planned.steps.map((s) => s.revision);
-  await pass.write(
-    { kind: 'progressing', reason: Reason.Migrating, message: decision.startMessage },
-    { ...observed.base, pendingRevisions, plan: [] },
-  );
   await pass.announce('Normal', 'Started', decision.startMessage);
-  progress.start(observed.heads, pendingRevisions);
-  const result = await migrator.apply(decision.plan);
+  progress.start(observed.heads, pendingRevisions, () =>
+    pass.write(
+      { kind: 'progressing', reason: Reason.Migrating, message: decision.startMessage },
+      { ...observed.base, pendingRevisions, plan: [] },
+    ),
+  );
+  let result: RunResult;
+  try {
+    result = await migrator.apply(decision.plan);
+  } finally {
+    progress.stop();
+  }
   if (result.schemaDrift) {
     const key = `${pass.labels.namespace}/${pass.labels.name}`;
     deps.driftReadings.set(key, { reading: result.schemaDrift, readAt: deps.now().getTime() });
   }
-  const after = progress.after(result);
+  // The fields a pass that finds nothing to do writes, so the next one writes nothing.
+  const after = { targetRevision: observed.base.targetRevision, plan: [], ...progress.after(result) };
   deps.metrics.currentRevision(pass.labels.namespace, pass.labels.name, after.currentRevision);
   deps.metrics.pending.set(pass.labels, after.pendingRevisions.length);
   const end = decideAfterRun({
@@ -241,68 +246,4 @@ async function run(
   await pass.announce('Normal', Reason.Applied, end.event);
   deps.metrics.lastSuccess.set(pass.labels, deps.now().getTime() / 1000);
   return { requeueAfterMs: deps.resyncMs, outcome: 'ready' };
-}
-
-/** A run's progress as each step finishes: metrics, the steps in status, and what is left. */
-class StepProgress {
-  readonly #ctx: Context;
-  readonly #steps: StepRecord[];
-  #remaining: string[] = [];
-  #heads: readonly string[] = [];
-
-  constructor(ctx: Context) {
-    this.#ctx = ctx;
-    this.#steps = [...(ctx.pass.previous.steps ?? [])];
-  }
-
-  start(heads: readonly string[], pending: readonly string[]): void {
-    this.#heads = heads;
-    this.#remaining = [...pending];
-  }
-
-  stepFinished: NonNullable<MigratorEvents['stepFinished']> = (step, result) => {
-    const { pass, deps } = this.#ctx;
-    const labels = pass.labels;
-    const outcome = result.status === 'applied' ? 'success' : 'failure';
-    deps.metrics.applied.inc({ ...labels, direction: step.direction, result: outcome });
-    deps.metrics.stepDuration.observe({ direction: step.direction }, result.durationMs / 1000);
-    this.#steps.push({
-      revision: step.revision,
-      direction: step.direction,
-      outcome: result.status,
-      durationMs: Math.round(result.durationMs),
-      finishedAt: deps.now().toISOString(),
-    });
-    if (result.status !== 'applied') return;
-    this.#remaining = this.#remaining.filter((r) => r !== step.revision);
-    this.#heads = step.headsAfter;
-    const message = `${step.direction} ${step.revision} applied; ${this.#remaining.length} step(s) left`;
-    // Not awaited: the status writer orders its writes, and a failed progress write must not stop the run.
-    pass
-      .write(
-        { kind: 'progressing', reason: Reason.Migrating, message },
-        {
-          currentRevision: this.#heads.join(','),
-          pendingRevisions: this.#remaining,
-          steps: this.#steps.slice(-maxSteps),
-          lastAppliedRevision: step.revision,
-          lastAppliedTime: deps.now().toISOString(),
-        },
-      )
-      .catch(() => undefined);
-  };
-
-  /** The status fields a finished run leaves. */
-  after(result: RunResult): Partial<Status> & {
-    readonly currentRevision: string;
-    readonly pendingRevisions: string[];
-  } {
-    const now = this.#ctx.deps.now().toISOString();
-    return {
-      currentRevision: this.#heads.join(','),
-      pendingRevisions: this.#remaining,
-      steps: this.#steps.slice(-maxSteps),
-      ...(result.backup ? { lastBackup: { files: [...result.backup], time: now } } : {}),
-    };
-  }
 }

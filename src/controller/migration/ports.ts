@@ -9,7 +9,7 @@ import type { JobPort } from '../jobs/index.js';
 import type { Lru } from '../lru.js';
 import type { ControllerMetrics } from '../metrics.js';
 import type { Spec } from '../resource.js';
-import type { ReportingPort } from './pass.js';
+import type { Pass, ReportingPort } from './pass.js';
 import type { WorkloadState } from './rollout.js';
 import type { DriftCheck } from './schema-drift.js';
 import type { ChainCache, ObjectReader } from './sources.js';
@@ -52,4 +52,11 @@ export interface ReconcileDeps {
   /** How often a Ready resource is looked at again for drift. */
   readonly resyncMs: number;
   readonly now: () => Date;
+}
+
+/** One pass's reporting, the ports, and the spec it works from: what the in-process steps share. */
+export interface PassContext {
+  readonly pass: Pass;
+  readonly deps: ReconcileDeps;
+  readonly spec: Spec;
 }
