@@ -60,6 +60,39 @@ describe('the migration lock', () => {
     expect(rows[0].n).toBe(0);
   });
 
+  it('stops when its lock session is gone (the fence): the step under way rolls back and nothing after it runs', async () => {
+    const url = await createTestDatabase();
+    const dir = await writeChain({
+      '1.sql': sqlMigration(
+        'slow',
+        null,
+        'CREATE TABLE one (id int);\nSELECT pg_sleep(1.5);',
+        'DROP TABLE one;',
+      ),
+      '2.sql': sqlMigration('two', 'slow', 'CREATE TABLE two (id int);', 'DROP TABLE two;'),
+      '3.sql': sqlMigration('three', 'two', 'CREATE TABLE three (id int);', 'DROP TABLE three;'),
+    });
+    const run = startCli(['upgrade'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir });
+    const admin = await connect(url);
+    const { rows: dbRows } = await admin.query('SELECT current_database() AS db');
+    const key = BigInt.asUintN(64, lockKey(dbRows[0].db, 'public', 'alembic_version'));
+    const lockSession = async () =>
+      (
+        await admin.query(
+          "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' AND classid = $1::oid AND objid = $2::oid",
+          [String(key >> 32n), String(key & 0xffffffffn)],
+        )
+      ).rows[0]?.pid as number | undefined;
+    await expect.poll(lockSession, { timeout: 10_000, interval: 50 }).toBeDefined();
+    // The first step is sleeping: its lock session goes (a lease run out, a killed backend).
+    await admin.query('SELECT pg_terminate_backend($1)', [await lockSession()]);
+    const result = await run.done;
+    expect(result.code).toBe(20);
+    expect(result.stderr).toContain('[ConnectionFailed]: lost the migration lock during the run');
+    expect(await versionRows(admin)).toEqual([]);
+    expect(await tableNames(admin)).toEqual(['alembic_version', 'revisor_history']);
+  });
+
   it('proceeds once the holder releases', async () => {
     const url = await createTestDatabase();
     const dir = await writeChain(linearChain(2));

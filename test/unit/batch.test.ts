@@ -20,7 +20,7 @@ describe('batch scripts', () => {
     expect(script.split('\n;\n')).toEqual([
       'SELECT 6 AS revisor_step, clock_timestamp() AS revisor_at',
       prepareFinish(defaultTables),
-      'BEGIN; SET LOCAL lock_timeout = 4000; SET LOCAL statement_timeout = 0; SELECT 42',
+      "BEGIN; SELECT set_config('lock_timeout', '4000', true), set_config('statement_timeout', '0', true); SELECT 42",
       "SELECT set_config('revisor.step_started', extract(epoch FROM clock_timestamp())::text, true)",
       'CREATE TABLE a (id int) -- note',
       'EXECUTE revisor_finish(7)',

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { RevisorError } from '../errors/errors.js';
 import { lockTransactionSettings, sqlInteger } from '../sql/step-sql.js';
 import { pgCode, type Queryable, sleep, sqlState } from './db.js';
@@ -207,40 +207,50 @@ export async function lockHeld(db: Queryable, key: bigint, pid: number): Promise
 export interface Fence {
   readonly lockKey: bigint;
   readonly workKey: bigint;
+  /**
+   * A key of this run alone, which its lock session holds in the lock transaction: while
+   * a step cannot take it, the lock session, and with it the lock, is still there. A
+   * lookup in the lock table, where asking pg_locks for the holder copies all of it.
+   */
+  readonly runKey: bigint;
   readonly holderPid: number;
   readonly leaseMs: number;
 }
 
+/** A new run key (see Fence.runKey): random, so no other run or application holds it. */
+export const newRunKey = (): bigint => randomBytes(8).readBigInt64BE(0);
+
+/** Taken by the lock session in the lock transaction, right after the lock. */
+export const holdRunKeySql = (runKey: bigint): string => `SELECT pg_advisory_xact_lock(${runKey.toString()})`;
+
 /**
  * The fence as SQL text for a step's transaction (scripts carry no bind parameters; the
- * text holds only integers formatted here): the work key shared; an idle timeout, so a
- * step left idle by a stopped client cannot hold it forever; a client check interval, so
- * a step whose client died (or whose pooler dropped it) stops within a second instead of
- * running on with the work key; and the holder check. All are transaction-local, so
- * nothing leaks to a pooled connection.
+ * text holds only integers formatted here), in two statements: an idle timeout, so a
+ * step left idle by a stopped client cannot hold the work key forever, and a client check
+ * interval, so a step whose client died (or whose pooler dropped it) stops within a second
+ * instead of running on with it; then the work key shared and the holder check. All are
+ * transaction-local, so nothing leaks to a pooled connection.
  */
 export function fenceSql(fence: Fence): string {
   return [
-    `SET LOCAL idle_in_transaction_session_timeout = ${sqlInteger(fence.leaseMs)}`,
-    "SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000",
-    `SELECT pg_advisory_xact_lock_shared(${fence.workKey.toString()})`,
-    holderCheckSql(fence),
+    `SELECT set_config('idle_in_transaction_session_timeout', '${sqlInteger(fence.leaseMs)}', true), ` +
+      "CASE WHEN current_setting('server_version_num')::int >= 140000 THEN set_config('client_connection_check_interval', '1000', true) END",
+    `SELECT pg_advisory_xact_lock_shared(${fence.workKey.toString()}), ${holderCheck(fence)}`,
   ].join('; ');
 }
 
+const holderCheck = (fence: Fence) =>
+  `CASE WHEN pg_try_advisory_xact_lock_shared(${fence.runKey.toString()}) ` +
+  "THEN ('revisor: migration lock lost ' || pg_backend_pid())::int ELSE 0 END AS revisor_fence";
+
 /**
- * That the lock is still held by this run's lock backend; alone, it runs before each
+ * That the lock is still held by this run's lock session; alone, it runs before each
  * statement of a non-transactional step. SQL has no RAISE, so it fails by casting a text
  * that is not a number; the runner then asks {@link lockHeld} and reports the lost lock
  * as such.
  */
 export function holderCheckSql(fence: Fence): string {
-  const { classid, objid } = lockParts(fence.lockKey);
-  return (
-    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 " +
-    `AND classid = ${classid.toString()}::oid AND objid = ${objid.toString()}::oid AND pid = ${sqlInteger(fence.holderPid)}) ` +
-    "THEN 0 ELSE ('revisor: migration lock lost ' || pg_backend_pid())::int END AS revisor_fence"
-  );
+  return `SELECT ${holderCheck(fence)}`;
 }
 
 /**

@@ -3,9 +3,11 @@ import type { Queryable } from '../pg/db.js';
 import {
   acquireLock,
   type Fence,
+  holdRunKeySql,
   type LockHolder,
   lockHeld,
   lockKey,
+  newRunKey,
   releaseLock,
   startHeartbeat,
   waitForWork,
@@ -83,9 +85,11 @@ export async function withLock<T>(
       const fence: Fence = {
         lockKey: keys.lock,
         workKey: keys.work,
+        runKey: newRunKey(),
         holderPid: held.backendPid,
         leaseMs: settings.lockLeaseMs,
       };
+      await lockDb.query(holdRunKeySql(fence.runKey));
       return await work(
         db,
         { fence, pooled, lockHeld: () => lockHeld(lockDb, keys.lock, held.backendPid), observer: lockDb },

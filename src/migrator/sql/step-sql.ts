@@ -16,7 +16,7 @@ export function lockTransactionSettings(leaseMs: number, applicationName?: strin
 /**
  * How a transactional step opens: its transaction, timeouts and the lock's fence (see
  * lock.ts), in one round trip. The timeouts are integers this code formats, not input
- * text. Inside the run's single transaction (a savepoint per step) the timeouts and the
+ * text; set_config, not SET LOCAL, so they are one statement. Inside the run's single transaction (a savepoint per step) the timeouts and the
  * fence were set once at BEGIN; only a retry with a longer lock_timeout sets it, and
  * `stepEpilogue` puts it back.
  */
@@ -28,7 +28,7 @@ export function stepPrelude(
   baseLockTimeoutMs: number = lockTimeoutMs,
 ): string {
   if (kind === 'transaction') {
-    return `BEGIN; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}; SET LOCAL statement_timeout = ${sqlInteger(statementTimeoutMs)}; ${fence}`;
+    return `BEGIN; SELECT set_config('lock_timeout', '${sqlInteger(lockTimeoutMs)}', true), set_config('statement_timeout', '${sqlInteger(statementTimeoutMs)}', true); ${fence}`;
   }
   const retry =
     lockTimeoutMs !== baseLockTimeoutMs ? `; SET LOCAL lock_timeout = ${sqlInteger(lockTimeoutMs)}` : '';
