@@ -229,6 +229,8 @@ try {
     });
   }
   await createInBatches(cluster.kubeconfig, namespace, items, 500);
+  // CREATE DATABASE leaves dirty pages whose write-out would land in the rollout's figures.
+  await admin.query('CHECKPOINT');
   const floorMs = await reconcileFloorMs();
   const applyMs = await applyFloorMs(images);
   const rolloutFloorMs = (count * applyMs) / availableParallelism();
@@ -249,7 +251,15 @@ try {
   const spawned = await spawnController(
     cluster.kubeconfig,
     namespace,
-    ['--max-concurrent', String(concurrency), '--resync', `${resyncSeconds}s`],
+    // One idle session per database, as a platform with this many databases would set it.
+    [
+      '--max-concurrent',
+      String(concurrency),
+      '--resync',
+      `${resyncSeconds}s`,
+      '--db-max-idle',
+      String(Math.max(1000, databases)),
+    ],
     nodeOptions,
   );
   controller = spawned.child;

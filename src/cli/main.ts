@@ -209,6 +209,10 @@ export const commands: Record<string, Command> = {
         env: 'WATCH_NAMESPACES',
         help: 'namespaces to watch, comma-separated (default: all)',
       },
+      selector: {
+        type: 'string',
+        help: "a label selector: reconcile only the DatabaseMigrations (and sets) it matches, this process's shard (e.g. revisor.dev/shard=a; default all)",
+      },
       'metrics-addr': {
         type: 'string',
         env: 'REVISOR_METRICS_ADDR',

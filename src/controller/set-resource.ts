@@ -69,6 +69,9 @@ export interface DatabaseMigrationSet {
   status?: SetStatus;
 }
 
+/** The label a controller shard selects its resources by (`--selector`); a set's children carry its own. */
+export const shardLabel = 'revisor.dev/shard';
+
 /** The set that controls a DatabaseMigration, from its controller owner reference. */
 export function owningSet(metadata: { ownerReferences?: OwnerReference[] }): string | undefined {
   return metadata.ownerReferences?.find((o) => o.controller && o.kind === setKind)?.name;

@@ -105,6 +105,7 @@ describe('the Helm chart', () => {
       [
         'operator.replicas=3',
         `operator.watchNamespaces={${watched}}`,
+        'operator.selector=revisor.dev/shard=payments',
         'metrics.serviceMonitor.enabled=true',
         'metrics.prometheusRule.enabled=true',
         'metrics.grafanaDashboard.enabled=true',
@@ -131,7 +132,12 @@ describe('the Helm chart', () => {
       expect(out).toMatch(/\(server dry run\)/);
       expect(out).not.toMatch(/error/i);
     }
-    const kinds = (await render(release(), ns, valueSets[1]!)).map((o) => o.kind).sort();
+    const sharded = await render(release(), ns, valueSets[1]!);
+    const deployment = sharded.find((o) => o.kind === 'Deployment') as unknown as k8s.V1Deployment;
+    expect(deployment.spec?.template.spec?.containers[0]?.args).toContain(
+      '--selector=revisor.dev/shard=payments',
+    );
+    const kinds = sharded.map((o) => o.kind).sort();
     expect(kinds).toEqual([
       'ConfigMap',
       'Deployment',

@@ -31,6 +31,7 @@ export async function controller(ctx: Context): Promise<number> {
   const instance = new Controller({
     kubeConfig,
     namespaces: namespaces.length ? namespaces : null,
+    selector: str(values, 'selector') ?? null,
     maxConcurrent: Math.max(1, count(str(values, 'max-concurrent'), 'max-concurrent', 4)),
     resyncMs,
     watchSecrets: values['watch-secrets'] === true,

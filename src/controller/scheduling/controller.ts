@@ -36,6 +36,8 @@ export interface ControllerConfig {
   readonly kubeConfig: k8s.KubeConfig;
   /** null: every namespace. */
   readonly namespaces: readonly string[] | null;
+  /** A label selector: this process's shard of the DatabaseMigrations (and sets); null for all. */
+  readonly selector: string | null;
   readonly maxConcurrent: number;
   readonly resyncMs: number;
   /** Watch Secrets (metadata only) so a change to a referenced one re-triggers at once; needs list/watch on Secrets. */
@@ -168,13 +170,18 @@ export class Controller {
     this.#queue = queue;
     const options = this.#informerOptions();
     this.#informers = namespaces.map(
-      (ns) => new Informer(migrationsListWatch(kc, ns), this.#onMigration(queue), options),
+      (ns) =>
+        new Informer(
+          migrationsListWatch(kc, ns, undefined, this.#config.selector ?? undefined),
+          this.#onMigration(queue),
+          options,
+        ),
     );
     this.#setInformers = this.#config.migrationSets
       ? namespaces.map(
           (ns) =>
             new Informer<DatabaseMigrationSet>(
-              migrationsListWatch(kc, ns, setPlural),
+              migrationsListWatch(kc, ns, setPlural, this.#config.selector ?? undefined),
               this.#onSet(queue),
               options,
             ),

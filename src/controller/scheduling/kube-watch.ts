@@ -10,7 +10,12 @@ import type { LeaseRecord, LeaseStore } from './leader.js';
 const watchPath = (prefix: string, resource: string, namespace: string | null) =>
   namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
 
-function watchFrom<T>(kc: k8s.KubeConfig, path: string, map: (o: unknown) => T = (o) => o as T) {
+function watchFrom<T>(
+  kc: k8s.KubeConfig,
+  path: string,
+  map: (o: unknown) => T = (o) => o as T,
+  labelSelector?: string,
+) {
   return async (
     resourceVersion: string,
     onEvent: (type: string, object: unknown) => void,
@@ -18,7 +23,12 @@ function watchFrom<T>(kc: k8s.KubeConfig, path: string, map: (o: unknown) => T =
   ) => {
     const controller = await new k8s.Watch(kc).watch(
       path,
-      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+      {
+        resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: 300,
+        ...(labelSelector ? { labelSelector } : {}),
+      },
       (type, object) => onEvent(type, type === 'ERROR' || type === 'BOOKMARK' ? object : map(object)),
       onDone,
     );
@@ -26,26 +36,42 @@ function watchFrom<T>(kc: k8s.KubeConfig, path: string, map: (o: unknown) => T =
   };
 }
 
-/** DatabaseMigrations, or with `resourcePlural` DatabaseMigrationSets, of one namespace or all. */
+/**
+ * DatabaseMigrations, or with `resourcePlural` DatabaseMigrationSets, of one namespace or
+ * all; with a label selector (a shard, `--selector`), only those the API server matches.
+ */
 export function migrationsListWatch<T extends Meta = DatabaseMigration>(
   kc: k8s.KubeConfig,
   namespace: string | null,
   resourcePlural: string = plural,
+  labelSelector?: string,
 ): ListWatch<T> {
   const api = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
+  const selector = labelSelector ? { labelSelector } : {};
   return {
     list: async () => {
       const result = (
         namespace
-          ? await api.listNamespacedCustomObject({ group, version, namespace, plural: resourcePlural })
-          : await api.listClusterCustomObject({ group, version, plural: resourcePlural })
+          ? await api.listNamespacedCustomObject({
+              group,
+              version,
+              namespace,
+              plural: resourcePlural,
+              ...selector,
+            })
+          : await api.listClusterCustomObject({ group, version, plural: resourcePlural, ...selector })
       ) as {
         items: T[];
         metadata: { resourceVersion: string };
       };
       return { items: result.items, resourceVersion: result.metadata.resourceVersion };
     },
-    watch: watchFrom(kc, watchPath(`/apis/${group}/${version}`, resourcePlural, namespace)),
+    watch: watchFrom(
+      kc,
+      watchPath(`/apis/${group}/${version}`, resourcePlural, namespace),
+      undefined,
+      labelSelector,
+    ),
   };
 }
 

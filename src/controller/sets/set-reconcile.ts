@@ -8,6 +8,7 @@ import {
   type SetStatus,
   setKind,
   setSpecSchema,
+  shardLabel,
   type TenantState,
 } from '../set-resource.js';
 import { StatusWriter } from '../status-writer.js';
@@ -80,6 +81,8 @@ function newChild(set: DatabaseMigrationSet, name: string, spec: Record<string, 
       labels: {
         'app.kubernetes.io/managed-by': 'revisor',
         ...(setName.length <= 63 ? { 'revisor.dev/set': setName } : {}),
+        // The set's shard is its children's: the controller that rolls the set out sees them.
+        ...(set.metadata.labels?.[shardLabel] ? { [shardLabel]: set.metadata.labels[shardLabel] } : {}),
       },
       ownerReferences: [
         {
