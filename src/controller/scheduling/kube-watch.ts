@@ -36,6 +36,25 @@ function watchFrom<T>(
   };
 }
 
+const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the informer keeps of an object: not its managedFields (a record of every writer's
+ * fields, the controller's status writes among them) nor kubectl's copy of the spec it
+ * last applied, which together are most of a small object; a status write ignores them.
+ */
+function cacheable<T>(object: unknown): T {
+  const { metadata, ...rest } = object as { metadata?: Record<string, unknown> };
+  if (!metadata) return object as T;
+  const { managedFields: _managedFields, annotations, ...meta } = metadata;
+  const kept = annotations as Record<string, string> | undefined;
+  if (kept && lastApplied in kept) {
+    const { [lastApplied]: _copy, ...others } = kept;
+    return { ...rest, metadata: { ...meta, annotations: others } } as T;
+  }
+  return { ...rest, metadata: { ...meta, ...(kept ? { annotations: kept } : {}) } } as T;
+}
+
 /**
  * DatabaseMigrations, or with `resourcePlural` DatabaseMigrationSets, of one namespace or
  * all; with a label selector (a shard, `--selector`), only those the API server matches.
@@ -64,12 +83,15 @@ export function migrationsListWatch<T extends Meta = DatabaseMigration>(
         items: T[];
         metadata: { resourceVersion: string };
       };
-      return { items: result.items, resourceVersion: result.metadata.resourceVersion };
+      return {
+        items: result.items.map((item) => cacheable<T>(item)),
+        resourceVersion: result.metadata.resourceVersion,
+      };
     },
     watch: watchFrom(
       kc,
       watchPath(`/apis/${group}/${version}`, resourcePlural, namespace),
-      undefined,
+      (object) => cacheable<T>(object),
       labelSelector,
     ),
   };
