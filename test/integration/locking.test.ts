@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lockKey } from '../../src/migrator/pg/lock.js';
+import { ensureTables } from '../../src/migrator/pg/state.js';
+import { defaultTables } from '../../src/migrator/sql/bookkeeping.js';
 import { linearChain, runCli, sqlMigration, startCli, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase, tableNames, versionRows } from '../support/db.js';
 
@@ -132,6 +134,21 @@ describe('the migration lock', () => {
       "SELECT revision, count(*)::int AS n FROM revisor_history WHERE direction = 'upgrade' GROUP BY revision ORDER BY revision",
     );
     expect(rows).toEqual(['rev1', 'rev2', 'rev3', 'rev4', 'rev5'].map((revision) => ({ revision, n: 1 })));
+  });
+
+  it('runs with version tables of their own, readying one fresh database at the same instant, all create the shared history table', async () => {
+    for (let round = 0; round < 5; round++) {
+      const url = await createTestDatabase();
+      const sessions = await Promise.all(Array.from({ length: 8 }, () => connect(url)));
+      const results = await Promise.allSettled(
+        sessions.map((db, i) => ensureTables(db, { ...defaultTables, versionTable: `v_${i}` }, false)),
+      );
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const { rows } = await sessions[0]!.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'v\\_%'",
+      );
+      expect(rows[0]!.n).toBe(8);
+    }
   });
 
   it('does not deadlock with CREATE INDEX CONCURRENTLY while others wait for the lock', async () => {

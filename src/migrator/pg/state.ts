@@ -12,6 +12,7 @@ import {
   widenHistoryRevision,
 } from '../sql/bookkeeping.js';
 import { pgCode, type Queryable, sqlState } from './db.js';
+import { lockKey } from './lock.js';
 
 export interface DatabaseState {
   /** The version table's rows; empty when the table does not exist yet. */
@@ -85,8 +86,8 @@ async function readStateApart(db: Queryable, tables: Tables): Promise<DatabaseSt
 
 /**
  * Readies the work session and creates what is missing, returning the version column's
- * length (a revision id longer than it cannot be recorded); run under the migration lock,
- * so IF NOT EXISTS never races.
+ * length (a revision id longer than it cannot be recorded); run under the migration lock
+ * of its version table.
  * The schema is created only when absent: CREATE SCHEMA checks the database-level
  * privilege even with IF NOT EXISTS, which a least-privileged migration role lacks.
  */
@@ -112,7 +113,11 @@ export async function ensureTables(db: Queryable, tables: Tables, pooled: boolea
   // locks after the advisory lock is gone; PostgreSQL 14+ can notice the dead client.
   // Behind a pooler the setting would land on whichever server connection is next (and
   // the pooler itself sees its clients go), so it is left out there.
-  // None takes parameters: one round trip for all of them.
+  // None takes parameters: one round trip for all of them, one implicit transaction.
+  // Runs with other version tables share the history table, under locks of their own:
+  // creating it waits for theirs (a transaction-level lock on the schema's history table),
+  // as two CREATE ... IF NOT EXISTS at once can both miss the table and one fails.
+  const creation = lockKey('', tables.schema, tables.historyTable, 'revisor-tables');
   await db.query(
     [
       ...(pooled
@@ -120,6 +125,7 @@ export async function ensureTables(db: Queryable, tables: Tables, pooled: boolea
         : [
             "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000",
           ]),
+      `SELECT pg_advisory_xact_lock(${creation.toString()})`,
       ...statements.map((s) => s.sql),
     ].join(';\n'),
   );
