@@ -29,6 +29,7 @@ describe('reconcile against a narrow cluster interface and a real database', () 
     expect(ready(final)).toMatchObject({ status: 'True', reason: 'Applied' });
     expect(final.currentRevision).toBe('c0b7d0e366e7');
     expect(final.steps).toHaveLength(3);
+    expect(final.lastAppliedRevision).toBe('c0b7d0e366e7');
     // A run of a few fast steps writes only its result (a slow one says Migrating after a
     // second: test/e2e/controller.test.ts); its Events say when it started and ended.
     expect(cluster.writes).toHaveLength(1);

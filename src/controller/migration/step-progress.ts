@@ -16,6 +16,7 @@ export class StepProgress {
   #startedAt = 0;
   #writtenAt = Number.NEGATIVE_INFINITY;
   #startTimer: NodeJS.Timeout | undefined;
+  #lastApplied: Pick<Status, 'lastAppliedRevision' | 'lastAppliedTime'> = {};
 
   constructor(ctx: Context) {
     this.#ctx = ctx;
@@ -60,6 +61,7 @@ export class StepProgress {
     if (result.status !== 'applied') return;
     this.#remaining = this.#remaining.filter((r) => r !== step.revision);
     this.#heads = step.headsAfter;
+    this.#lastApplied = { lastAppliedRevision: step.revision, lastAppliedTime: deps.now().toISOString() };
     const now = performance.now();
     if (now - this.#startedAt < progressIntervalMs || now - this.#writtenAt < progressIntervalMs) return;
     this.stop();
@@ -73,8 +75,7 @@ export class StepProgress {
           currentRevision: this.#heads.join(','),
           pendingRevisions: this.#remaining,
           steps: this.#steps.slice(-maxSteps),
-          lastAppliedRevision: step.revision,
-          lastAppliedTime: deps.now().toISOString(),
+          ...this.#lastApplied,
         },
       )
       .catch(() => undefined);
@@ -90,6 +91,7 @@ export class StepProgress {
       currentRevision: this.#heads.join(','),
       pendingRevisions: this.#remaining,
       steps: this.#steps.slice(-maxSteps),
+      ...this.#lastApplied,
       ...(result.backup ? { lastBackup: { files: [...result.backup], time: now } } : {}),
     };
   }
