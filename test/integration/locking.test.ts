@@ -62,7 +62,7 @@ describe('the migration lock', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  it('stops when its lock session is gone (the fence): the step under way rolls back and nothing after it runs', async () => {
+  it('stops when its lock session is gone (the fence): nothing after the step under way runs', async () => {
     const url = await createTestDatabase();
     const dir = await writeChain({
       '1.sql': sqlMigration(
@@ -90,9 +90,18 @@ describe('the migration lock', () => {
     await admin.query('SELECT pg_terminate_backend($1)', [await lockSession()]);
     const result = await run.done;
     expect(result.code).toBe(20);
-    expect(result.stderr).toContain('[ConnectionFailed]: lost the migration lock during the run');
-    expect(await versionRows(admin)).toEqual([]);
-    expect(await tableNames(admin)).toEqual(['alembic_version', 'revisor_history']);
+    // Said as the lock lost, or as a session ended, whichever the run sees first; each says to rerun.
+    expect(result.stderr).toContain('[ConnectionFailed]');
+    expect(result.stderr).toMatch(/rerun/);
+    // The step under way commits if its fence passed before the lock went (the work key it
+    // holds keeps a new holder waiting for it), or rolls back with its session; either way
+    // the database is where the version table says, and nothing after it ran.
+    // (Gone before the work session readied its tables, the run created nothing.)
+    const tables = await tableNames(admin);
+    const at = tables.length ? await versionRows(admin) : [];
+    expect([[], ['slow']]).toContainEqual(at);
+    expect([[], ['alembic_version', 'revisor_history']]).toContainEqual(tables.filter((t) => t !== 'one'));
+    expect(tables.includes('one')).toBe(at.length > 0);
   });
 
   it('proceeds once the holder releases', async () => {
