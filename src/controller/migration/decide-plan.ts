@@ -35,15 +35,7 @@ export function decideOnInspection(facts: {
   readonly checksumError: string | null;
 }): Refusal | null {
   if (facts.checksumError) {
-    const message = facts.checksumError;
-    return {
-      kind: 'refuse',
-      reason: Reason.ChecksumMismatch,
-      message,
-      drift: { reason: Reason.ChecksumMismatch, message },
-      event: true,
-      requeue: 'resync',
-    };
+    return drifted(Reason.ChecksumMismatch, facts.checksumError);
   }
   const { previous, currentRevision } = facts;
   const wasReady = previous.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -56,17 +48,23 @@ export function decideOnInspection(facts: {
     const message =
       `the database moved to ${currentRevision || 'base'} outside the operator (it was left at ${previous.currentRevision || 'base'}); ` +
       'nothing was changed: set the spec to the revision you want (any spec change) to reconcile it';
-    return {
-      kind: 'refuse',
-      reason: Reason.OutOfBandChange,
-      message,
-      drift: { reason: Reason.OutOfBandChange, message },
-      event: true,
-      requeue: 'resync',
-    };
+    return drifted(Reason.OutOfBandChange, message);
   }
   return null;
 }
+
+/** A refusal that also marks the resource Drifted, says so in an Event and looks again at the resync. */
+const drifted = (
+  reason: typeof Reason.ChecksumMismatch | typeof Reason.OutOfBandChange,
+  message: string,
+): Refusal => ({
+  kind: 'refuse',
+  reason,
+  message,
+  drift: { reason, message },
+  event: true,
+  requeue: 'resync',
+});
 
 export interface PlanFacts {
   readonly spec: Pick<Spec, 'targetRevision' | 'allowDowngrade' | 'dryRun' | 'approval' | 'drift'>;

@@ -119,7 +119,7 @@ async function observeDrift(ctx: Context, migrator: Migrator, hasSteps: boolean)
   const found = await observeSchemaDrift({
     migrator,
     readings: deps.driftReadings,
-    key: `${pass.labels.namespace}/${pass.labels.name}`,
+    key: pass.key,
     nowMs: deps.now().getTime(),
     intervalMs: spec.drift.intervalSeconds * 1000,
     force: pass.newGeneration || hasSteps,
@@ -214,8 +214,7 @@ async function run(
     progress.stop();
   }
   if (result.schemaDrift) {
-    const key = `${pass.labels.namespace}/${pass.labels.name}`;
-    deps.driftReadings.set(key, { reading: result.schemaDrift, readAt: deps.now().getTime() });
+    deps.driftReadings.set(pass.key, { reading: result.schemaDrift, readAt: deps.now().getTime() });
   }
   // The fields a pass that finds nothing to do writes, so the next one writes nothing.
   const after = { targetRevision: observed.base.targetRevision, plan: [], ...progress.after(result) };

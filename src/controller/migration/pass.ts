@@ -36,6 +36,9 @@ export class Pass {
   readonly previous: Status;
   readonly generation: number;
   readonly newGeneration: boolean;
+  /** The resource's metric labels, and its `namespace/name` key. */
+  readonly labels: { readonly namespace: string; readonly name: string };
+  readonly key: string;
   /** The Secrets this pass read (set once the connection is resolved). */
   secrets: readonly SecretObject[] = [];
   readonly #cluster: ReportingPort;
@@ -47,6 +50,9 @@ export class Pass {
     this.previous = resource.status ?? {};
     this.generation = resource.metadata.generation ?? 0;
     this.newGeneration = this.previous.observedGeneration !== this.generation;
+    const { namespace, name } = resource.metadata;
+    this.labels = { namespace, name };
+    this.key = `${namespace}/${name}`;
     this.#cluster = cluster;
     this.#current = resource;
     this.#writer = new StatusWriter<Status>({
@@ -59,10 +65,6 @@ export class Pass {
         this.#current = await cluster.writeStatus(this.#current, status);
       },
     });
-  }
-
-  get labels(): { readonly namespace: string; readonly name: string } {
-    return { namespace: this.resource.metadata.namespace, name: this.resource.metadata.name };
   }
 
   /** Failed attempts at this generation so far. */
