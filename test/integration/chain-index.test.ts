@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linearChain, runCli, sqlMigration, writeChain } from '../support/cli.js';
@@ -72,6 +72,35 @@ describe('the chain index', () => {
     await rm(join(dir, '003.sql'));
     await mkdir(join(dir, '003.sql'));
     expect((await runCli(['upgrade'], env)).code).toBe(10);
+  });
+
+  it('sealed, answers on one stat of the directory while its mtime holds, and sees adds and removes', async () => {
+    const url = await createTestDatabase();
+    const dir = await writeChain(linearChain(5));
+    const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
+    expect((await runCli(['upgrade'], env)).code).toBe(0);
+    expect((await runCli(['index', '--seal', '--migrations', dir])).code).toBe(0);
+    const { directoryMtimeMs } = await readIndex(dir);
+    expect(directoryMtimeMs).toBe((await stat(dir)).mtimeMs);
+
+    // An added revision moves the directory's mtime: it is applied, not answered "nothing to do".
+    const rev6 = sqlMigration('rev6', 'rev5', 'CREATE TABLE t6 (id int);', 'DROP TABLE t6;');
+    await writeFile(join(dir, '006.sql'), rev6);
+    expect((await runCli(['upgrade'], env)).stdout).toContain('applied 1 revision(s)');
+    expect(await versionRows(await connect(url))).toEqual(['rev6']);
+
+    // Removed again, the sealed index names rev5 and the database is at rev6: not trusted.
+    await rm(join(dir, '006.sql'));
+    const removed = await runCli(['upgrade'], env);
+    expect(removed.code).not.toBe(0);
+    expect(removed.stderr).toContain('rev6');
+
+    // The directory is not listed while its mtime holds: a file slipped in with the mtime put
+    // back (what no build does) goes unseen, which shows the one-stat path is the one taken.
+    await writeFile(join(dir, '006.sql'), rev6);
+    await utimes(dir, new Date(directoryMtimeMs), new Date(directoryMtimeMs));
+    await (await connect(url)).query("UPDATE alembic_version SET version_num = 'rev5'");
+    expect((await runCli(['upgrade'], env)).stdout).toContain('nothing to do: the database is at rev5');
   });
 
   it('revisor check fails on a sealed index whose heads an in-place edit changed', async () => {

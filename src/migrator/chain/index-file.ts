@@ -10,7 +10,9 @@ import type { RevisionGraph } from './graph.js';
  * migration. It is only a shortcut for that answer, and a stale one is never trusted:
  * - a sealed index (`revisor index --seal`, run where the directory is built into an image
  *   and never changes after) is trusted while the directory holds exactly the file names
- *   it lists: one getdents pass;
+ *   it lists. It records the directory's modification time, which any added, removed or
+ *   renamed entry moves: while that second is unchanged, one stat of the directory answers
+ *   however long the chain; otherwise the names are read again (one getdents pass);
  * - any other index also carries a stamp of every file's size and modification time, and
  *   is trusted only while every file still matches it: a stat per file, no read. An edit,
  *   an added or a removed revision all change the stamp, and the chain is loaded.
@@ -26,6 +28,8 @@ export interface ChainIndex {
   /** sha256 of each file's name, size and mtime; absent when sealed. */
   readonly stamp?: string;
   readonly sealed: boolean;
+  /** The directory's mtime (ms) once sealed: see chainIndexFile. */
+  readonly directoryMtimeMs?: number;
   /** What `heads` names (nothing builds on them). */
   readonly heads: readonly string[];
   /** What `head` must be the only one of (no down revision names them); differs only with depends_on. */
@@ -71,15 +75,29 @@ export function buildChainIndex(
   };
 }
 
+const indexText = (index: ChainIndex) => `${JSON.stringify(index, null, 2)}\n`;
+
 export async function writeChainIndex(
   dir: string,
   graph: RevisionGraph,
   options: { readonly sealed?: boolean } = {},
 ): Promise<ChainIndex> {
   const index = buildChainIndex(dir, graph, options);
-  await writeFile(join(dir, chainIndexFile), `${JSON.stringify(index, null, 2)}\n`);
-  return index;
+  const file = join(dir, chainIndexFile);
+  await writeFile(file, indexText(index));
+  if (!index.sealed) return index;
+  // Creating the file moved the directory's mtime; rewriting it in place does not.
+  const sealed = { ...index, directoryMtimeMs: statSync(dir).mtimeMs };
+  await writeFile(file, indexText(sealed));
+  // An image's layers may keep whole seconds only, so the check compares seconds: seal
+  // returns once that second is over (with room for the kernel's coarse file clock), and
+  // any later change to the directory lands in a later one.
+  await sleepUntil(Math.ceil(sealed.directoryMtimeMs / 1000) * 1000 + 50);
+  return sealed;
 }
+
+const sleepUntil = (epochMs: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
 
 const isStringList = (list: unknown) => Array.isArray(list) && list.every((h) => typeof h === 'string');
 
@@ -98,6 +116,7 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
       typeof parsed.names === 'string' &&
       typeof parsed.count === 'number' &&
       (parsed.sealed === true || (parsed.sealed === false && typeof parsed.stamp === 'string')) &&
+      (parsed.directoryMtimeMs === undefined || typeof parsed.directoryMtimeMs === 'number') &&
       isStringList(parsed.heads) &&
       isStringList(parsed.versionedHeads);
     return ok ? (parsed as ChainIndex) : null;
@@ -109,6 +128,9 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
 /** Whether the stored index still describes the directory (see chainIndexFile). */
 function matches(dir: string, index: ChainIndex): boolean {
   try {
+    const second = (ms: number) => Math.floor(ms / 1000);
+    if (index.sealed && index.directoryMtimeMs !== undefined)
+      if (second(statSync(dir).mtimeMs) === second(index.directoryMtimeMs)) return true;
     const names = migrationNames(dir);
     if (names.length !== index.count || sha256(names) !== index.names) return false;
     return index.sealed || stampOf(dir, names) === index.stamp;
