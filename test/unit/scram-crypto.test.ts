@@ -4,8 +4,7 @@ import * as ours from '../../src/migrator/pg/scram-crypto.js';
 
 // pg's own WebCrypto functions are the reference the bundle's replacement must match.
 const theirs = createRequire(import.meta.url)('pg/lib/crypto/utils.js') as typeof ours;
-const hex = (b: ArrayBuffer | Buffer | string) =>
-  typeof b === 'string' ? b : Buffer.from(b).toString('hex');
+const hex = (b: unknown) => (typeof b === 'string' ? b : Buffer.from(b as Uint8Array).toString('hex'));
 
 describe('SCRAM and MD5 primitives on node:crypto', () => {
   const salt = Buffer.from('c2FsdHNhbHRzYWx0c2FsdA==', 'base64');
