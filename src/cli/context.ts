@@ -1,34 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, relative } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { stepLine } from '../log/text-format.js';
 import {
-  type BackupSettings,
-  blockerEndedMessage,
   type ConnectionOptions,
   defaultTables,
-  describeBlocked,
-  describeHolder,
   embeddedMigrationsDir,
   executedBy,
   hasConnectionConfig,
   hasPassword,
   indexedHeads,
-  libpqEnv,
-  loadMigrations,
-  Migrator,
-  type MigratorEvents,
-  RevisionGraph,
   RevisorError,
   readHeads,
-  refreshChainIndex,
   runDefaults,
   type Session,
   sessionFactory,
   type Tables,
   tableProblems,
 } from '../migrator/index.js';
-import { mergeEvents, type RunSpan } from '../telemetry/tracing.js';
+import type { RunSpan } from '../telemetry/tracing.js';
 import { count, duration, retention, str, type Values } from './args.js';
 
 export interface Context {
@@ -91,16 +80,10 @@ export function migrationsDir(values: Values): string {
   return migrationLocations(values)[0]!;
 }
 
-const recursive = (values: Values) => values['recursive'] === true;
+export const recursive = (values: Values) => values['recursive'] === true;
 
 /** Whether the chain is a single, flat location, the only kind a chain index describes. */
 export const indexable = (values: Values) => migrationLocations(values).length === 1 && !recursive(values);
-
-export async function loadGraph(values: Values): Promise<RevisionGraph> {
-  return RevisionGraph.build(
-    await loadMigrations(migrationLocations(values), { recursive: recursive(values) }),
-  );
-}
 
 /**
  * The database URL from --database-url, DATABASE_URL or --database-url-file. A value
@@ -273,7 +256,7 @@ export function migratorSettings(ctx: Context) {
  * overlaps reading the migrations; the migrator's first connect() takes it. `peek` uses
  * it without taking it; `discard` closes it when the migrator will never be made.
  */
-function primed(open: () => Promise<Session>) {
+export function primed(open: () => Promise<Session>) {
   let first: Promise<Session> | null = open();
   // Whoever takes the session sees its error; until then it must not be unhandled.
   first.catch(() => undefined);
@@ -298,159 +281,27 @@ function primed(open: () => Promise<Session>) {
   };
 }
 
-/** A migrator for a command that goes to the database first thing. */
-/** --backup: where dumps go, the pg_dump to run, and libpq's environment for this connection. */
-async function withBackup(ctx: Context, settings: MigratorSettings): Promise<MigratorSettings> {
-  const dir = str(ctx.values, 'backup');
-  if (!dir) return settings;
-  const pgDump = str(ctx.values, 'pg-dump') ?? 'pg_dump';
-  return { ...settings, backup: { dir, pgDump, env: libpqEnv(await resolveConnection(ctx)) } };
-}
-
-export async function createMigrator(ctx: Context): Promise<Migrator> {
-  const settings = await withBackup(ctx, migratorSettings(ctx));
-  const session = primed(await connector(ctx));
-  try {
-    return migratorWith(ctx, settings, await loadGraph(ctx.values), session.connect);
-  } catch (err) {
-    await session.discard();
-    throw err;
-  }
-}
+export type PrimedSession = ReturnType<typeof primed>;
 
 /**
- * `upgrade head` (or `heads`): when the chain index (chain/index-file.ts) is current and
- * its heads are the database's, the answer is "nothing to do" without loading the chain.
- * Otherwise the migrator, on the session already opened, and the index brought up to date
- * for the next run.
+ * `upgrade head` (or `heads`): the database's heads when the chain index
+ * (chain/index-file.ts) is current and names the same, so the answer is "nothing to do"
+ * without loading the chain; null otherwise, with `staleIndexIn` naming the directory
+ * whose index the run that loads the chain should rewrite.
  */
-export async function createUpgrader(
+export async function headsWhenIndexed(
   ctx: Context,
   target: string,
-): Promise<{ readonly upToDate: readonly string[] } | { readonly migrator: Migrator }> {
-  const settings = migratorSettings(ctx);
-  const session = primed(await connector(ctx));
-  try {
-    const dir =
-      (target === 'head' || target === 'heads') && indexable(ctx.values) ? migrationsDir(ctx.values) : null;
-    const index = dir ? await indexedHeads(dir) : null;
-    if (index && (target === 'heads' || index.versionedHeads.length === 1)) {
-      const current = await readHeads(await session.peek(), settings.tables);
-      if (current.join(',') === [...index.heads].sort().join(',')) {
-        await session.discard();
-        return { upToDate: current };
-      }
-    }
-    const graph = await loadGraph(ctx.values);
-    if (dir && !index) await refreshChainIndex(dir, graph);
-    return { migrator: migratorWith(ctx, await withBackup(ctx, settings), graph, session.connect) };
-  } catch (err) {
-    await session.discard();
-    throw err;
-  }
-}
-
-export type MigratorSettings = ReturnType<typeof migratorSettings> & { readonly backup?: BackupSettings };
-
-export function migratorWith(
-  ctx: Context,
-  settings: MigratorSettings,
-  graph: RevisionGraph,
-  connect: () => Promise<Session>,
-): Migrator {
-  const { logger } = ctx;
-  // A line per batch would drown the log: one every few seconds, and the last.
-  let lastProgressLog = 0;
-  return new Migrator({
-    ...settings,
-    graph,
-    connect,
-    events: mergeEvents(loggingEvents(), ctx.span?.events),
-  });
-
-  function loggingEvents(): MigratorEvents {
-    return {
-      backfillProgress: (step, p) => {
-        const now = Date.now();
-        if (now - lastProgressLog < 2000) return;
-        lastProgressLog = now;
-        const percent =
-          p.estimatedRows > 0
-            ? ` (~${Math.min(100, Math.round((100 * p.rowsDone) / p.estimatedRows))}%)`
-            : '';
-        logger.info(
-          {
-            revision: step.revision,
-            table: p.table,
-            rowsDone: p.rowsDone,
-            estimatedRows: p.estimatedRows,
-            batches: p.batches,
-          },
-          `backfill of ${p.table}: ${p.rowsDone} of ~${p.estimatedRows} rows${percent}`,
-        );
-      },
-      lockWaiting: (holder, waitedMs) =>
-        logger.warn(
-          { holder, waitedMs },
-          `waiting for the migration lock, held by ${describeHolder(holder)}`,
-        ),
-      lockAcquired: (waitedMs) => logger.debug({ waitedMs }, 'migration lock acquired'),
-      interrupted: (rows) =>
-        logger.warn(
-          { revisions: rows.map((r) => r.revision) },
-          'a previous run died inside a non-transactional step; it was marked interrupted and runs again',
-        ),
-      // A person reads one aligned line per step, when it ends, with its duration; a machine
-      // gets the start (a step can run for hours) and the end as two events.
-      stepStarted: (step) =>
-        (logger.readable ? logger.debug : logger.info).call(
-          logger,
-          { revision: step.revision, direction: step.direction },
-          `running ${step.direction} ${step.headsBefore.join(',') || '<base>'} -> ${step.headsAfter.join(',') || '<base>'}, ${step.migration.message}`,
-        ),
-      stepFinished: (step, result) =>
-        logger.readable
-          ? logger.info(
-              {},
-              stepLine(
-                step.direction,
-                step.headsBefore,
-                step.headsAfter,
-                step.migration.message,
-                result.status,
-                result.durationMs,
-              ),
-            )
-          : logger.debug(
-              { revision: step.revision, status: result.status, durationMs: Math.round(result.durationMs) },
-              'step finished',
-            ),
-      invalidIndexDropped: (step, index) =>
-        logger.warn(
-          { revision: step.revision, index },
-          `dropped INVALID index ${index}, left by an interrupted build of ${step.revision}; building it again`,
-        ),
-      stepRetry: (step, attempt, next) =>
-        logger.warn(
-          { revision: step.revision, attempt, lockTimeoutMs: next },
-          'a table lock timed out; retrying the step',
-        ),
-      stepBlocked: (step, blocked, blockedMs) =>
-        logger.warn(
-          { revision: step.revision, blockedMs, blockers: blocked.blockers },
-          `${step.revision} ${describeBlocked(blocked)}`,
-        ),
-      stepUnblocked: (step, blockedMs) =>
-        logger.info(
-          { revision: step.revision, blockedMs },
-          `${step.revision} went on ${(blockedMs / 1000).toFixed(1)}s after its blockers were first seen`,
-        ),
-      blockerEnded: (step, blocker, action) =>
-        (action === 'not-permitted' || action === 'left' ? logger.warn : logger.info).call(
-          logger,
-          { revision: step.revision, pid: blocker.pid, action },
-          blockerEndedMessage(step.revision, blocker, action),
-        ),
-    };
-  }
+  tables: Tables,
+  session: PrimedSession,
+): Promise<{ readonly current: readonly string[] | null; readonly staleIndexIn: string | null }> {
+  const dir =
+    (target === 'head' || target === 'heads') && indexable(ctx.values) ? migrationsDir(ctx.values) : null;
+  const index = dir ? await indexedHeads(dir) : null;
+  const staleIndexIn = index ? null : dir;
+  if (!index || (target !== 'heads' && index.versionedHeads.length !== 1))
+    return { current: null, staleIndexIn };
+  const current = await readHeads(await session.peek(), tables);
+  const same = current.join(',') === [...index.heads].sort().join(',');
+  return { current: same ? current : null, staleIndexIn };
 }

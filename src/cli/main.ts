@@ -15,6 +15,7 @@ interface Command {
 }
 
 const migrate = () => import('./commands/migrate.js');
+const upgrade = () => import('./commands/upgrade.js');
 const info = () => import('./commands/info.js');
 const scaffold = () => import('./commands/scaffold.js');
 
@@ -30,7 +31,7 @@ export const commands: Record<string, Command> = {
         help: 'pre-deploy: stop before the first post-deploy revision; post-deploy (default): everything',
       },
     },
-    run: async () => (await migrate()).upgrade,
+    run: async () => (await upgrade()).upgrade,
   },
   downgrade: {
     usage: 'revisor downgrade <target>',

@@ -8,14 +8,8 @@ import {
   sessionFactory,
   type Tables,
 } from '../migrator/index.js';
-import {
-  type Context,
-  loadGraph,
-  resolveConnection,
-  schemasOf,
-  tablesFrom,
-  urlConnection,
-} from './context.js';
+import { type Context, resolveConnection, schemasOf, tablesFrom, urlConnection } from './context.js';
+import { loadGraph } from './migrator-context.js';
 import { scratchMigrator, withScratchDatabase } from './scratch.js';
 
 // The diff engine is loaded with this command, not on every command's way in.

@@ -9,7 +9,8 @@ import {
   sessionFactory,
 } from '../migrator/index.js';
 import { str } from './args.js';
-import { type Context, migratorSettings, migratorWith, resolveConnection, urlConnection } from './context.js';
+import { type Context, migratorSettings, resolveConnection, urlConnection } from './context.js';
+import { migratorWith } from './migrator-context.js';
 
 /** A migrator on a scratch database: it records no catalog (the database is thrown away). */
 export function scratchMigrator(ctx: Context, graph: RevisionGraph, connection: ConnectionOptions): Migrator {

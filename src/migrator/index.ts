@@ -11,7 +11,8 @@ export {
   writeChainIndex,
 } from './chain/index-file.js';
 export { loadMigrations } from './chain/loader.js';
-export { type Migration, type Phase, phases } from './chain/migration.js';
+export type { Migration } from './chain/migration.js';
+export { type Phase, phases } from './chain/phase.js';
 export { parseSqlMigration, renderSqlMigration } from './chain/sql-file.js';
 export { type CheckIssue, staircase, staticChecks } from './check/staircase.js';
 export { runDefaults } from './defaults.js';

@@ -8,7 +8,8 @@ import {
   staticChecks,
 } from '../../migrator/index.js';
 import { str } from '../args.js';
-import { type Context, indexable, loadGraph, migrationsDir, tablesFrom } from '../context.js';
+import { type Context, indexable, migrationsDir, tablesFrom } from '../context.js';
+import { loadGraph } from '../migrator-context.js';
 import { print, printJson, reportError } from '../output.js';
 import { canonical, catalogFrom, catalogScope } from '../schema-source.js';
 import { scratchMigrator, withScratchDatabase } from '../scratch.js';

@@ -7,7 +7,8 @@ import {
   resolveRevision,
   resolveTarget,
 } from '../../migrator/index.js';
-import { type Context, connector, createMigrator, loadGraph, tablesFrom } from '../context.js';
+import { type Context, connector, tablesFrom } from '../context.js';
+import { createMigrator, loadGraph } from '../migrator-context.js';
 import { label, print, printJson } from '../output.js';
 
 function describe(graph: RevisionGraph, id: string) {

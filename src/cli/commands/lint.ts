@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { type FailOn, type Finding, loadLint, RevisorError } from '../../migrator/index.js';
 import { count, str } from '../args.js';
-import { type Context, createMigrator, databaseConfigured, loadGraph, migrationsDir } from '../context.js';
+import { type Context, databaseConfigured, migrationsDir } from '../context.js';
 import { failing, githubReport, sarifReport, textReport } from '../lint-report.js';
+import { createMigrator, loadGraph } from '../migrator-context.js';
 import { print, printJson, reportError } from '../output.js';
 import { packageVersion } from '../package-version.js';
 

@@ -6,7 +6,8 @@ import {
   renderPlan,
   resolveTarget,
 } from '../../migrator/index.js';
-import { type Context, loadGraph, tablesFrom } from '../context.js';
+import { type Context, tablesFrom } from '../context.js';
+import { loadGraph } from '../migrator-context.js';
 import { print } from '../output.js';
 
 function fromHeads(graph: RevisionGraph, text: string): string[] {

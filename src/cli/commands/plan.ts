@@ -1,9 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { isDestructive, planHash, RevisorError, renderStep } from '../../migrator/index.js';
 import { str } from '../args.js';
-import { type Context, createMigrator } from '../context.js';
+import type { Context } from '../context.js';
+import { createMigrator } from '../migrator-context.js';
 import { headsText, print, printJson } from '../output.js';
-import { report } from './migrate.js';
+import { report } from './report.js';
 
 /** A plan file: what `revisor apply` runs, if the database and the chain are still where it was made. */
 interface PlanFile {

@@ -9,7 +9,8 @@ import {
   resolveRevision,
 } from '../../migrator/index.js';
 import { duration, str } from '../args.js';
-import { type Context, connector, loadGraph, tablesFrom } from '../context.js';
+import { type Context, connector, tablesFrom } from '../context.js';
+import { loadGraph } from '../migrator-context.js';
 import { print, printJson } from '../output.js';
 
 /**

@@ -9,7 +9,8 @@ import type { Statement } from '../ops/statement.js';
 import { isStashStatement } from '../sql/stash-sql.js';
 import { checksum } from './checksum.js';
 import { isMigrationFile } from './index-file.js';
-import { type Migration, type MigrationDefinition, type Phase, phases } from './migration.js';
+import type { Migration, MigrationDefinition } from './migration.js';
+import { type Phase, phases } from './phase.js';
 import { parseRevisionList, parseSqlMigration, revisionIdPattern, revisionIdRule } from './sql-file.js';
 
 /** A migration file found in a version location. */

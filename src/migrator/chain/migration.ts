@@ -1,5 +1,6 @@
 import type { Op } from '../ops/op.js';
 import type { Statement } from '../ops/statement.js';
+import type { Phase } from './phase.js';
 
 /** What a TypeScript migration module exports (through {@link defineMigration}). */
 export interface MigrationDefinition {
@@ -32,9 +33,6 @@ export interface MigrationDefinition {
 export function defineMigration(definition: MigrationDefinition): MigrationDefinition {
   return definition;
 }
-
-export type Phase = 'pre-deploy' | 'post-deploy';
-export const phases: readonly Phase[] = ['pre-deploy', 'post-deploy'];
 
 /** A loaded revision: graph data plus the statements each direction renders. */
 export interface Migration {

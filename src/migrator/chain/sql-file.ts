@@ -2,7 +2,8 @@ import { RevisorError } from '../errors/errors.js';
 import type { Statement } from '../ops/statement.js';
 import { restoreColumn, restoreTable, stashColumn, stashTable } from '../sql/stash-sql.js';
 import { checksumText } from './checksum.js';
-import { type Migration, type Phase, phases } from './migration.js';
+import type { Migration } from './migration.js';
+import { type Phase, phases } from './phase.js';
 import { splitSql } from './sql-split.js';
 
 /**

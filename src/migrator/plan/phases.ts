@@ -1,4 +1,4 @@
-import type { Phase } from '../chain/migration.js';
+import type { Phase } from '../chain/phase.js';
 import type { Plan, Step } from './planner.js';
 
 export interface PhasedPlan {

@@ -1,6 +1,6 @@
 import { checksumMismatchError, findChecksumDrift } from '../chain/checksum.js';
 import type { RevisionGraph } from '../chain/graph.js';
-import type { Phase } from '../chain/migration.js';
+import type { Phase } from '../chain/phase.js';
 import { classify } from '../errors/classify.js';
 import { RevisorError } from '../errors/errors.js';
 import type { Thresholds } from '../lint/judge.js';
