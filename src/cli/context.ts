@@ -273,8 +273,9 @@ export function primed(open: () => Promise<Session>) {
     discard: async (): Promise<void> => {
       const session = first;
       first = null;
+      // The CLI exits next: nothing gains from waiting for the server's close.
       await session?.then(
-        (s) => s.end(),
+        (s) => s.end({ waitForServer: false }),
         () => undefined,
       );
     },

@@ -32,6 +32,10 @@ export function sessionFactory(
   };
 }
 
+interface Destroyable {
+  destroy(): void;
+}
+
 function openSession(options: ConnectionOptions): () => Promise<Session> {
   const config = clientConfig(options);
   return async () => {
@@ -68,7 +72,17 @@ function openSession(options: ConnectionOptions): () => Promise<Session> {
         client.query(text, values as unknown[]).catch((err: unknown) => {
           throw typed(err);
         }),
-      end: () => client.end(),
+      end: ({ waitForServer = true } = {}) => {
+        const ended = client.end();
+        if (!waitForServer) {
+          const { stream } = (
+            client as unknown as { connection: { stream: NodeJS.WritableStream & Destroyable } }
+          ).connection;
+          // pg ends its side once Terminate is written; closed then, 'end' comes at once.
+          stream.once('finish', () => stream.destroy());
+        }
+        return ended;
+      },
       backendKeyPid: () => (client as unknown as { processID: number | null }).processID,
       script: (text, onRow) =>
         new Promise<void>((resolve, reject) => {
