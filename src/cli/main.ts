@@ -2,6 +2,7 @@ import { createLogger, parseLevel } from '../log/logger.js';
 import { classify, errorCodes, RevisorError } from '../migrator/index.js';
 import { type RunSpan, type Tracing, tracingEnabled } from '../telemetry/tracing.js';
 import { helpText, type OptionSpec, parse } from './args.js';
+import { upgrade } from './commands/upgrade.js';
 import type { Context } from './context.js';
 import { errorJson, printJson, reportError } from './output.js';
 import { packageVersion } from './package-version.js';
@@ -15,7 +16,6 @@ interface Command {
 }
 
 const migrate = () => import('./commands/migrate.js');
-const upgrade = () => import('./commands/upgrade.js');
 const info = () => import('./commands/info.js');
 const scaffold = () => import('./commands/scaffold.js');
 
@@ -31,7 +31,8 @@ export const commands: Record<string, Command> = {
         help: 'pre-deploy: stop before the first post-deploy revision; post-deploy (default): everything',
       },
     },
-    run: async () => (await upgrade()).upgrade,
+    // What every init container runs: in main's own chunk, not one more module to load.
+    run: async () => upgrade,
   },
   downgrade: {
     usage: 'revisor downgrade <target>',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RevisionGraph } from './graph.js';
 
@@ -105,7 +105,9 @@ const isStringList = (list: unknown) => Array.isArray(list) && list.every((h) =>
 export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
   let text: string;
   try {
-    text = await readFile(join(dir, chainIndexFile), 'utf8');
+    // Synchronous, as the stats below: a few hundred bytes, where the thread pool's four
+    // round trips (open, stat, read, close) would hold up the connect's events.
+    text = readFileSync(join(dir, chainIndexFile), 'utf8');
   } catch {
     return null;
   }
