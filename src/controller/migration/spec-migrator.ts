@@ -80,6 +80,8 @@ export function migratorForSpec(
     ...(backup ? { backup } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     applicationName: connection.applicationName,
+    // The periodic drift check starts from the reading the run leaves (in-process.ts).
+    driftReadingAfterRun: true,
     events,
   });
 }

@@ -92,6 +92,12 @@ export interface MigratorConfig {
   readonly stashRetentionMs?: number;
   /** Record the catalog after each run that applied a step (default true), for drift detection. */
   readonly recordSchema?: boolean;
+  /**
+   * The result of a run that recorded the catalog carries its drift reading, from which a
+   * caller that checks drift again and again (the controller) starts: one more catalog
+   * query under the lock, which a one-shot run (the CLI) has no use for.
+   */
+  readonly driftReadingAfterRun?: boolean;
   /** The schemas recorded; every user schema when absent. */
   readonly schemas?: readonly string[];
   /** Who blocks a step: when to look, and whether to end them (default: look after 1 s, end none). */
@@ -377,6 +383,9 @@ export class Migrator {
   async #execute(db: Session, asPlanned: Plan, run: LockedRun): Promise<Omit<RunResult, 'lockWaitMs'>> {
     assertIdsFit(asPlanned, run.versionLength, this.#config.tables);
     const planned = this.#config.stash === false ? withoutStash(asPlanned) : asPlanned;
+    // The catalog reader loads while the steps run, not after them.
+    const records = this.#config.recordSchema !== false && planned.steps.length > 0 ? catalogRecords() : null;
+    records?.catch(() => undefined);
     // Under the lock, before any step: the dump is of the state the plan starts from.
     const backup = this.#config.backup
       ? await (await import('./backup.js')).backupBeforePlan(db, asPlanned, this.#config.backup, new Date())
@@ -415,13 +424,15 @@ export class Migrator {
     let schemaDrift: SchemaDriftReading | null = null;
     if (this.#config.recordSchema !== false && outcome.results.some((r) => r.status === 'applied')) {
       // Still under the lock: no other run changes the schema between the last step and this read.
-      const { recordCatalog } = await catalogRecords();
-      schemaDrift = await recordCatalog(db, this.#config.tables, this.#config.schemas).catch(
-        (err: unknown) => {
-          events?.schemaNotRecorded?.(err);
-          return null;
-        },
-      );
+      const { recordCatalog } = await (records ?? catalogRecords());
+      const { tables, schemas, driftReadingAfterRun } = this.#config;
+      schemaDrift = await recordCatalog(db, tables, {
+        reading: driftReadingAfterRun === true,
+        schemas,
+      }).catch((err: unknown) => {
+        events?.schemaNotRecorded?.(err);
+        return null;
+      });
     }
     return {
       plan: planned,

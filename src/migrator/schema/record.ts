@@ -18,13 +18,14 @@ export function fingerprint(catalog: Catalog): string {
 /**
  * After a run that changed the schema: the catalog, compressed, on the run's last history
  * row. zlib is loaded here, on the way out of a run with work, never on the no-op path.
- * Returns the drift reading this makes true (none: the catalog is as recorded), so the
- * next periodic check starts from it instead of a full read; null when no row took it.
+ * With `reading`, returns the drift reading this makes true (none: the catalog is as
+ * recorded), so the next periodic check starts from it instead of a full read; null when
+ * not asked or no row took it.
  */
 export async function recordCatalog(
   db: Queryable,
   tables: Tables,
-  schemas?: readonly string[],
+  { reading, schemas }: { readonly reading: boolean; readonly schemas: readonly string[] | undefined },
 ): Promise<SchemaDriftReading | null> {
   const { gzipSync } = await import('node:zlib');
   const catalog = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
@@ -35,7 +36,7 @@ export async function recordCatalog(
     statement.params,
   );
   const row = rows[0];
-  if (!row) return null;
+  if (!row || !reading) return null;
   return {
     recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
     differences: [],
