@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideJob, redactLogTail } from '../../../src/controller/jobs/job-runner.js';
+import { decideJob } from '../../../src/controller/jobs/decide-job.js';
+import { redactLogTail } from '../../../src/controller/jobs/job-runner.js';
 import { databaseKey, jobName, migrationJob } from '../../../src/controller/jobs/job-spec.js';
 import { type LastRun, specSchema } from '../../../src/controller/resource.js';
 
