@@ -89,10 +89,11 @@ export async function writeChainIndex(
   // Creating the file moved the directory's mtime; rewriting it in place does not.
   const sealed = { ...index, directoryMtimeMs: statSync(dir).mtimeMs };
   await writeFile(file, indexText(sealed));
-  // An image's layers may keep whole seconds only, so the check compares seconds: seal
-  // returns once that second is over (with room for the kernel's coarse file clock), and
-  // any later change to the directory lands in a later one.
-  await sleepUntil(Math.ceil(sealed.directoryMtimeMs / 1000) * 1000 + 50);
+  // An image's layers may keep whole seconds only, truncated or rounded (Go's archive/tar
+  // rounds), so the check compares seconds: seal returns once the second after this one is
+  // over too (with room for the kernel's coarse file clock), and any later change to the
+  // directory lands in a second neither way of keeping it could confuse with this one.
+  await sleepUntil((Math.floor(sealed.directoryMtimeMs / 1000) + 2) * 1000 + 50);
   return sealed;
 }
 
@@ -127,12 +128,21 @@ export async function readChainIndex(dir: string): Promise<ChainIndex | null> {
   }
 }
 
+/** The directory's mtime as sealed, kept whole (truncated or rounded) or not. */
+export function sameSecond(nowMs: number, sealedMs: number): boolean {
+  if (Math.floor(nowMs / 1000) === Math.floor(sealedMs / 1000)) return true;
+  return nowMs % 1000 === 0 && nowMs === Math.round(sealedMs / 1000) * 1000;
+}
+
 /** Whether the stored index still describes the directory (see chainIndexFile). */
 function matches(dir: string, index: ChainIndex): boolean {
   try {
-    const second = (ms: number) => Math.floor(ms / 1000);
-    if (index.sealed && index.directoryMtimeMs !== undefined)
-      if (second(statSync(dir).mtimeMs) === second(index.directoryMtimeMs)) return true;
+    if (
+      index.sealed &&
+      index.directoryMtimeMs !== undefined &&
+      sameSecond(statSync(dir).mtimeMs, index.directoryMtimeMs)
+    )
+      return true;
     const names = migrationNames(dir);
     if (names.length !== index.count || sha256(names) !== index.names) return false;
     return index.sealed || stampOf(dir, names) === index.stamp;
