@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/cli.js';
+
+const bundle = join(repoRoot, 'dist/cli/revisor');
+
+/** The chunks an entry loads before any of its code runs: its static imports, transitively. */
+function staticallyLoaded(entry: string): Map<string, string> {
+  const loaded = new Map<string, string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    const text = readFileSync(join(bundle, file), 'utf8');
+    loaded.set(file, text);
+    for (const [, imported] of text.matchAll(/^import (?:[^'"]* from )?"\.\/([^"]+)";$/gm)) visit(imported!);
+  };
+  visit(entry);
+  return loaded;
+}
+
+// The init container's no-op is what every pod start pays: the bundle's layout
+// (rolldown.config.mjs) keeps the migrator out of it, and nothing but this notices when an
+// import undoes that.
+describe("the CLI bundle's no-op path", () => {
+  it('loads no migrator, no schema reader and no Kubernetes client before upgrade decides there is work', () => {
+    const loaded = [...staticallyLoaded('main.js').values()].join('\n');
+    expect(loaded).toContain('// src/cli/commands/upgrade.ts');
+    expect(loaded).toContain('// src/migrator/chain/index-file.ts');
+    for (const heavy of [
+      '// src/migrator/run/migrator.ts',
+      '// src/migrator/chain/loader.ts',
+      '// src/migrator/schema/',
+      '// node_modules/@kubernetes/',
+    ])
+      expect(loaded).not.toContain(heavy);
+  });
+
+  it("connects with node:crypto's SCRAM, not pg's WebCrypto one, and imports builtins without their ES facades", () => {
+    const loaded = [...staticallyLoaded('main.js').values()].join('\n');
+    expect(loaded).toContain('// src/migrator/pg/scram-crypto.ts');
+    expect(loaded).not.toContain('subtleCrypto');
+    expect(loaded).not.toMatch(/^import .* from "node:/m);
+  });
+});
