@@ -1,3 +1,8 @@
+/**
+ * The migrator and the chain, for the commands that need them. Kept apart from context.ts
+ * (the run's options and its connection) so the init container's no-op, which needs only
+ * those, does not load the migrator: see rolldown.config.mjs.
+ */
 import { stepLine } from '../log/text-format.js';
 import {
   type BackupSettings,
@@ -25,11 +30,6 @@ import {
   resolveConnection,
 } from './context.js';
 
-/**
- * The migrator and the chain, for the commands that need them. Kept apart from context.ts
- * (the run's options and its connection) so the init container's no-op, which needs only
- * those, does not load the migrator: see rolldown.config.mjs.
- */
 export async function loadGraph(values: Values): Promise<RevisionGraph> {
   return RevisionGraph.build(
     await loadMigrations(migrationLocations(values), { recursive: recursive(values) }),
