@@ -42,6 +42,39 @@ describe('SessionPool on a real server', () => {
     expect(pool.idleCount).toBe(0);
   });
 
+  it('full, keeps the sessions it holds: a cycle over more databases than it holds still finds some', async () => {
+    const urls = await Promise.all([createTestDatabase(), createTestDatabase(), createTestDatabase()]);
+    const pool = new SessionPool({ ...options, maxIdle: 2 });
+    const opens = urls.map((url) =>
+      pool.factory({ url, applicationName: 'pool-test', connectTimeoutMs: 5000 }),
+    );
+    // Each session back in the pool (or closed) before the next is asked for.
+    const cycle = async (idleAfter: (n: number) => number) => {
+      // A backend is its pid and start: a closed one's pid may be given again at once.
+      const pids: string[] = [];
+      for (const open of opens) {
+        const session = await open();
+        const { rows } = await session.query<{ backend: string }>(
+          "SELECT pid || '@' || backend_start AS backend FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+        );
+        pids.push(rows[0]!.backend);
+        await session.end();
+        await expect.poll(() => pool.idleCount).toBe(idleAfter(pids.length));
+      }
+      return pids;
+    };
+    const first = await cycle((n) => Math.min(2, n));
+    // Full when the third came back: its session closed, the two before it stayed.
+    const admin = await connect(urls[0]!);
+    const third = new URL(urls[2]!).pathname.slice(1);
+    const onThird = async () =>
+      (await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1', [third])).rowCount;
+    await expect.poll(onThird).toBe(0);
+    const second = await cycle(() => 2);
+    expect(second.slice(0, 2)).toEqual(first.slice(0, 2));
+    await pool.close();
+  });
+
   it('closes instead of keeping a session returned inside a transaction, and other credentials get their own', async () => {
     const url = await createTestDatabase();
     const pool = new SessionPool(options);
