@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type * as http from 'node:http';
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
@@ -23,27 +22,23 @@ type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) =
 export function shareAgents(kc: k8s.KubeConfig): k8s.KubeConfig {
   const instance = kc as unknown as { createAgent: AgentFactory };
   const original = instance.createAgent.bind(kc);
-  let shared: { key: string; agent: http.Agent; parts: readonly unknown[] } | null = null;
+  let shared: { agent: http.Agent; parts: readonly unknown[] } | null = null;
   instance.createAgent = (cluster, options) => {
     if (cluster?.proxyUrl || cluster?.server.startsWith('http:')) return original(cluster, options);
     const { ca, cert, key, pfx, servername, rejectUnauthorized } = options;
     const parts = [cluster?.server, ca, cert, key, pfx, servername, rejectUnauthorized];
-    // The same objects as last time (the usual case, every request): no hash to compute.
-    if (shared && parts.every((part, i) => part === shared!.parts[i])) return shared.agent;
-    const material = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-    if (shared?.key !== material) {
-      shared?.agent.destroy();
-      shared = {
-        key: material,
-        agent: new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 16 }),
-        parts,
-      };
-    }
-    shared = { ...shared, parts };
+    // client-node hands new Buffers of the same certificates with every request: they are
+    // compared by content (a memcmp of a few KB), not serialized and hashed each time.
+    if (shared && parts.every((part, i) => sameMaterial(part, shared!.parts[i]))) return shared.agent;
+    shared?.agent.destroy();
+    shared = { agent: new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 16 }), parts };
     return shared.agent;
   };
   return kc;
 }
+
+const sameMaterial = (a: unknown, b: unknown): boolean =>
+  a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
 
 interface RequestContextLike {
   getSignal(): AbortSignal | undefined;

@@ -9,7 +9,7 @@ export interface SessionPoolOptions {
   readonly idleTimeoutMs: number;
   /** Idle sessions kept for one database. */
   readonly maxIdlePerDatabase: number;
-  /** Idle sessions kept in all; past it the longest idle is closed. */
+  /** Idle sessions kept in all; past it the session coming back is closed. */
   readonly maxIdle: number;
   /**
    * The name sessions open under. A session serves every user of its database and
@@ -42,6 +42,10 @@ export class SessionPool {
   readonly #options: SessionPoolOptions;
   // Insertion order is idle order: the first entry has been idle longest.
   readonly #idle = new Set<Idle>();
+  // The same sessions by database and by server: a reconcile's take and return look up
+  // its own, instead of walking a thousand idle entries twice.
+  readonly #idleOf = new Map<string, Idle[]>();
+  readonly #idleOnServer = new Map<string, number>();
   /** Idle sessions a server was seen to leave room for: learned when it refused one more. */
   readonly #serverCaps = new Map<string, number>();
   /** Sessions being reset on their way back, with their key. */
@@ -63,10 +67,9 @@ export class SessionPool {
     const openWaiting = () => sessionFactory(connection)();
     return async () => {
       for (;;) {
-        for (const idle of this.#idle) {
-          if (idle.key !== key) continue;
-          this.#idle.delete(idle);
-          clearTimeout(idle.timer);
+        const idle = this.#idleOf.get(key)?.at(-1);
+        if (idle) {
+          this.#forget(idle);
           return this.#lend(key, server, idle.session);
         }
         // A session of this database still being reset is a moment from idle: wait for it
@@ -135,12 +138,8 @@ export class SessionPool {
     } catch {
       return close();
     }
-    let ofDatabase = 0;
-    let ofServer = 0;
-    for (const idle of this.#idle) {
-      if (idle.key === key) ofDatabase++;
-      if (idle.server === server) ofServer++;
-    }
+    const ofDatabase = this.#idleOf.get(key)?.length ?? 0;
+    const ofServer = this.#idleOnServer.get(server) ?? 0;
     if (
       this.#closed ||
       // Full, the sessions already idle stay and the one coming back closes. The controller
@@ -159,11 +158,24 @@ export class SessionPool {
       timer: setTimeout(() => void this.#drop(entry), this.#options.idleTimeoutMs).unref(),
     };
     this.#idle.add(entry);
+    this.#idleOf.set(key, [...(this.#idleOf.get(key) ?? []), entry]);
+    this.#idleOnServer.set(server, ofServer + 1);
+  }
+
+  /** Takes an idle session out of the pool's books (to lend or to close it). */
+  #forget(idle: Idle): void {
+    clearTimeout(idle.timer);
+    if (!this.#idle.delete(idle)) return;
+    const ofKey = (this.#idleOf.get(idle.key) ?? []).filter((i) => i !== idle);
+    if (ofKey.length > 0) this.#idleOf.set(idle.key, ofKey);
+    else this.#idleOf.delete(idle.key);
+    const onServer = (this.#idleOnServer.get(idle.server) ?? 1) - 1;
+    if (onServer > 0) this.#idleOnServer.set(idle.server, onServer);
+    else this.#idleOnServer.delete(idle.server);
   }
 
   #drop(idle: Idle): Promise<void> {
-    this.#idle.delete(idle);
-    clearTimeout(idle.timer);
+    this.#forget(idle);
     return idle.session.end().catch(() => undefined);
   }
 
@@ -171,10 +183,7 @@ export class SessionPool {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(this.#returning.keys());
-    const all = [...this.#idle];
-    this.#idle.clear();
-    for (const idle of all) clearTimeout(idle.timer);
-    await Promise.all(all.map((i) => i.session.end().catch(() => undefined)));
+    await Promise.all([...this.#idle].map((idle) => this.#drop(idle)));
   }
 }
 
