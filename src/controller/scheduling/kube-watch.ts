@@ -43,16 +43,13 @@ const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
  * fields, the controller's status writes among them) nor kubectl's copy of the spec it
  * last applied, which together are most of a small object; a status write ignores them.
  */
-function cacheable<T>(object: unknown): T {
+export function cacheable<T>(object: unknown): T {
   const { metadata, ...rest } = object as { metadata?: Record<string, unknown> };
   if (!metadata) return object as T;
   const { managedFields: _managedFields, annotations, ...meta } = metadata;
-  const kept = annotations as Record<string, string> | undefined;
-  if (kept && lastApplied in kept) {
-    const { [lastApplied]: _copy, ...others } = kept;
-    return { ...rest, metadata: { ...meta, annotations: others } } as T;
-  }
-  return { ...rest, metadata: { ...meta, ...(kept ? { annotations: kept } : {}) } } as T;
+  if (!annotations) return { ...rest, metadata: meta } as T;
+  const { [lastApplied]: _copy, ...kept } = annotations as Record<string, string>;
+  return { ...rest, metadata: { ...meta, annotations: kept } } as T;
 }
 
 /**

@@ -422,9 +422,9 @@ export class Migrator {
       await db.query(where.sql, where.params).catch(() => undefined);
     }
     let schemaDrift: SchemaDriftReading | null = null;
-    if (this.#config.recordSchema !== false && outcome.results.some((r) => r.status === 'applied')) {
+    if (records && outcome.results.some((r) => r.status === 'applied')) {
       // Still under the lock: no other run changes the schema between the last step and this read.
-      const { recordCatalog } = await (records ?? catalogRecords());
+      const { recordCatalog } = await records;
       const { tables, schemas, driftReadingAfterRun } = this.#config;
       schemaDrift = await recordCatalog(db, tables, {
         reading: driftReadingAfterRun === true,
