@@ -262,7 +262,7 @@ export const commands: Record<string, Command> = {
       'db-max-idle': {
         type: 'string',
         env: 'REVISOR_DB_MAX_IDLE',
-        help: 'idle database sessions kept in all, one per database at most (default 1000; 0 closes each after use)',
+        help: 'idle database sessions kept in all, one per database at most (default 1000; when full, a session coming back is closed; 0 closes each after use)',
       },
       'backup-dir': {
         type: 'string',
@@ -323,7 +323,7 @@ export const commands: Record<string, Command> = {
     options: {
       seal: {
         type: 'boolean',
-        help: 'the directory never changes after this (an image build): trust the index on file names alone',
+        help: "the directory never changes after this (an image build): trust the index on file names alone, and while the directory's mtime holds, on one stat of it (waits up to 2 s)",
       },
     },
     run: async () => (await scaffold()).index,
