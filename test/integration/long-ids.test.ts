@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tablesProbe } from '../../src/migrator/sql/bookkeeping.js';
 import { runCli, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
 
@@ -61,6 +62,53 @@ describe("revision ids of Alembic's full form", () => {
       "SELECT data_type FROM information_schema.columns WHERE table_name = 'revisor_history' AND column_name = 'revision'",
     );
     expect(rows).toEqual([{ data_type: 'text' }]);
+  });
+
+  it("reads the columns' lengths from pg_catalog as information_schema gives them", async () => {
+    const db = await connect(await createTestDatabase());
+    await db.query('CREATE SCHEMA probe');
+    const shapes: [string, string][] = [
+      ['varchar(46)', 'text'],
+      ['char(40)', 'varchar'],
+      ['text', 'varchar(32)'],
+    ];
+    for (const [versionType, revisionType] of shapes) {
+      await db.query('DROP TABLE IF EXISTS probe.v, probe.h');
+      await db.query(`CREATE TABLE probe.v (version_num ${versionType})`);
+      await db.query(`CREATE TABLE probe.h (id int, revision ${revisionType})`);
+      const probe = tablesProbe({ schema: 'probe', versionTable: 'v', historyTable: 'h' });
+      const found = (await db.query(probe.sql, [...(probe.params ?? [])])).rows[0];
+      const length = async (table: string, column: string) =>
+        (
+          await db.query(
+            "SELECT character_maximum_length AS n FROM information_schema.columns WHERE table_schema = 'probe' AND table_name = $1 AND column_name = $2",
+            [table, column],
+          )
+        ).rows[0]?.n ?? null;
+      expect(found).toEqual({
+        schema_exists: true,
+        version_length: await length('v', 'version_num'),
+        history_revision_length: await length('h', 'revision'),
+        history_exists: true,
+        history_has_schema: false,
+      });
+    }
+    await db.query('ALTER TABLE probe.h ADD COLUMN backup text');
+    await db.query('ALTER TABLE probe.v DROP COLUMN version_num');
+    const probe = tablesProbe({ schema: 'probe', versionTable: 'v', historyTable: 'h' });
+    expect((await db.query(probe.sql, [...(probe.params ?? [])])).rows[0]).toMatchObject({
+      version_length: null,
+      history_exists: true,
+      history_has_schema: true,
+    });
+    const absent = tablesProbe({ schema: 'nowhere', versionTable: 'v', historyTable: 'h' });
+    expect((await db.query(absent.sql, [...(absent.params ?? [])])).rows[0]).toEqual({
+      schema_exists: false,
+      version_length: null,
+      history_revision_length: null,
+      history_exists: false,
+      history_has_schema: false,
+    });
   });
 
   it('refuses the characters Alembic refuses', async () => {
