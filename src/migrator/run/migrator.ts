@@ -429,6 +429,7 @@ export class Migrator {
       schemaDrift = await recordCatalog(db, tables, {
         reading: driftReadingAfterRun === true,
         schemas,
+        alongside: run.observer,
       }).catch((err: unknown) => {
         events?.schemaNotRecorded?.(err);
         return null;

@@ -132,18 +132,47 @@ const constraintKinds: Record<string, ConstraintKind> = {
   x: 'exclusion',
 };
 
-/** The catalog of the schemas in scope, in a handful of queries on one session. */
-export async function readCatalog(db: Queryable, scope: CatalogScope): Promise<Catalog> {
+/**
+ * The catalog of the schemas in scope, in a handful of queries. Given a second session
+ * (`alongside`), the constraints, indexes and views are read on it at the same time: their
+ * definitions are deparsed one row at a time, and the two halves take about as long.
+ */
+export async function readCatalog(
+  db: Queryable,
+  scope: CatalogScope,
+  alongside?: Queryable,
+): Promise<Catalog> {
   const params = [
     scope.schemas?.length ? scope.schemas : null,
     scope.tables.versionTable,
     scope.tables.historyTable,
   ];
   // Each query takes the parameters it refers to (PostgreSQL refuses unreferenced ones).
-  const run = async <T>(sql: string) => {
-    const used = Math.max(0, ...[...sql.matchAll(/\$(\d)/g)].map((m) => Number(m[1])));
-    return (await db.query<T & Record<string, unknown>>(sql, params.slice(0, used))).rows as T[];
-  };
+  const on =
+    (session: Queryable) =>
+    async <T>(sql: string) => {
+      const used = Math.max(0, ...[...sql.matchAll(/\$(\d)/g)].map((m) => Number(m[1])));
+      return (await session.query<T & Record<string, unknown>>(sql, params.slice(0, used))).rows as T[];
+    };
+  const run = on(db);
+  const second = on(alongside ?? db);
+  const definitions = (async () => {
+    const constraints = await second<{
+      schema: string;
+      table: string;
+      name: string;
+      kind: string;
+      definition: string;
+      references: string | null;
+    }>(queries.constraints);
+    const indexes = await second<{ schema: string; table: string; name: string; definition: string }>(
+      queries.indexes,
+    );
+    const views = await second<View>(queries.views);
+    return { constraints, indexes, views };
+  })();
+  // Awaited below: its rejection is that await's, not an unhandled one meanwhile.
+  definitions.catch(() => undefined);
   const schemas = await run<{ name: string }>(queries.schemas);
   const extensions = await run<{ name: string; schema: string }>(queries.extensions);
   const enums = await run<{ schema: string; name: string; labels: string[] }>(queries.enums);
@@ -151,18 +180,7 @@ export async function readCatalog(db: Queryable, scope: CatalogScope): Promise<C
   const columns = await run<Column & { schema: string; table: string; tableComment: string | null }>(
     queries.columns,
   );
-  const constraints = await run<{
-    schema: string;
-    table: string;
-    name: string;
-    kind: string;
-    definition: string;
-    references: string | null;
-  }>(queries.constraints);
-  const indexes = await run<{ schema: string; table: string; name: string; definition: string }>(
-    queries.indexes,
-  );
-  const views = await run<View>(queries.views);
+  const { constraints, indexes, views } = await definitions;
 
   type Building = {
     -readonly [K in keyof Table]: K extends 'columns' | 'constraints' | 'indexes'

@@ -20,15 +20,24 @@ export function fingerprint(catalog: Catalog): string {
  * row. zlib is loaded here, on the way out of a run with work, never on the no-op path.
  * With `reading`, returns the drift reading this makes true (none: the catalog is as
  * recorded), so the next periodic check starts from it instead of a full read; null when
- * not asked or no row took it.
+ * not asked or no row took it. `alongside`, a second session (the run's lock session),
+ * reads half of the catalog at the same time.
  */
 export async function recordCatalog(
   db: Queryable,
   tables: Tables,
-  { reading, schemas }: { readonly reading: boolean; readonly schemas: readonly string[] | undefined },
+  {
+    reading,
+    schemas,
+    alongside,
+  }: {
+    readonly reading: boolean;
+    readonly schemas: readonly string[] | undefined;
+    readonly alongside?: Queryable;
+  },
 ): Promise<SchemaDriftReading | null> {
   const { gzipSync } = await import('node:zlib');
-  const catalog = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
+  const catalog = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) }, alongside);
   const print = fingerprint(catalog);
   const statement = recordSchema(tables, print, gzipSync(JSON.stringify(catalog)));
   const { rows } = await db.query<{ id: string; recordedAt: Date; revision: string }>(
