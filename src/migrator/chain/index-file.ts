@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RevisionGraph } from './graph.js';
 
@@ -84,11 +83,13 @@ export async function writeChainIndex(
 ): Promise<ChainIndex> {
   const index = buildChainIndex(dir, graph, options);
   const file = join(dir, chainIndexFile);
-  await writeFile(file, indexText(index));
+  // Written synchronously, as it is read: node:fs/promises, imported by this module, would
+  // load with the no-op's chunk, and readline, watchers and dirs with it (about 10 modules).
+  writeFileSync(file, indexText(index));
   if (!index.sealed) return index;
   // Creating the file moved the directory's mtime; rewriting it in place does not.
   const sealed = { ...index, directoryMtimeMs: statSync(dir).mtimeMs };
-  await writeFile(file, indexText(sealed));
+  writeFileSync(file, indexText(sealed));
   // An image's layers may keep whole seconds only, truncated or rounded (Go's archive/tar
   // rounds), so the check compares seconds: seal returns once the second after this one is
   // over too (with room for the kernel's coarse file clock), and any later change to the
