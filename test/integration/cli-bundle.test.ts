@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/cli.js';
+import { linearChain, repoRoot, runCli, writeChain } from '../support/cli.js';
+import { createTestDatabase } from '../support/db.js';
 
 const bundle = join(repoRoot, 'dist/cli/revisor');
 
@@ -40,5 +42,25 @@ describe("the CLI bundle's no-op path", () => {
     expect(loaded).toContain('// src/migrator/pg/scram-crypto.ts');
     expect(loaded).not.toContain('subtleCrypto');
     expect(loaded).not.toMatch(/^import .* from "node:/m);
+  });
+
+  it('starts without the builtins it never uses: no node:dns, node:fs/promises or navigator', async () => {
+    const chain = await writeChain(linearChain(3));
+    const env = { DATABASE_URL: await createTestDatabase(), REVISOR_MIGRATIONS: chain };
+    expect((await runCli(['upgrade', 'head'], env)).code).toBe(0);
+    // Node's own list of the builtin modules the process loaded, written as it exits.
+    const scratch = await writeChain({});
+    const list = join(scratch, 'modules.txt');
+    const hook = join(scratch, 'modules.cjs');
+    await writeFile(
+      hook,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`,
+    );
+    const noop = await runCli(['upgrade', 'head'], { ...env, NODE_OPTIONS: `--require ${hook}` });
+    expect(noop.code).toBe(0);
+    const loaded = (await readFile(list, 'utf8')).split('\n');
+    expect(loaded).toContain('NativeModule net');
+    for (const unused of ['dns', 'fs/promises', 'internal/navigator', 'internal/readline/interface'])
+      expect(loaded).not.toContain(`NativeModule ${unused}`);
   });
 });
