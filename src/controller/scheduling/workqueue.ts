@@ -2,6 +2,12 @@
  * A work queue keyed by object: a key waits at most once, a key is handled by one worker
  * at a time (re-added while running, it runs again after), at most `concurrency`
  * handlers run, and a handler that throws is retried with exponential backoff per key.
+ *
+ * A handler's own requeue (a Ready resource's resync, a poll) waits behind every change:
+ * when a rollout of hundreds of resources keeps the workers busy, the periodic looks at
+ * those already done come after it instead of taking turns with it (controller-runtime's
+ * priority queue does the same). A change to a key waiting for its periodic look moves
+ * it ahead. The cost is that a queue never empty of changes puts off periodic looks.
  */
 export interface QueueOptions {
   readonly concurrency: number;
@@ -18,6 +24,9 @@ export interface QueueOptions {
   readonly random?: () => number;
 }
 
+/** Why a key is queued: something changed (a watch event, a retry), or its period came round. */
+export type Priority = 'change' | 'periodic';
+
 export type Handler<K extends string = string> = (key: K) => Promise<{ requeueAfterMs: number | null }>;
 
 const defaultTimer = (fn: () => void, ms: number) => {
@@ -29,8 +38,9 @@ const defaultTimer = (fn: () => void, ms: number) => {
 export class WorkQueue<K extends string = string> {
   readonly #handler: Handler<K>;
   readonly #options: QueueOptions;
-  readonly #waiting: K[] = [];
-  readonly #queued = new Set<K>();
+  // Insertion-ordered sets: first in, first out, and a key found or moved in O(1).
+  readonly #changes = new Set<K>();
+  readonly #periodic = new Set<K>();
   readonly #running = new Set<K>();
   readonly #dirty = new Set<K>();
   readonly #timers = new Map<K, { cancel(): void }>();
@@ -44,28 +54,31 @@ export class WorkQueue<K extends string = string> {
   }
 
   get length(): number {
-    return this.#waiting.length;
+    return this.#changes.size + this.#periodic.size;
   }
 
-  add(key: K): void {
+  add(key: K, priority: Priority = 'change'): void {
     if (this.#shuttingDown) return;
     if (this.#running.has(key)) {
       this.#dirty.add(key);
       return;
     }
-    if (this.#queued.has(key)) return;
-    this.#queued.add(key);
-    this.#waiting.push(key);
+    if (this.#changes.has(key)) return;
+    if (this.#periodic.has(key)) {
+      if (priority === 'periodic') return;
+      this.#periodic.delete(key);
+    }
+    (priority === 'change' ? this.#changes : this.#periodic).add(key);
     this.#pump();
   }
 
   /** Adds the key after `ms`; a later call for the same key replaces the earlier timer. */
-  addAfter(key: K, ms: number): void {
+  addAfter(key: K, ms: number, priority: Priority = 'change'): void {
     if (this.#shuttingDown) return;
     this.#timers.get(key)?.cancel();
     const timer = (this.#options.setTimer ?? defaultTimer)(() => {
       this.#timers.delete(key);
-      this.add(key);
+      this.add(key, priority);
     }, ms);
     this.#timers.set(key, timer);
   }
@@ -78,13 +91,10 @@ export class WorkQueue<K extends string = string> {
   }
 
   #pump(): void {
-    while (
-      !this.#shuttingDown &&
-      this.#running.size < this.#options.concurrency &&
-      this.#waiting.length > 0
-    ) {
-      const key = this.#waiting.shift()!;
-      this.#queued.delete(key);
+    while (!this.#shuttingDown && this.#running.size < this.#options.concurrency && this.length > 0) {
+      const from = this.#changes.size > 0 ? this.#changes : this.#periodic;
+      const key = from.values().next().value as K;
+      from.delete(key);
       this.#running.add(key);
       const run = this.#run(key).finally(() => {
         this.#inFlight.delete(run);
@@ -102,7 +112,7 @@ export class WorkQueue<K extends string = string> {
       this.#failures.delete(key);
       if (requeueAfterMs !== null) {
         const stretch = (this.#options.requeueJitter ?? 0) * (this.#options.random ?? Math.random)();
-        this.addAfter(key, Math.round(requeueAfterMs * (1 + stretch)));
+        this.addAfter(key, Math.round(requeueAfterMs * (1 + stretch)), 'periodic');
       }
     } catch {
       const failures = (this.#failures.get(key) ?? 0) + 1;

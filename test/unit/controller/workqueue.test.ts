@@ -123,4 +123,63 @@ describe('WorkQueue', () => {
     expect(delays).toEqual([10_000, 10_500, 11_000]);
     await queue.shutDown();
   });
+
+  it("puts a handler's requeue behind every change, and moves a key ahead when it changes", async () => {
+    const timers = manualTimers();
+    const runs: string[] = [];
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    const queue = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (key === 'busy') await gate;
+        return { requeueAfterMs: key === 'busy' ? null : 1000 };
+      },
+      { concurrency: 1, baseDelayMs: 100, maxDelayMs: 300, setTimer: timers.setTimer },
+    );
+    // r1 and r2 run once and ask to be looked at again after their period.
+    queue.add('r1');
+    queue.add('r2');
+    await tick();
+    await tick();
+    expect(runs).toEqual(['r1', 'r2']);
+    // The worker is busy when their periods come round, and changes arrive meanwhile.
+    queue.add('busy');
+    await tick();
+    timers.fire();
+    queue.add('new1');
+    queue.add('r2');
+    queue.add('new2');
+    expect(queue.length).toBe(4);
+    release();
+    gate = Promise.resolve();
+    for (let i = 0; i < 8; i++) await tick();
+    // r2 changed, so it went with the changes in their order; r1's periodic look waited for all.
+    expect(runs).toEqual(['r1', 'r2', 'busy', 'new1', 'r2', 'new2', 'r1']);
+    await queue.shutDown();
+  });
+
+  it('runs a periodic key once, however often its period comes round while it waits', async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const queue = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (key === 'busy') await gate;
+        return { requeueAfterMs: null };
+      },
+      { concurrency: 1, baseDelayMs: 100, maxDelayMs: 300 },
+    );
+    queue.add('busy');
+    queue.add('a', 'periodic');
+    queue.add('a', 'periodic');
+    queue.add('a');
+    queue.add('a', 'periodic');
+    expect(queue.length).toBe(1);
+    release();
+    for (let i = 0; i < 4; i++) await tick();
+    expect(runs).toEqual(['busy', 'a']);
+    await queue.shutDown();
+  });
 });
