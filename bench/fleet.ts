@@ -11,7 +11,7 @@ import { specSchema } from '../src/controller/resource.js';
 import { loadMigrations, RevisionGraph } from '../src/migrator/index.js';
 import { sqlMigration } from '../test/support/cli.js';
 import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
-import { chartNodeOptions, createInBatches, spawnController } from './kube-bench.js';
+import { chartController, createInBatches, spawnController } from './kube-bench.js';
 import { bareNodeRssKiB, loadLine, median, procKiB } from './measure.js';
 
 /**
@@ -28,12 +28,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'max-parallel': { type: 'string', default: '16' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string' },
   },
 });
 const count = Number(positionals[0] ?? 500);
 const maxParallel = Number(values['max-parallel']);
-const concurrency = Number(values.concurrency);
 const resyncSeconds = Math.max(5, Math.ceil(count / 40));
 const namespace = 'fleet';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +51,8 @@ const chain = {
   ),
 };
 
-const nodeOptions = await chartNodeOptions();
+const { nodeOptions, maxConcurrent } = await chartController();
+const concurrency = Number(values.concurrency ?? maxConcurrent);
 const work = await mkdtemp(join(tmpdir(), 'revisor-bench-fleet-'));
 await chmod(work, 0o755);
 const server = await startEmbedded(join(work, 'pg'), { maxConnections: count + 100 });

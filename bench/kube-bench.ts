@@ -9,8 +9,11 @@ import { binary, kubectl, repoRoot } from '../test/support/kube/cluster.js';
 
 export const revisorBin = join(repoRoot, 'bin/revisor.js');
 
-/** NODE_OPTIONS as the chart gives the controller: the benches measure the process it deploys. */
-export async function chartNodeOptions(): Promise<string> {
+/**
+ * NODE_OPTIONS and --max-concurrent as the chart gives the controller: the benches measure
+ * the process it deploys.
+ */
+export async function chartController(): Promise<{ nodeOptions: string; maxConcurrent: string }> {
   const { stdout } = await promisify(execFile)(binary('helm'), [
     'template',
     'bench',
@@ -19,8 +22,15 @@ export async function chartNodeOptions(): Promise<string> {
     'templates/deployment.yaml',
   ]);
   const [deployment] = k8s.loadAllYaml(stdout) as k8s.V1Deployment[];
-  const env = deployment?.spec?.template.spec?.containers[0]?.env ?? [];
-  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  const container = deployment?.spec?.template.spec?.containers[0];
+  const maxConcurrent = (container?.args ?? [])
+    .find((a) => a.startsWith('--max-concurrent='))
+    ?.slice('--max-concurrent='.length);
+  if (!maxConcurrent) throw new Error('the chart gives the controller no --max-concurrent');
+  return {
+    nodeOptions: container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '',
+    maxConcurrent,
+  };
 }
 
 /** kubectl create, not apply: apply would copy each object into an annotation (256 KB at most). */
