@@ -35,6 +35,17 @@ describe('the container image', () => {
     expect(await versionRows(await connect(url.toString()))).toEqual(['c0b7d0e366e7']);
     const dump = await runImage(image, ['--version'], {}, {});
     expect(dump.code).toBe(0);
+    // The no-op at head, as an init container runs it on a pod's empty /tmp: the bundle's
+    // compiled code comes from the cache made in the image, as the image's uid.
+    const noop = await runImage(image, ['upgrade', 'head'], {
+      DATABASE_URL: url.toString(),
+      NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+    });
+    expect(noop.code, noop.stderr).toBe(0);
+    expect(noop.stdout).toContain('nothing to do');
+    expect(noop.stderr).toMatch(
+      /V8 code cache for ESM file:\/\/\/app\/dist\/cli\/revisor\/base-[\w-]+\.js was accepted/,
+    );
   }, 600_000);
 
   it('with no database configured, says so as a usage error naming DATABASE_URL, and writes nothing', async () => {
