@@ -319,6 +319,7 @@ try {
   const cpuAfter = cpu();
   const noop = histogramQuantile(before, after, 'revisor_reconcile_duration_seconds');
   const steadyKiB = procKiB(pid, 'VmRSS');
+  const runPeakKiB = procKiB(pid, 'VmHWM');
   // The floors again, the controller stopped: this machine's speed drifts by half within a
   // run, so the ratios are to the mean of the floor before and the floor after.
   const exited = new Promise((resolve) => controller!.once('exit', resolve));
@@ -343,7 +344,7 @@ try {
       `${applyBefore.parallel.toFixed(0)} ms each before the controller ran and ${applyAfter.parallel.toFixed(0)} ms after, ` +
       `times ${count}; one alone took ${applyBefore.alone.toFixed(0)} ms)`,
     `  CPU until all Ready, per resource: ${rolloutCpu}`,
-    `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB (${(rolloutPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
+    `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB until all Ready, ${mib(runPeakKiB)} MiB over the whole run (${(runPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
     `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${3 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
     `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +
       ` (${(noop.quantile(0.5) / (floorMs / 1000)).toFixed(1)}x / ${(noop.quantile(0.99) / (floorMs / 1000)).toFixed(1)}x the floor of one warm SELECT 1 + one keep-alive API GET, ` +
