@@ -7,6 +7,7 @@ import { type JobState, jobLabels, jobNameLabel, type PodTermination } from './j
 import type { ClusterPort, WorkloadState } from './migration/index.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
 import type { SecretObject } from './secret-policy.js';
+import { sameStatus } from './status-writer.js';
 
 /** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
 
@@ -204,7 +205,13 @@ export class KubeCluster implements ClusterPort {
     return null;
   }
 
-  /** PUT to /status with the resourceVersion last seen; on 409 the object is read again and the write repeated. */
+  /**
+   * PUT to /status with the resourceVersion last seen. On 409 the object is read again: when
+   * only its spec or metadata moved, the write is repeated on it. When its status moved as
+   * well, this write was computed from a status a newer write has replaced (the informer had
+   * not yet delivered that write when this reconcile read its cache); repeating it would
+   * undo that write, so the 409 goes back to the work queue, whose retry reads what is stored.
+   */
   writeStatus(resource: DatabaseMigration, status: Status): Promise<DatabaseMigration> {
     return this.writeStatusOf(plural, resource, status);
   }
@@ -225,7 +232,9 @@ export class KubeCluster implements ClusterPort {
         })) as T;
       } catch (err) {
         if (httpStatus(err) !== 409 || attempt >= 10) throw err;
-        latest = (await this.#custom.getNamespacedCustomObject(target)) as T;
+        const stored = (await this.#custom.getNamespacedCustomObject(target)) as T & { status?: unknown };
+        if (!sameStatus(stored.status, (latest as { status?: unknown }).status)) throw err;
+        latest = stored;
       }
     }
   }
