@@ -42,7 +42,9 @@ export class WorkQueue<K extends string = string> {
   readonly #changes = new Set<K>();
   readonly #periodic = new Set<K>();
   readonly #running = new Set<K>();
-  readonly #dirty = new Set<K>();
+  // Keys added while they ran, to run again after, with the priority they were added at
+  // (a change outranks a periodic look).
+  readonly #dirty = new Map<K, Priority>();
   readonly #timers = new Map<K, { cancel(): void }>();
   readonly #failures = new Map<K, number>();
   readonly #inFlight = new Set<Promise<void>>();
@@ -60,7 +62,7 @@ export class WorkQueue<K extends string = string> {
   add(key: K, priority: Priority = 'change'): void {
     if (this.#shuttingDown) return;
     if (this.#running.has(key)) {
-      this.#dirty.add(key);
+      if (this.#dirty.get(key) !== 'change') this.#dirty.set(key, priority);
       return;
     }
     if (this.#changes.has(key)) return;
@@ -99,7 +101,9 @@ export class WorkQueue<K extends string = string> {
       const run = this.#run(key).finally(() => {
         this.#inFlight.delete(run);
         this.#running.delete(key);
-        if (this.#dirty.delete(key)) this.add(key);
+        const again = this.#dirty.get(key);
+        this.#dirty.delete(key);
+        if (again) this.add(key, again);
         this.#pump();
       });
       this.#inFlight.add(run);

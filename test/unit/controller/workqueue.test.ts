@@ -182,4 +182,30 @@ describe('WorkQueue', () => {
     expect(runs).toEqual(['busy', 'a']);
     await queue.shutDown();
   });
+
+  it('keeps the priority of a key added while it ran: a periodic look then still waits behind changes', async () => {
+    const runs: string[] = [];
+    const gates = new Map<string, () => void>();
+    const queue = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (runs.length <= 2) await new Promise<void>((r) => gates.set(key, r));
+        return { requeueAfterMs: null };
+      },
+      { concurrency: 1, baseDelayMs: 100, maxDelayMs: 300 },
+    );
+    queue.add('a');
+    await tick();
+    // While a runs, its period comes round, and a change to b arrives.
+    queue.add('a', 'periodic');
+    queue.add('b');
+    gates.get('a')!();
+    for (let i = 0; i < 4; i++) await tick();
+    // While b runs, a change to c arrives: it goes before a's periodic look.
+    queue.add('c');
+    gates.get('b')!();
+    for (let i = 0; i < 6; i++) await tick();
+    expect(runs).toEqual(['a', 'b', 'c', 'a']);
+    await queue.shutDown();
+  });
 });
