@@ -7,7 +7,6 @@ import { parseArgs, promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
 import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
-import { shareAgents } from '../src/controller/kube.js';
 import { migratorForSpec } from '../src/controller/migration/spec-migrator.js';
 import { specSchema } from '../src/controller/resource.js';
 import {
@@ -19,6 +18,7 @@ import {
 import { sqlMigration } from '../test/support/cli.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
 import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
+import { shareAgents } from '../test/support/kube/share-agents.js';
 import { chartController, createInBatches, revisorBin, spawnController } from './kube-bench.js';
 import { bareNodeRssKiB, cpuSeconds, histogramQuantile, loadLine, median, procKiB } from './measure.js';
 

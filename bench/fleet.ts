@@ -5,12 +5,12 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
 import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
-import { shareAgents } from '../src/controller/kube.js';
 import { migratorForSpec } from '../src/controller/migration/spec-migrator.js';
 import { specSchema } from '../src/controller/resource.js';
 import { loadMigrations, RevisionGraph } from '../src/migrator/index.js';
 import { sqlMigration } from '../test/support/cli.js';
 import { installCrds, kubectl, repoRoot, startCluster } from '../test/support/kube/cluster.js';
+import { shareAgents } from '../test/support/kube/share-agents.js';
 import { chartController, createInBatches, spawnController } from './kube-bench.js';
 import { bareNodeRssKiB, loadLine, median, procKiB } from './measure.js';
 

@@ -35,32 +35,11 @@ function transportCode(err: unknown): string {
   return 'error';
 }
 
-/** The HTTP status of a failed API request, as @kubernetes/client-node or ApiServerError reports it. */
+/** The HTTP status of a failed API request (an ApiServerError, or the answer it wraps). */
 export const httpStatus = (err: unknown): number | undefined =>
   err === null || typeof err !== 'object' ? undefined : statusOf(err);
 
 export const isApiServerError = (err: unknown): err is ApiServerError => err instanceof ApiServerError;
-
-/**
- * An API client whose every call fails with an ApiServerError: the typed clients reject
- * with client-node's ApiException (a status) or node-fetch's FetchError (no status), and
- * the reconciler must tell both from a database's failure without knowing either.
- */
-export function guarded<T extends object>(client: T, what: string): T {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        } catch (err) {
-          throw err instanceof ApiServerError ? err : new ApiServerError(`${what}.${String(property)}`, err);
-        }
-      };
-    },
-  });
-}
 
 /** The message of the API server's Status answer (why it refused a request), if it sent one. */
 export function apiServerMessage(err: unknown): string | undefined {

@@ -1,69 +1,13 @@
-import type * as http from 'node:http';
-import * as https from 'node:https';
-import * as k8s from '@kubernetes/client-node';
-import fetch, { type RequestInit } from 'node-fetch';
-import { ApiServerError, guarded, httpStatus } from './http-status.js';
+import type * as k8s from '@kubernetes/client-node';
+import { type ApiClient, apiPaths } from './api/index.js';
+import { httpStatus } from './http-status.js';
 import { type JobState, jobLabels, jobNameLabel, type PodTermination } from './jobs/index.js';
 import type { ClusterPort, WorkloadState } from './migration/index.js';
 import { type DatabaseMigration, group, kind, plural, type Status, version } from './resource.js';
 import type { SecretObject } from './secret-policy.js';
 import { sameStatus } from './status-writer.js';
 
-/** The Kubernetes side of the controller, on @kubernetes/client-node; nothing here decides anything. */
-
-type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
-
-/**
- * One keep-alive agent for every request of this kubeconfig. client-node 1.4 builds a new
- * https.Agent per request (createAgent), so each request paid a TCP and TLS handshake and
- * left a TLS context behind. createAgent is private in its types, so it is replaced on the
- * instance; the agent is made again only when the TLS material changes (a rotated client
- * certificate), and requests through a proxy keep client-node's own agents.
- */
-export function shareAgents(kc: k8s.KubeConfig): k8s.KubeConfig {
-  const instance = kc as unknown as { createAgent: AgentFactory };
-  const original = instance.createAgent.bind(kc);
-  let shared: { agent: http.Agent; parts: readonly unknown[] } | null = null;
-  instance.createAgent = (cluster, options) => {
-    if (cluster?.proxyUrl || cluster?.server.startsWith('http:')) return original(cluster, options);
-    const { ca, cert, key, pfx, servername, rejectUnauthorized } = options;
-    const parts = [cluster?.server, ca, cert, key, pfx, servername, rejectUnauthorized];
-    // client-node hands new Buffers of the same certificates with every request: they are
-    // compared by content (a memcmp of a few KB), not serialized and hashed each time.
-    if (shared && parts.every((part, i) => sameMaterial(part, shared!.parts[i]))) return shared.agent;
-    shared?.agent.destroy();
-    shared = { agent: new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 16 }), parts };
-    return shared.agent;
-  };
-  return kc;
-}
-
-const sameMaterial = (a: unknown, b: unknown): boolean =>
-  a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
-
-interface RequestContextLike {
-  getSignal(): AbortSignal | undefined;
-  setSignal(signal: AbortSignal): void;
-}
-
-/**
- * Every request of the typed API clients ends within `ms`: without it a request to an API
- * server that accepted the connection and never answers holds its reconcile (and a worker)
- * forever. client-node 1.4 has no timeout option; its request context takes an AbortSignal,
- * set here where the kubeconfig authenticates each request. Watches do not pass through
- * here (the informer's watchdog bounds them).
- */
-export function requestTimeouts(kc: k8s.KubeConfig, ms: number): k8s.KubeConfig {
-  const instance = kc as unknown as {
-    applySecurityAuthentication(context: RequestContextLike): Promise<void>;
-  };
-  const original = instance.applySecurityAuthentication.bind(kc);
-  instance.applySecurityAuthentication = async (context) => {
-    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(ms));
-    await original(context);
-  };
-  return kc;
-}
+/** The Kubernetes side of the controller; nothing here decides anything. */
 
 export interface ObjectMeta {
   metadata: { name?: string; namespace?: string; resourceVersion?: string };
@@ -75,31 +19,21 @@ const metadataList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.i
 /** The same, for one object (a watch's events). */
 export const metadataItem = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
-/**
- * The items of a list, metadata only. client-node's typed list calls cannot ask for this
- * representation, so the request is made with its own transport (node-fetch, with the
- * kubeconfig's agent and credentials).
- */
+/** The items of a list, metadata only. */
 export async function listMetadata(
-  kc: k8s.KubeConfig,
+  api: ApiClient,
   path: string,
-  timeoutMs: number,
+  query: Record<string, string> = {},
 ): Promise<{ items: ObjectMeta[]; resourceVersion: string }> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('no current cluster in the kubeconfig');
-  try {
-    const init = await kc.applyToFetchOptions({ headers: { Accept: metadataList } });
-    const response = await fetch(`${cluster.server}${path}`, {
-      ...init,
-      method: 'GET',
-      signal: AbortSignal.timeout(timeoutMs),
-    } as RequestInit);
-    if (!response.ok) throw Object.assign(new Error(response.statusText), { code: response.status });
-    const body = (await response.json()) as { items?: ObjectMeta[]; metadata?: { resourceVersion?: string } };
-    return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
-  } catch (err) {
-    throw new ApiServerError(`list ${path.split('?')[0]}`, err);
-  }
+  const body = await api.request<{ items?: ObjectMeta[]; metadata?: { resourceVersion?: string } }>(
+    'GET',
+    path,
+    {
+      query,
+      accept: metadataList,
+    },
+  );
+  return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
 }
 
 const decode = (data: Record<string, string> | undefined) =>
@@ -108,28 +42,17 @@ const decode = (data: Record<string, string> | undefined) =>
   );
 
 export class KubeCluster implements ClusterPort {
-  readonly #core: k8s.CoreV1Api;
-  readonly #custom: k8s.CustomObjectsApi;
-  readonly #apps: k8s.AppsV1Api;
-  readonly #batch: k8s.BatchV1Api;
+  readonly #api: ApiClient;
   readonly #component: string;
 
-  constructor(kc: k8s.KubeConfig, component = 'revisor-controller') {
-    this.#batch = guarded(kc.makeApiClient(k8s.BatchV1Api), 'batch');
-    this.#core = guarded(kc.makeApiClient(k8s.CoreV1Api), 'core');
-    this.#custom = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
-    this.#apps = guarded(kc.makeApiClient(k8s.AppsV1Api), 'apps');
+  constructor(api: ApiClient, component = 'revisor-controller') {
+    this.#api = api;
     this.#component = component;
   }
 
   async secret(namespace: string, name: string): Promise<SecretObject | null> {
-    try {
-      const secret = await this.#core.readNamespacedSecret({ name, namespace });
-      return { data: decode(secret.data), annotations: secret.metadata?.annotations ?? {} };
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw err;
-    }
+    const secret = await this.#api.find<k8s.V1Secret>(apiPaths.secrets(namespace, name));
+    return secret && { data: decode(secret.data), annotations: secret.metadata?.annotations ?? {} };
   }
 
   async workload(
@@ -137,67 +60,54 @@ export class KubeCluster implements ClusterPort {
     kind: 'Deployment' | 'StatefulSet',
     name: string,
   ): Promise<WorkloadState | null> {
-    try {
-      const w =
-        kind === 'Deployment'
-          ? await this.#apps.readNamespacedDeployment({ name, namespace })
-          : await this.#apps.readNamespacedStatefulSet({ name, namespace });
-      const status = w.status ?? {};
-      return {
-        generation: w.metadata?.generation ?? 0,
-        observedGeneration: status.observedGeneration ?? 0,
-        desired: w.spec?.replicas ?? 1,
-        current: status.replicas ?? 0,
-        updated: status.updatedReplicas ?? 0,
-        available: status.availableReplicas ?? 0,
-        images: (w.spec?.template.spec?.containers ?? []).map((c) => c.image ?? ''),
-      };
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw err;
-    }
+    const path =
+      kind === 'Deployment' ? apiPaths.deployments(namespace, name) : apiPaths.statefulSets(namespace, name);
+    const w = await this.#api.find<k8s.V1Deployment | k8s.V1StatefulSet>(path);
+    if (!w) return null;
+    const status = w.status ?? {};
+    return {
+      generation: w.metadata?.generation ?? 0,
+      observedGeneration: status.observedGeneration ?? 0,
+      desired: w.spec?.replicas ?? 1,
+      current: status.replicas ?? 0,
+      updated: status.updatedReplicas ?? 0,
+      available: status.availableReplicas ?? 0,
+      images: (w.spec?.template.spec?.containers ?? []).map((c) => c.image ?? ''),
+    };
   }
 
   async configMap(
     namespace: string,
     name: string,
   ): Promise<{ data: Record<string, string>; resourceVersion: string } | null> {
-    try {
-      const found = await this.#core.readNamespacedConfigMap({ name, namespace });
-      return { data: found.data ?? {}, resourceVersion: found.metadata?.resourceVersion ?? '' };
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw err;
-    }
+    const found = await this.#api.find<k8s.V1ConfigMap>(apiPaths.configMaps(namespace, name));
+    return found && { data: found.data ?? {}, resourceVersion: found.metadata?.resourceVersion ?? '' };
   }
 
   async job(namespace: string, name: string): Promise<JobState | null> {
-    try {
-      return jobState(await this.#batch.readNamespacedJob({ name, namespace }));
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw err;
-    }
+    const found = await this.#api.find<k8s.V1Job>(apiPaths.jobs(namespace, name));
+    return found && jobState(found);
   }
 
   async createJob(job: k8s.V1Job): Promise<void> {
     try {
-      await this.#batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job });
+      await this.#api.request('POST', apiPaths.jobs(job.metadata!.namespace!), { body: job });
     } catch (err) {
       if (httpStatus(err) !== 409) throw err;
     }
   }
 
   async activeJobs(namespace: string, database: string): Promise<string[]> {
-    const list = await this.#batch.listNamespacedJob({
-      namespace,
-      labelSelector: `${jobLabels.database}=${database}`,
+    const list = await this.#api.request<k8s.V1JobList>('GET', apiPaths.jobs(namespace), {
+      query: { labelSelector: `${jobLabels.database}=${database}` },
     });
     return list.items.filter((j) => jobState(j).phase === 'Active').map((j) => j.metadata?.name ?? '');
   }
 
   async termination(namespace: string, job: string): Promise<PodTermination | null> {
-    const pods = await this.#core.listNamespacedPod({ namespace, labelSelector: `${jobNameLabel}=${job}` });
+    const pods = await this.#api.request<k8s.V1PodList>('GET', apiPaths.pods(namespace), {
+      query: { labelSelector: `${jobNameLabel}=${job}` },
+    });
     for (const pod of pods.items) {
       const terminated = pod.status?.containerStatuses?.find((c) => c.name === 'migrate')?.state?.terminated;
       if (terminated) return { exitCode: terminated.exitCode, message: terminated.message ?? '' };
@@ -222,17 +132,14 @@ export class KubeCluster implements ClusterPort {
     status: unknown,
   ): Promise<T> {
     const { namespace, name } = resource.metadata;
-    const target = { group, version, namespace, plural: resourcePlural, name };
+    const path = apiPaths.custom(group, version, resourcePlural)(namespace, name);
     let latest = resource;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.#custom.replaceNamespacedCustomObjectStatus({
-          ...target,
-          body: { ...latest, status },
-        })) as T;
+        return await this.#api.request<T>('PUT', `${path}/status`, { body: { ...latest, status } });
       } catch (err) {
         if (httpStatus(err) !== 409 || attempt >= 10) throw err;
-        const stored = (await this.#custom.getNamespacedCustomObject(target)) as T & { status?: unknown };
+        const stored = await this.#api.request<T & { status?: unknown }>('GET', path);
         if (!sameStatus(stored.status, (latest as { status?: unknown }).status)) throw err;
         latest = stored;
       }
@@ -246,10 +153,9 @@ export class KubeCluster implements ClusterPort {
     message: string,
     involvedKind: string = kind,
   ): Promise<void> {
-    const now = new Date();
+    const now = new Date().toISOString();
     const { namespace, name, uid, resourceVersion } = resource.metadata;
-    await this.#core.createNamespacedEvent({
-      namespace,
+    await this.#api.request('POST', apiPaths.events(namespace), {
       body: {
         metadata: { generateName: `${name}.`, namespace },
         involvedObject: {

@@ -9,7 +9,7 @@ import {
   waitForStatus,
 } from '../support/controller.js';
 import { createTestDatabase } from '../support/db.js';
-import { adminConfig, adminKubectl, testNamespace } from '../support/kube/clients.js';
+import { adminApi, adminKubectl, testNamespace } from '../support/kube/clients.js';
 
 describe('the controller watches Secrets and ConfigMaps as metadata only', () => {
   it('lists a namespace holding a large unrelated Secret without its data crossing the wire, and still reacts to a change', async () => {
@@ -25,7 +25,7 @@ describe('the controller watches Secrets and ConfigMaps as metadata only', () =>
         stringData: { release: big },
       }),
     );
-    const listed = await listMetadata(adminConfig(), `/api/v1/namespaces/${ns}/secrets`, 10_000);
+    const listed = await listMetadata(await adminApi(), `/api/v1/namespaces/${ns}/secrets`);
     const release = listed.items.find((i) => i.metadata.name === 'helm-release') as
       | Record<string, unknown>
       | undefined;

@@ -3,7 +3,7 @@ import { httpStatus } from '../../src/controller/http-status.js';
 import { KubeCluster } from '../../src/controller/kube.js';
 import type { DatabaseMigration } from '../../src/controller/resource.js';
 import { applyManifest, dbm } from '../support/controller.js';
-import { adminConfig, adminKubectl, testNamespace } from '../support/kube/clients.js';
+import { adminApi, adminKubectl, testNamespace } from '../support/kube/clients.js';
 
 const read = async (ns: string): Promise<DatabaseMigration> =>
   JSON.parse(await adminKubectl(['get', 'databasemigration', 'app', '-n', ns, '-o', 'json']));
@@ -19,7 +19,7 @@ describe('a status write computed from a stale copy', () => {
   it('goes back to the queue when the status moved, and is repeated when only the metadata did', async () => {
     const ns = await testNamespace();
     await applyManifest(ns, dbm('app', { database: { urlSecretRef: { name: 'app-db' } } }));
-    const cluster = new KubeCluster(adminConfig());
+    const cluster = new KubeCluster(await adminApi());
     const seen = await read(ns);
     const newer = await cluster.writeStatus(seen, { observedGeneration: 1, currentRevision: 'a2' });
 

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import * as k8s from '@kubernetes/client-node';
-import { requestTimeouts, shareAgents } from '../../controller/kube.js';
-import { Controller } from '../../controller/scheduling/index.js';
+import { type ApiServerAccess, Controller, defaultAccess } from '../../controller/scheduling/index.js';
 import { RevisorError } from '../../migrator/index.js';
 import { startTracing } from '../../telemetry/tracing.js';
 import { count, duration, str } from '../args.js';
@@ -12,9 +10,9 @@ import { type Context, migrationsDir } from '../context.js';
 export async function controller(ctx: Context): Promise<number> {
   const { values, env } = ctx;
   const apiTimeoutMs = duration(str(values, 'api-timeout'), 'api-timeout', 30_000);
-  const kubeConfig = requestTimeouts(shareAgents(new k8s.KubeConfig()), apiTimeoutMs);
+  let apiServer: ApiServerAccess;
   try {
-    kubeConfig.loadFromDefault();
+    apiServer = await defaultAccess(env);
   } catch (err) {
     throw new RevisorError(
       'Usage',
@@ -29,7 +27,7 @@ export async function controller(ctx: Context): Promise<number> {
   const resyncMs = duration(str(values, 'resync'), 'resync', 300_000);
   const tracing = await startTracing(ctx.env, 'revisor-controller');
   const instance = new Controller({
-    kubeConfig,
+    apiServer,
     namespaces: namespaces.length ? namespaces : null,
     selector: str(values, 'selector') ?? null,
     maxConcurrent: Math.max(1, count(str(values, 'max-concurrent'), 'max-concurrent', 4)),

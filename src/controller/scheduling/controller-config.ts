@@ -1,10 +1,11 @@
-import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../log/logger.js';
 import type { SessionPoolOptions } from '../../migrator/index.js';
 import type { Tracing } from '../../telemetry/tracing.js';
+import type { ApiServerAccess } from '../api/index.js';
 
 export interface ControllerConfig {
-  readonly kubeConfig: k8s.KubeConfig;
+  /** The API server and the credentials (a kubeconfig or the pod's ServiceAccount). */
+  readonly apiServer: ApiServerAccess;
   /** null: every namespace. */
   readonly namespaces: readonly string[] | null;
   /** A label selector: this process's shard of the DatabaseMigrations (and sets); null for all. */
@@ -20,7 +21,7 @@ export interface ControllerConfig {
   readonly metricsAddr: string;
   readonly migrationsDir: string;
   readonly connectTimeoutMs: number;
-  /** How long one request to the API server may take (the kubeconfig is set up with requestTimeouts). */
+  /** How long one request to the API server may take (watches excepted). */
   readonly apiTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly watchdogMs: number;

@@ -1,4 +1,5 @@
 import { SessionPool } from '../../migrator/index.js';
+import { ApiClient } from '../api/index.js';
 import { KubeCluster } from '../kube.js';
 import { ControllerMetrics } from '../metrics.js';
 import { KubeSetCluster } from '../sets/index.js';
@@ -26,19 +27,19 @@ export class Controller {
   #watches: Watches | null = null;
   #queue: WorkQueue<WorkKey> | null = null;
   readonly #sessions: SessionPool;
+  readonly #api: ApiClient;
 
   constructor(config: ControllerConfig) {
     this.#config = config;
     this.#sessions = new SessionPool(config.sessionPool);
+    this.#api = new ApiClient(config.apiServer, config.apiTimeoutMs);
   }
 
   #startWork(): void {
-    const { kubeConfig: kc, logger } = this.#config;
-    const cluster = new KubeCluster(kc);
-    const clusters = {
-      migrations: cluster,
-      sets: new KubeSetCluster(kc, cluster, this.#config.apiTimeoutMs),
-    };
+    const { logger } = this.#config;
+    const api = this.#api;
+    const cluster = new KubeCluster(api);
+    const clusters = { migrations: cluster, sets: new KubeSetCluster(api, cluster) };
     const queue: WorkQueue<WorkKey> = new WorkQueue<WorkKey>((key) => work.handle(key), {
       concurrency: this.#config.maxConcurrent,
       baseDelayMs: 1000,
@@ -46,7 +47,7 @@ export class Controller {
       maxDelayMs: 60_000,
       requeueJitter: 0.1,
     });
-    const watches = new Watches(kc, this.#config, queue, this.metrics);
+    const watches = new Watches(api, this.#config, queue, this.metrics);
     const work: ReconcileWork = new ReconcileWork(
       this.#config,
       watches,
@@ -87,7 +88,7 @@ export class Controller {
         return 'stopped';
       }
       const elector = new LeaderElector(
-        leaseStore(this.#config.kubeConfig, leaderElection.namespace, leaderElection.name),
+        leaseStore(this.#api, leaderElection.namespace, leaderElection.name),
         {
           ...leaderElection,
           onError: (err) => logger.warn({ err: shownError(err) }, 'lease update failed'),

@@ -1,39 +1,31 @@
-import * as k8s from '@kubernetes/client-node';
-import { guarded, httpStatus } from '../http-status.js';
+import type * as k8s from '@kubernetes/client-node';
+import { type ApiClient, apiPaths, type Query } from '../api/index.js';
 import { listMetadata, metadataItem, type ObjectMeta } from '../kube.js';
 import { type DatabaseMigration, group, plural, version } from '../resource.js';
 import type { ListWatch, Meta } from './informer.js';
 import type { LeaseRecord, LeaseStore } from './leader.js';
 
-/** What the informers and the leader lease read from the API server, on @kubernetes/client-node. */
-
-const watchPath = (prefix: string, resource: string, namespace: string | null) =>
-  namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
+/** What the informers and the leader lease read from the API server. */
 
 function watchFrom<T>(
-  kc: k8s.KubeConfig,
+  api: ApiClient,
   path: string,
-  map: (o: unknown) => T = (o) => o as T,
-  labelSelector?: string,
+  map: (o: unknown) => T,
+  query: Query = {},
+  accept?: string,
 ) {
-  return async (
+  return (
     resourceVersion: string,
     onEvent: (type: string, object: unknown) => void,
     onDone: (err: unknown) => void,
-  ) => {
-    const controller = await new k8s.Watch(kc).watch(
+  ) =>
+    api.watch(
       path,
-      {
-        resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: 300,
-        ...(labelSelector ? { labelSelector } : {}),
-      },
+      { ...query, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
       (type, object) => onEvent(type, type === 'ERROR' || type === 'BOOKMARK' ? object : map(object)),
       onDone,
+      accept,
     );
-    return { abort: () => controller.abort() };
-  };
 }
 
 const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -57,70 +49,46 @@ export function cacheable<T>(object: unknown): T {
  * all; with a label selector (a shard, `--selector`), only those the API server matches.
  */
 export function migrationsListWatch<T extends Meta = DatabaseMigration>(
-  kc: k8s.KubeConfig,
+  api: ApiClient,
   namespace: string | null,
   resourcePlural: string = plural,
   labelSelector?: string,
 ): ListWatch<T> {
-  const api = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
-  const selector = labelSelector ? { labelSelector } : {};
+  const path = apiPaths.custom(group, version, resourcePlural)(namespace);
+  const query = labelSelector ? { labelSelector } : {};
   return {
     list: async () => {
-      const result = (
-        namespace
-          ? await api.listNamespacedCustomObject({
-              group,
-              version,
-              namespace,
-              plural: resourcePlural,
-              ...selector,
-            })
-          : await api.listClusterCustomObject({ group, version, plural: resourcePlural, ...selector })
-      ) as {
-        items: T[];
-        metadata: { resourceVersion: string };
-      };
+      const result = await api.request<{ items: T[]; metadata: { resourceVersion: string } }>('GET', path, {
+        query,
+      });
       return {
         items: result.items.map((item) => cacheable<T>(item)),
         resourceVersion: result.metadata.resourceVersion,
       };
     },
-    watch: watchFrom(
-      kc,
-      watchPath(`/apis/${group}/${version}`, resourcePlural, namespace),
-      (object) => cacheable<T>(object),
-      labelSelector,
-    ),
+    watch: watchFrom(api, path, (object) => cacheable<T>(object), query),
   };
 }
 
 /** Secrets or ConfigMaps, names only: the controller needs to know they changed, never to keep their data. */
 export function referencedListWatch(
-  kc: k8s.KubeConfig,
+  api: ApiClient,
   resource: 'secrets' | 'configmaps',
   namespace: string | null,
-  timeoutMs: number,
 ): ListWatch<ObjectMeta> {
   const strip = (o: unknown): ObjectMeta => {
     const m = (o as { metadata?: ObjectMeta['metadata'] }).metadata ?? {};
     return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion } };
   };
-  const path = watchPath('/api/v1', resource, namespace);
+  const path = apiPaths.core(resource, namespace);
   const list = async () => {
-    const result = await listMetadata(kc, path, timeoutMs);
+    const result = await listMetadata(api, path);
     return { items: result.items.map(strip), resourceVersion: result.resourceVersion };
   };
-  // The Watch reads the cluster and the request options from its config: this one asks for metadata.
-  const metadataConfig = {
-    getCurrentCluster: () => kc.getCurrentCluster(),
-    applyToFetchOptions: (options: { headers?: Record<string, string> }) =>
-      kc.applyToFetchOptions({ ...options, headers: { ...options.headers, Accept: metadataItem } }),
-  } as unknown as k8s.KubeConfig;
-  return { list, watch: watchFrom(metadataConfig, path, strip) };
+  return { list, watch: watchFrom(api, path, strip, {}, metadataItem) };
 }
 
-export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string): LeaseStore {
-  const api = guarded(kc.makeApiClient(k8s.CoordinationV1Api), 'coordination');
+export function leaseStore(api: ApiClient, namespace: string, name: string): LeaseStore {
   const toRecord = (lease: k8s.V1Lease): LeaseRecord => ({
     holderIdentity: lease.spec?.holderIdentity ?? '',
     leaseDurationSeconds: lease.spec?.leaseDurationSeconds ?? 15,
@@ -130,8 +98,7 @@ export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string):
     ...(lease.metadata?.resourceVersion ? { resourceVersion: lease.metadata.resourceVersion } : {}),
   });
   // Lease times are MicroTime, which the API server parses with exactly six fractional
-  // digits; client-node passes this type through unserialized, and a Date would go out
-  // with toISOString's three, so the text is sent as it must be.
+  // digits; toISOString gives three.
   const microTime = (iso: string) => iso.replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
   const toLease = (record: LeaseRecord): k8s.V1Lease => ({
     metadata: {
@@ -149,15 +116,14 @@ export function leaseStore(kc: k8s.KubeConfig, namespace: string, name: string):
   });
   return {
     get: async () => {
-      try {
-        return toRecord(await api.readNamespacedLease({ name, namespace }));
-      } catch (err) {
-        if (httpStatus(err) === 404) return null;
-        throw err;
-      }
+      const lease = await api.find<k8s.V1Lease>(apiPaths.leases(namespace, name));
+      return lease && toRecord(lease);
     },
-    create: async (record) => toRecord(await api.createNamespacedLease({ namespace, body: toLease(record) })),
+    create: async (record) =>
+      toRecord(await api.request<k8s.V1Lease>('POST', apiPaths.leases(namespace), { body: toLease(record) })),
     update: async (record) =>
-      toRecord(await api.replaceNamespacedLease({ name, namespace, body: toLease(record) })),
+      toRecord(
+        await api.request<k8s.V1Lease>('PUT', apiPaths.leases(namespace, name), { body: toLease(record) }),
+      ),
   };
 }

@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import type { ApiClient } from '../api/index.js';
 import { ApiServerError } from '../http-status.js';
 import type { ObjectMeta } from '../kube.js';
 import type { ControllerMetrics } from '../metrics.js';
@@ -36,7 +36,7 @@ export class Watches {
   readonly #secrets: Informer<ObjectMeta>[];
 
   constructor(
-    kc: k8s.KubeConfig,
+    api: ApiClient,
     config: ControllerConfig,
     queue: WorkQueue<WorkKey>,
     metrics: ControllerMetrics,
@@ -46,13 +46,13 @@ export class Watches {
     const options = informerOptions(config);
     this.#migrations = namespaces.map(
       (ns) =>
-        new Informer(migrationsListWatch(kc, ns, undefined, selector), onMigration(queue, metrics), options),
+        new Informer(migrationsListWatch(api, ns, undefined, selector), onMigration(queue, metrics), options),
     );
     this.#sets = config.migrationSets
       ? namespaces.map(
           (ns) =>
             new Informer<DatabaseMigrationSet>(
-              migrationsListWatch(kc, ns, setPlural, selector),
+              migrationsListWatch(api, ns, setPlural, selector),
               onSet(queue, metrics),
               options,
             ),
@@ -61,11 +61,7 @@ export class Watches {
     // Without the Secret watch the operator needs only get on Secrets; a missing or refused
     // Secret is then retried with backoff (reasons.ts) instead of on its change.
     const watched = (ns: string | null, plural: 'secrets' | 'configmaps', kind: 'secrets' | 'configMaps') =>
-      new Informer(
-        referencedListWatch(kc, plural, ns, config.apiTimeoutMs),
-        this.#onReferenced(queue, kind),
-        options,
-      );
+      new Informer(referencedListWatch(api, plural, ns), this.#onReferenced(queue, kind), options);
     this.#configMaps = namespaces.map((ns) => watched(ns, 'configmaps', 'configMaps'));
     this.#secrets = config.watchSecrets ? namespaces.map((ns) => watched(ns, 'secrets', 'secrets')) : [];
   }

@@ -1,5 +1,5 @@
-import * as k8s from '@kubernetes/client-node';
-import { guarded, httpStatus } from '../http-status.js';
+import { type ApiClient, apiPaths } from '../api/index.js';
+import { httpStatus } from '../http-status.js';
 import { type KubeCluster, listMetadata } from '../kube.js';
 import { type DatabaseMigration, group, plural, version } from '../resource.js';
 import { type DatabaseMigrationSet, type SetStatus, setKind, setPlural } from '../set-resource.js';
@@ -7,35 +7,24 @@ import type { SetClusterPort } from './set-reconcile.js';
 
 /** The Kubernetes side of DatabaseMigrationSets: Secret names by selector, children, status, Events. */
 export class KubeSetCluster implements SetClusterPort {
-  readonly #kc: k8s.KubeConfig;
-  readonly #custom: k8s.CustomObjectsApi;
+  readonly #api: ApiClient;
   readonly #cluster: KubeCluster;
+  readonly #migrations = apiPaths.custom(group, version, plural);
 
-  readonly #timeoutMs: number;
-
-  constructor(kc: k8s.KubeConfig, cluster: KubeCluster, timeoutMs: number) {
-    this.#kc = kc;
-    this.#custom = guarded(kc.makeApiClient(k8s.CustomObjectsApi), 'custom');
-    this.#timeoutMs = timeoutMs;
+  constructor(api: ApiClient, cluster: KubeCluster) {
+    this.#api = api;
     this.#cluster = cluster;
   }
 
   /** Names only (metadata representation): the Secrets' data never reaches the controller here. */
   async secretNames(namespace: string, labelSelector: string): Promise<string[]> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets?labelSelector=${encodeURIComponent(labelSelector)}`;
-    const { items } = await listMetadata(this.#kc, path, this.#timeoutMs);
+    const { items } = await listMetadata(this.#api, apiPaths.secrets(namespace), { labelSelector });
     return items.map((i) => i.metadata.name ?? '').filter(Boolean);
   }
 
   async createMigration(child: DatabaseMigration): Promise<void> {
     try {
-      await this.#custom.createNamespacedCustomObject({
-        group,
-        version,
-        namespace: child.metadata.namespace,
-        plural,
-        body: child,
-      });
+      await this.#api.request('POST', this.#migrations(child.metadata.namespace), { body: child });
     } catch (err) {
       // Created by the previous reconcile, not yet in the informer's cache.
       if (httpStatus(err) !== 409) throw err;
@@ -46,12 +35,7 @@ export class KubeSetCluster implements SetClusterPort {
   async replaceMigrationSpec(child: DatabaseMigration, spec: Record<string, unknown>): Promise<boolean> {
     const { namespace, name } = child.metadata;
     try {
-      await this.#custom.replaceNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural,
-        name,
+      await this.#api.request('PUT', this.#migrations(namespace, name), {
         body: {
           apiVersion: `${group}/${version}`,
           kind: 'DatabaseMigration',
@@ -68,7 +52,7 @@ export class KubeSetCluster implements SetClusterPort {
 
   async deleteMigration(namespace: string, name: string): Promise<boolean> {
     try {
-      await this.#custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name });
+      await this.#api.request('DELETE', this.#migrations(namespace, name));
       return true;
     } catch (err) {
       if (httpStatus(err) !== 404) throw err;

@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { inject, onTestFinished } from 'vitest';
+import { ApiClient, kubeconfigAccess } from '../../../src/controller/api/index.js';
 import { kubectl } from './cluster.js';
 
 export const kubeconfigPath = () => inject('kubeconfig');
+
+/** The controller's own API client, as the cluster admin. */
+export async function adminApi(): Promise<ApiClient> {
+  return new ApiClient(await kubeconfigAccess([kubeconfigPath()]), 10_000);
+}
 
 export function adminConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();

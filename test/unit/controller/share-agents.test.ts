@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { shareAgents } from '../../../src/controller/kube.js';
+import { shareAgents } from '../../support/kube/share-agents.js';
 
 type Factory = (
   cluster: { server: string; proxyUrl?: string } | null,
