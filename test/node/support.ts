@@ -198,5 +198,8 @@ export async function applicationImage(name: string, files: Record<string, strin
     },
   );
   await importImageInto(inject('nodeContainerdSocket'), tag);
+  // The node's containerd holds it now; buildah's copy (a full one under vfs, 300 MB) would
+  // otherwise stay behind after every run.
+  await execFile('buildah', ['--storage-driver', 'vfs', 'rmi', tag]);
   return tag;
 }

@@ -82,6 +82,10 @@ export async function projectImage(): Promise<string> {
     'Dockerfile',
     repoRoot,
   ]);
+  // Earlier builds of the project's image are of sources that have moved on: each is a full
+  // copy under vfs, and a machine that runs the tests after every change would fill up.
+  for (const old of present.split('\n').filter((t) => t.startsWith('localhost/revisor:test-') && t !== tag))
+    await buildah(['rmi', old]).catch(() => undefined);
   return tag;
 }
 
