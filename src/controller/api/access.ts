@@ -90,7 +90,14 @@ const baseOf = (record: Record<string, unknown>) =>
 // js-yaml is loaded only where a kubeconfig is read: in a pod the ServiceAccount needs none.
 async function readDocument(file: string): Promise<KubeconfigDocument> {
   const { load: parseYaml } = await import('js-yaml');
-  const parsed = parseYaml(readFileSync(file, 'utf8'));
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    // js-yaml quotes the text around the fault, which in a kubeconfig may be a credential.
+    const line = (err as { mark?: { line?: number } }).mark?.line;
+    throw new Error(`${file} is not valid YAML${line === undefined ? '' : ` (line ${line + 1})`}`);
+  }
   if (!parsed || typeof parsed !== 'object') throw new Error(`${file} is not a kubeconfig`);
   const doc = parsed as KubeconfigDocument;
   // Paths inside a kubeconfig are relative to its own directory; the merge keeps that.
@@ -168,7 +175,8 @@ export async function kubeconfigAccess(files: readonly string[]): Promise<ApiSer
  * A kubeconfig whose user runs an exec plugin or an auth provider: client-node's loader
  * runs those, so it is loaded for them alone.
  */
-async function delegated(files: readonly string[]): Promise<ApiServerAccess> {
+async function delegated(listed: readonly string[]): Promise<ApiServerAccess> {
+  const files = listed.filter((f) => existsSync(f));
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(files[0]!);

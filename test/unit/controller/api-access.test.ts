@@ -127,6 +127,14 @@ describe('the API server access read from a kubeconfig', () => {
     );
     await expect(kubeconfigAccess([proxied])).rejects.toThrow(/proxy-url/);
     await expect(defaultAccess({ KUBECONFIG: join(d, 'nothing-here') })).rejects.toThrow(/none of the files/);
+    const broken = join(d, 'broken');
+    writeFileSync(broken, 'users:\n- name: c\n  user:\n    token: "s3cret-token\n  : [\n');
+    const refused = (await kubeconfigAccess([broken]).then(
+      () => null,
+      (e: unknown) => e,
+    )) as Error;
+    expect(refused.message).toMatch(/is not valid YAML \(line \d+\)/);
+    expect(refused.message).not.toContain('s3cret');
   });
 });
 
