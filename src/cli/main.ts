@@ -204,7 +204,7 @@ export const commands: Record<string, Command> = {
   controller: {
     usage: 'revisor controller [--namespaces a,b] [--leader-elect] [--metrics-addr :8080]',
     summary:
-      'Run the operator: reconcile DatabaseMigration resources (kubeconfig from KUBECONFIG or in-cluster).',
+      "Run the operator: reconcile DatabaseMigration resources (the API server from KUBECONFIG, ~/.kube/config, or the pod's ServiceAccount).",
     options: {
       namespaces: {
         type: 'string',

@@ -70,22 +70,16 @@ export function inClusterAccess(env: NodeJS.ProcessEnv, dir = serviceAccountDir)
 const str = (record: Record<string, unknown>, key: string): string | undefined =>
   typeof record[key] === 'string' && record[key] !== '' ? (record[key] as string) : undefined;
 
-/** A file named relative to the kubeconfig that names it, as kubectl reads it. */
-function material(
-  record: Record<string, unknown>,
-  fileKey: string,
-  dataKey: string,
-  base: string,
-): Buffer | undefined {
+/** Inline data, or the file it names (made absolute when the kubeconfig was read). */
+function material(record: Record<string, unknown>, fileKey: string, dataKey: string): Buffer | undefined {
   const data = str(record, dataKey);
   if (data) return Buffer.from(data, 'base64');
   const file = str(record, fileKey);
-  return file ? readFileSync(isAbsolute(file) ? file : join(base, file)) : undefined;
+  return file ? readFileSync(file) : undefined;
 }
 
-const baseDir = Symbol('kubeconfig directory');
-const baseOf = (record: Record<string, unknown>) =>
-  (record as { [baseDir]?: string })[baseDir] ?? process.cwd();
+// The fields that name files: kubectl reads them relative to the kubeconfig that holds them.
+const fileFields = ['certificate-authority', 'client-certificate', 'client-key', 'tokenFile'];
 
 // js-yaml is loaded only where a kubeconfig is read: in a pod the ServiceAccount needs none.
 async function readDocument(file: string): Promise<KubeconfigDocument> {
@@ -100,10 +94,13 @@ async function readDocument(file: string): Promise<KubeconfigDocument> {
   }
   if (!parsed || typeof parsed !== 'object') throw new Error(`${file} is not a kubeconfig`);
   const doc = parsed as KubeconfigDocument;
-  // Paths inside a kubeconfig are relative to its own directory; the merge keeps that.
+  // Made absolute here, before the merge mixes entries of several files.
   for (const entry of [...(doc.clusters ?? []), ...(doc.users ?? [])]) {
-    const body = 'cluster' in entry ? entry.cluster : entry.user;
-    if (body) Object.defineProperty(body, baseDir, { value: dirname(file), enumerable: false });
+    const body: Record<string, unknown> | undefined = 'cluster' in entry ? entry.cluster : entry.user;
+    for (const field of fileFields) {
+      const named = body && str(body, field);
+      if (named && !isAbsolute(named)) body[field] = join(dirname(file), named);
+    }
   }
   return doc;
 }
@@ -142,23 +139,20 @@ export async function kubeconfigAccess(files: readonly string[]): Promise<ApiSer
       `the kubeconfig's cluster "${context.cluster}" is reached through proxy-url, which the controller does not support`,
     );
   if (user['exec'] || user['auth-provider']) return delegated(files);
-  const clusterBase = baseOf(cluster);
-  const userBase = baseOf(user);
   const tls: TlsMaterial = {
-    ca: material(cluster, 'certificate-authority', 'certificate-authority-data', clusterBase),
-    cert: material(user, 'client-certificate', 'client-certificate-data', userBase),
-    key: material(user, 'client-key', 'client-key-data', userBase),
+    ca: material(cluster, 'certificate-authority', 'certificate-authority-data'),
+    cert: material(user, 'client-certificate', 'client-certificate-data'),
+    key: material(user, 'client-key', 'client-key-data'),
     servername: str(cluster, 'tls-server-name'),
     rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
   };
   const tokenFile = str(user, 'tokenFile');
   const token = str(user, 'token');
-  const fromFile = tokenFile
-    ? tokenFromFile(isAbsolute(tokenFile) ? tokenFile : join(userBase, tokenFile))
-    : null;
+  const fromFile = tokenFile ? tokenFromFile(tokenFile) : null;
+  const username = str(user, 'username');
   const basic =
-    str(user, 'username') !== undefined
-      ? `Basic ${Buffer.from(`${str(user, 'username')}:${str(user, 'password') ?? ''}`).toString('base64')}`
+    username !== undefined
+      ? `Basic ${Buffer.from(`${username}:${str(user, 'password') ?? ''}`).toString('base64')}`
       : null;
   return {
     server: str(cluster, 'server')!.replace(/\/+$/, ''),

@@ -99,38 +99,34 @@ export class ApiClient {
       aborted.abort();
       onDone(err);
     };
-    const { url, headers, agent } = await this.#target(path, { ...query, watch: true }, accept);
-    const request = (url.protocol === 'http:' ? http : https).request(
-      url,
-      { method: 'GET', headers, agent, signal: aborted.signal },
-      (response) => {
-        if (response.statusCode !== 200) {
-          void readBody(response).then((text) => finish(answered(response.statusCode ?? 0, text)), finish);
-          return;
-        }
-        response.setEncoding('utf8');
-        let pending = '';
-        response.on('data', (chunk: string) => {
-          pending += chunk;
-          for (let end = pending.indexOf('\n'); end !== -1 && !done; end = pending.indexOf('\n')) {
-            const line = pending.slice(0, end);
-            pending = pending.slice(end + 1);
-            if (line.trim() === '') continue;
-            let event: { type?: unknown; object?: unknown };
-            try {
-              event = JSON.parse(line) as typeof event;
-            } catch (err) {
-              finish(err);
-              return;
-            }
-            onEvent(String(event.type), event.object);
+    const { url, headers, agent, send } = await this.#target(path, { ...query, watch: true }, accept);
+    const request = send(url, { method: 'GET', headers, agent, signal: aborted.signal }, (response) => {
+      if (response.statusCode !== 200) {
+        void readBody(response).then((text) => finish(answered(response.statusCode ?? 0, text)), finish);
+        return;
+      }
+      response.setEncoding('utf8');
+      let pending = '';
+      response.on('data', (chunk: string) => {
+        pending += chunk;
+        for (let end = pending.indexOf('\n'); end !== -1 && !done; end = pending.indexOf('\n')) {
+          const line = pending.slice(0, end);
+          pending = pending.slice(end + 1);
+          if (line.trim() === '') continue;
+          let event: { type?: unknown; object?: unknown };
+          try {
+            event = JSON.parse(line) as typeof event;
+          } catch (err) {
+            finish(err);
+            return;
           }
-        });
-        response.on('error', finish);
-        response.on('end', () => finish(null));
-        response.on('close', () => finish(null));
-      },
-    );
+          onEvent(String(event.type), event.object);
+        }
+      });
+      response.on('error', finish);
+      response.on('end', () => finish(null));
+      response.on('close', () => finish(null));
+    });
     // A watch idles for minutes: TCP keep-alive finds a peer that went away without a word.
     request.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
     request.on('error', finish);
@@ -141,11 +137,12 @@ export class ApiClient {
   async #target(path: string, query: Query | undefined, accept: string) {
     const { headers, tls } = await this.#access.credentials();
     const url = new URL(`${this.#access.server}${path}${queryString(query)}`);
-    return { url, headers: { ...headers, Accept: accept }, agent: this.#agentFor(url, tls) };
+    const send = url.protocol === 'http:' ? http.request : https.request;
+    return { url, headers: { ...headers, Accept: accept }, agent: this.#agentFor(url, tls), send };
   }
 
   async #exchange(method: string, path: string, options: RequestOptions) {
-    const { url, headers, agent } = await this.#target(
+    const { url, headers, agent, send } = await this.#target(
       path,
       options.query,
       options.accept ?? 'application/json',
@@ -159,16 +156,12 @@ export class ApiClient {
         ? Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'TimeoutError' })
         : err;
     return new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const request = (url.protocol === 'http:' ? http : https).request(
-        url,
-        { method, headers: sent, agent, signal: deadline },
-        (response) => {
-          readBody(response).then(
-            (text) => resolve({ status: response.statusCode ?? 0, text }),
-            (err: unknown) => reject(failed(err)),
-          );
-        },
-      );
+      const request = send(url, { method, headers: sent, agent, signal: deadline }, (response) => {
+        readBody(response).then(
+          (text) => resolve({ status: response.statusCode ?? 0, text }),
+          (err: unknown) => reject(failed(err)),
+        );
+      });
       request.on('error', (err) => reject(failed(err)));
       request.end(body);
     });

@@ -80,7 +80,7 @@ export function referencedListWatch(
     const m = (o as { metadata?: ObjectMeta['metadata'] }).metadata ?? {};
     return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion } };
   };
-  const path = apiPaths.core(resource, namespace);
+  const path = (resource === 'secrets' ? apiPaths.secrets : apiPaths.configMaps)(namespace);
   const list = async () => {
     const result = await listMetadata(api, path);
     return { items: result.items.map(strip), resourceVersion: result.resourceVersion };
