@@ -10,6 +10,7 @@ import { repoRoot, sqlMigration, writeChain } from '../support/cli.js';
 import { configMapChain, type DbmStatus, dbm, startController, urlSecret } from '../support/controller.js';
 import { FakeKubelet } from '../support/fake-kubelet.js';
 import { type Cluster, installCrds, kubectl, startCluster } from '../support/kube/cluster.js';
+import { testDir } from '../support/temp-dir.js';
 
 /**
  * Faults while migrations run, as a property: the API server (with etcd) gone for longer
@@ -214,7 +215,7 @@ describe('the controller through faults', () => {
   it('an API server slower than --api-timeout: requests give up and retry, and it ends Ready once it answers', async () => {
     const proxy = await delayingProxy(Number(new URL(cluster.server).port));
     onTestFinished(() => proxy.close());
-    const kubeconfig = join(await mkdtemp(join(tmpdir(), 'revisor-fault-kc-')), 'kubeconfig');
+    const kubeconfig = join(await testDir('revisor-fault-kc-'), 'kubeconfig');
     const config = JSON.parse(await readFile(cluster.kubeconfig, 'utf8'));
     config.clusters[0].cluster.server = `https://127.0.0.1:${proxy.port}`;
     await writeFile(kubeconfig, JSON.stringify(config));

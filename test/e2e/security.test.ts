@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,6 +14,7 @@ import {
 import { adminUrl, createTestDatabase } from '../support/db.js';
 import { adminKubectl, serviceAccountConfig, testNamespace } from '../support/kube/clients.js';
 import { passwordHarvester } from '../support/pg-listener.js';
+import { testDir } from '../support/temp-dir.js';
 import { enableServerTls } from '../support/tls.js';
 
 const password = 'other-apps-password-4711';
@@ -205,7 +205,7 @@ describe('API errors on references', () => {
       },
     ];
     for (const object of rbac) await applyManifest(ns, object);
-    const kubeconfig = join(await mkdtemp(join(tmpdir(), 'revisor-sa-')), 'kubeconfig');
+    const kubeconfig = join(await testDir('revisor-sa-'), 'kubeconfig');
     await writeFile(kubeconfig, (await serviceAccountConfig(ns, 'ctl')).exportConfig());
     await startController(['--namespaces', ns], { KUBECONFIG: kubeconfig });
     await applyManifest(ns, dbm('allowed', { database: { urlSecretRef: { name: 'app-db' } } }));

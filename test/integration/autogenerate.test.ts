@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot, revisorProject, runCli } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
+import { testDir } from '../support/temp-dir.js';
 
 const embedded = join(repoRoot, 'dist/migrations');
 
@@ -26,8 +26,7 @@ const idOf = (file: string) => file.split('_')[2]!;
 async function schemaFileAt(revision: string): Promise<string> {
   const out = await runCli(['sql', 'upgrade', `base:${revision}`]);
   expect(out.code, out.stderr).toBe(0);
-  const path = join(await mkdtemp(join(tmpdir(), 'revisor-schema-')), `${revision}.sql`);
-  onTestFinished(() => rm(path, { force: true }));
+  const path = join(await testDir('revisor-schema-'), `${revision}.sql`);
   await writeFile(path, out.stdout);
   return path;
 }
@@ -97,7 +96,7 @@ describe('revision --autogenerate, on the embedded chain', () => {
     expect((await runCli(['check', '--schema', schema], env)).code).toBe(0);
 
     // One column more in the desired schema: diff exits 33 naming it, check fails with the difference.
-    const wider = join(await mkdtemp(join(tmpdir(), 'revisor-schema-')), 'wider.sql');
+    const wider = join(await testDir('revisor-schema-'), 'wider.sql');
     await writeFile(
       wider,
       `${await readFile(schema, 'utf8')}\nALTER TABLE organizations ADD COLUMN region text;\n`,

@@ -1,6 +1,5 @@
 import { execFile as execFileCb } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -8,6 +7,7 @@ import { revisorProject, runCli } from '../support/cli.js';
 import { connect, createTestDatabase } from '../support/db.js';
 import { pgDump14 } from '../support/pg-dump-14.js';
 import { startPostgresMajor } from '../support/postgres-major.js';
+import { testDir } from '../support/temp-dir.js';
 
 const execFile = promisify(execFileCb);
 
@@ -29,7 +29,7 @@ async function dumpOf(major: 14 | 15): Promise<string> {
   await db.query(schema);
   const pgDump = major === 14 ? await pgDump14() : 'pg_dump';
   const { stdout } = await execFile(pgDump, ['-s', '--no-owner', server.url], { maxBuffer: 16 << 20 });
-  const file = join(await mkdtemp(join(tmpdir(), `revisor-dump-${major}-`)), 'schema.sql');
+  const file = join(await testDir(`revisor-dump-${major}-`), 'schema.sql');
   await writeFile(file, stdout);
   return file;
 }
@@ -76,7 +76,7 @@ describe("schema files as today's pg_dump writes them", () => {
   it('a psql-only line is refused by name, file and line as a usage error; SQL that fails names its line', async () => {
     const dir = await revisorProject();
     const env = { DATABASE_URL: await createTestDatabase(), REVISOR_MIGRATIONS: dir };
-    const folder = await mkdtemp(join(tmpdir(), 'revisor-bad-schema-'));
+    const folder = await testDir('revisor-bad-schema-');
     const metaFile = join(folder, 'meta.sql');
     await writeFile(metaFile, 'CREATE TABLE a (id int);\n\\i other.sql\nCREATE TABLE b (id int);\n');
     const meta = await runCli(['revision', '--autogenerate', '-m', 'x', '--schema', metaFile], env);

