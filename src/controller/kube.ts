@@ -50,8 +50,19 @@ export class KubeCluster implements ClusterPort {
     this.#component = component;
   }
 
+  /**
+   * Read from the API server's watch cache (resourceVersion=0): every pass, each resync of a
+   * Ready resource included, reads its Secrets, and a read without a version is a quorum
+   * read from etcd, about three times the API server's CPU and twice the wait
+   * (docs/operator.md). The cache trails etcd by moments, so a Secret it does not hold yet
+   * (created just before the resource that names it) is asked of etcd before it is called
+   * missing.
+   */
   async secret(namespace: string, name: string): Promise<SecretObject | null> {
-    const secret = await this.#api.find<k8s.V1Secret>(apiPaths.secrets(namespace, name));
+    const path = apiPaths.secrets(namespace, name);
+    const secret =
+      (await this.#api.find<k8s.V1Secret>(path, { query: { resourceVersion: '0' } })) ??
+      (await this.#api.find<k8s.V1Secret>(path));
     return secret && { data: decode(secret.data), annotations: secret.metadata?.annotations ?? {} };
   }
 

@@ -1,30 +1,13 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ApiClient } from '../../../src/controller/api/index.js';
 import { ApiServerError, apiServerMessage, httpStatus } from '../../../src/controller/http-status.js';
-
-// A stand-in for the API server's framing only (the e2e tier runs the real one): each test
-// serves the bytes whose handling it checks.
-async function serve(handler: http.RequestListener): Promise<ApiClient> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const { port } = server.address() as AddressInfo;
-  const access = {
-    server: `http://127.0.0.1:${port}`,
-    credentials: async () => ({ headers: {}, tls: { rejectUnauthorized: true } }),
-  };
-  return new ApiClient(access, 500);
-}
+import { standInApi } from '../../support/kube/stand-in-api.js';
 
 describe('the API client', () => {
   it('delivers watch events split anywhere across chunks, in order, then ends once', async () => {
     let query = '';
-    const api = await serve((req, res) => {
+    const api = await standInApi((req, res) => {
       query = req.url ?? '';
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.write('{"type":"ADDED","object":{"n":1}}\n{"type":"MOD');
@@ -54,7 +37,7 @@ describe('the API client', () => {
   });
 
   it('ends a watch the server refuses with its status, so the informer can tell 410 Gone', async () => {
-    const api = await serve((_req, res) => {
+    const api = await standInApi((_req, res) => {
       res.writeHead(410);
       res.end('{"kind":"Status","code":410}');
     });
@@ -65,7 +48,7 @@ describe('the API client', () => {
   });
 
   it('turns every failed request into an ApiServerError: an answer with its status and message, silence after the timeout', async () => {
-    const api = await serve((req, res) => {
+    const api = await standInApi((req, res) => {
       if (req.url === '/silent') return;
       res.writeHead(req.url === '/gone' ? 404 : 403);
       res.end(JSON.stringify({ kind: 'Status', message: 'secrets "db" is forbidden' }));
@@ -82,7 +65,7 @@ describe('the API client', () => {
   });
 
   it('sends a body as JSON and reads the answer', async () => {
-    const api = await serve((req, res) => {
+    const api = await standInApi((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => {
         body += c.toString();
