@@ -1,6 +1,4 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiServerError, apiServerMessage, httpStatus } from '../../../src/controller/http-status.js';
 import { standInApi } from '../../support/kube/stand-in-api.js';
 
