@@ -75,26 +75,6 @@ describe('SessionPool on a real server', () => {
     await pool.close();
   });
 
-  it("at a database's cap, keeps the session given back last (a run's work session, after its lock session)", async () => {
-    const url = await createTestDatabase();
-    const pool = new SessionPool(options);
-    const open = pool.factory({ url, applicationName: 'pool-test', connectTimeoutMs: 5000 });
-    const lock = await pid(open);
-    const work = await pid(open);
-    await lock.session.end();
-    await expect.poll(() => pool.idleCount).toBe(1);
-    await work.session.end();
-    const admin = await connect(url);
-    const alive = async (backend: number) =>
-      (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [backend])).rowCount;
-    await expect.poll(() => alive(lock.pid)).toBe(0);
-    expect(pool.idleCount).toBe(1);
-    const next = await pid(open);
-    expect(next.pid).toBe(work.pid);
-    await next.session.end();
-    await pool.close();
-  });
-
   it('closes instead of keeping a session returned inside a transaction, and other credentials get their own', async () => {
     const url = await createTestDatabase();
     const pool = new SessionPool(options);

@@ -138,13 +138,6 @@ export class SessionPool {
     } catch {
       return close();
     }
-    // A database already at its idle cap keeps the session used last, not the one idle
-    // longest. A run gives back its lock session, then its work session, which read the
-    // catalog and its stamp: kept, its catalog caches are warm for the next schema
-    // comparison, which on the other one took 7-15 ms instead of 3-4 (docs/benchmarks.md).
-    const sameDatabase = this.#idleOf.get(key) ?? [];
-    if (!this.#closed && sameDatabase.length > 0 && sameDatabase.length >= this.#options.maxIdlePerDatabase)
-      await this.#drop(sameDatabase[0]!);
     const ofDatabase = this.#idleOf.get(key)?.length ?? 0;
     const ofServer = this.#idleOnServer.get(server) ?? 0;
     if (
