@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlMigration } from '../support/cli.js';
 import {
   applyManifest,
@@ -16,6 +15,7 @@ import {
 } from '../support/controller.js';
 import { testNamespace } from '../support/kube/clients.js';
 import { startPostgresMajor } from '../support/postgres-major.js';
+import { testDir } from '../support/temp-dir.js';
 
 const chain = {
   apiVersion: 'v1',
@@ -50,8 +50,7 @@ describe('spec.backup on the real API server', () => {
     await admin.query('CREATE DATABASE app_backup');
     await admin.end();
     const url = server.url.replace(/\/postgres$/, '/app_backup');
-    const dir = await mkdtemp(join(tmpdir(), 'revisor-operator-backups-'));
-    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const dir = await testDir('revisor-operator-backups-');
     const ns = await testNamespace();
     await applyManifest(ns, urlSecret('app-db', url));
     await applyManifest(ns, chain);

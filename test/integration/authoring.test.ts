@@ -1,9 +1,9 @@
-import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, cp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot, runCli, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, tableNames, versionRows } from '../support/db.js';
+import { testDir } from '../support/temp-dir.js';
 
 describe('revision, merge, history and show', () => {
   it('creates revisions named by the template, then a merge of two heads', async () => {
@@ -159,8 +159,7 @@ describe('revision, merge, history and show', () => {
 
 describe('revision in a checkout of revisor itself', () => {
   it('reads the TypeScript sources of the embedded chain (their ../src/*.js imports resolve to .ts) and writes a revision on its head', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'revisor-checkout-'));
-    onTestFinished(() => rm(copy, { recursive: true, force: true }));
+    const copy = await testDir('revisor-checkout-');
     await cp(join(repoRoot, 'migrations'), join(copy, 'migrations'), { recursive: true });
     await cp(join(repoRoot, 'src'), join(copy, 'src'), { recursive: true });
     const made = await runCli(['revision', '-m', 'add x', '--sql', '--rev-id', 'addx0001'], {

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisorProject, runCli, sqlMigration } from '../support/cli.js';
 import { createTestDatabase } from '../support/db.js';
 import { dropEmailModule } from '../support/fixtures.js';
 import { startPostgresMajor, systemPgDumpMajor } from '../support/postgres-major.js';
+import { testDir } from '../support/temp-dir.js';
 
 const base = sqlMigration(
   'base0001',
@@ -32,8 +32,7 @@ describe('--backup: pg_dump before a run that destroys data', () => {
     return server.url.replace(/\/postgres$/, `/${name}`);
   }
   const backupDir = async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'revisor-backup-'));
-    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const dir = await testDir('revisor-backup-');
     return dir;
   };
 

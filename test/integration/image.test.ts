@@ -1,15 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/cli.js';
 import { connect, createTestDatabase, versionRows } from '../support/db.js';
+import { testDir } from '../support/temp-dir.js';
 
 describe('the container image layout', () => {
   it('runs from the staged runtime layout as a non-root user that can write nothing but its temp dir', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'revisor-image-'));
-    onTestFinished(() => rm(work, { recursive: true, force: true }));
+    const work = await testDir('revisor-image-');
     await chmod(work, 0o755);
     const app = join(work, 'app');
     const staged = spawnSync('bash', [join(repoRoot, 'scripts/stage-image.sh'), app], { encoding: 'utf8' });

@@ -1,10 +1,10 @@
-import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { expect, it, onTestFinished } from 'vitest';
+import { expect, it } from 'vitest';
 import { sqlMigration } from '../support/cli.js';
 import { repoRoot } from '../support/kube/cluster.js';
+import { testDir } from '../support/temp-dir.js';
 import {
   applicationImage,
   apply,
@@ -24,8 +24,7 @@ import {
  * tier builds the same example at the same time.
  */
 async function exampleChart(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'revisor-app-hook-'));
-  onTestFinished(() => rm(root, { recursive: true, force: true }));
+  const root = await testDir('revisor-app-hook-');
   await cp(join(repoRoot, 'deploy/examples/app-hook'), join(root, 'examples/app-hook'), {
     recursive: true,
     filter: (source) => !source.includes('/charts/') && !source.endsWith('Chart.lock'),

@@ -1,13 +1,13 @@
 import { execFile as execFileCb } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, inject, onTestFinished } from 'vitest';
 import { binary, kubectl, repoRoot } from '../support/kube/cluster.js';
 import { importImageInto, nodeSubnet } from '../support/kube/node.js';
+import { testDir } from '../support/temp-dir.js';
 
 const execFile = promisify(execFileCb);
 
@@ -170,8 +170,7 @@ export async function pods(ns: string, selector: string): Promise<Pod[]> {
  * directory (buildah, then loaded into the node's containerd).
  */
 export async function applicationImage(name: string, files: Record<string, string>): Promise<string> {
-  const context = await mkdtemp(join(tmpdir(), 'revisor-app-image-'));
-  onTestFinished(() => rm(context, { recursive: true, force: true }));
+  const context = await testDir('revisor-app-image-');
   await mkdir(join(context, 'migrations'));
   for (const [file, text] of Object.entries(files)) await writeFile(join(context, 'migrations', file), text);
   await writeFile(

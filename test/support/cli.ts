@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { testDir } from './temp-dir.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/revisor.js');
@@ -45,8 +44,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
 
 /** A migrations directory in a temp folder; files are `name -> text`. */
 export async function writeChain(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'revisor-chain-'));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  const dir = await testDir('revisor-chain-');
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }
@@ -92,8 +90,7 @@ export function linearChain(n: number, prefix = 'rev'): Record<string, string> {
  * application that installed revisor does (node_modules/revisor links to this repository).
  */
 export async function revisorProject(files: Record<string, string> = {}): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'revisor-project-'));
-  onTestFinished(() => rm(root, { recursive: true, force: true }));
+  const root = await testDir('revisor-project-');
   await mkdir(join(root, 'node_modules'));
   await symlink(repoRoot, join(root, 'node_modules', 'revisor'));
   const dir = join(root, 'migrations');

@@ -1,18 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RevisionGraph } from '../../src/migrator/chain/graph.js';
 import { loadMigrations } from '../../src/migrator/chain/loader.js';
 import { splitSql } from '../../src/migrator/chain/sql-split.js';
 import { isRevisorError } from '../../src/migrator/errors/errors.js';
+import { testDir } from '../support/temp-dir.js';
 
 const sqlFile = (rev: string, down: string, body = 'CREATE TABLE t (id int);', extra = '') =>
   `-- revision: ${rev}\n-- down_revision: ${down}\n-- message: m ${rev}\n${extra}-- migrate:upgrade\n${body}\n-- migrate:downgrade\nDROP TABLE t;\n`;
 
 async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'revisor-load-'));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  const dir = await testDir('revisor-load-');
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }
