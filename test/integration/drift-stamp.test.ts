@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { findSchemaDrift, type SchemaDriftReading } from '../../src/migrator/schema/record.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  findSchemaDrift,
+  maxWriteCountReuses,
+  type SchemaDriftReading,
+} from '../../src/migrator/schema/record.js';
 import { defaultTables } from '../../src/migrator/sql/bookkeeping.js';
 import { runCli, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase } from '../support/db.js';
@@ -24,21 +28,34 @@ const changes: [string, string][] = [
   ['a foreign key (pg_constraint)', 'ALTER TABLE pet ADD FOREIGN KEY (owner) REFERENCES person (id)'],
 ];
 
-describe('schema drift readings reuse the previous one while the catalog stamp is unchanged', () => {
+async function migrated(): Promise<string> {
+  const url = await createTestDatabase();
+  const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+  const up = await runCli(['upgrade', 'head'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir });
+  expect(up.code, up.stderr).toBe(0);
+  return url;
+}
+
+/** What a drift reading says after COMMENT ON TABLE pet IS 'pets'. */
+const commented = ['- table public.pet', '+ table public.pet comment "pets"'];
+
+/** The same reading, its catalog write count reused once more. */
+const reusedOnce = (reading: SchemaDriftReading): SchemaDriftReading => ({
+  ...reading,
+  writes: { counted: reading.writes!.counted, reuses: reading.writes!.reuses + 1 },
+});
+
+describe('schema drift readings reuse the previous one while the catalog is unchanged', () => {
   it('returns the previous reading after no DDL, VACUUM or ANALYZE, and reads again after each kind of DDL', async () => {
-    const url = await createTestDatabase();
-    const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
-    const env = { DATABASE_URL: url, REVISOR_MIGRATIONS: dir };
-    const up = await runCli(['upgrade', 'head'], env);
-    expect(up.code, up.stderr).toBe(0);
-    const db = await connect(url);
+    const db = await connect(await migrated());
     try {
       const first = await findSchemaDrift(db, defaultTables);
       expect(first.recorded?.revision).toBe('stamp001');
       expect(first.differences).toEqual([]);
+      expect(first.writes?.reuses).toBe(0);
       await db.query('INSERT INTO person (id) VALUES (1)');
       await db.query('VACUUM ANALYZE person');
-      expect(await findSchemaDrift(db, defaultTables, undefined, first)).toBe(first);
+      expect(await findSchemaDrift(db, defaultTables, undefined, first)).toEqual(reusedOnce(first));
 
       let previous: SchemaDriftReading = first;
       for (const [what, ddl] of changes) {
@@ -50,8 +67,62 @@ describe('schema drift readings reuse the previous one while the catalog stamp i
         previous = next;
       }
       // Handed a reading that does not match (another database's, a stale one), it reads afresh.
-      const fresh = await findSchemaDrift(db, defaultTables, undefined, { ...first, stamp: 'other' });
+      const fresh = await findSchemaDrift(db, defaultTables, undefined, {
+        ...first,
+        stamp: 'other',
+        writes: null,
+      });
       expect(fresh.differences).toEqual(previous.differences);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("finds DDL another session made once that session's statistics are flushed", async () => {
+    const url = await migrated();
+    const [db, other] = [await connect(url), await connect(url)];
+    try {
+      const first = await findSchemaDrift(db, defaultTables);
+      await other.query("COMMENT ON TABLE pet IS 'pets'");
+      await vi.waitFor(
+        async () =>
+          expect((await findSchemaDrift(db, defaultTables, undefined, first)).differences).toEqual(commented),
+        { timeout: 15_000, interval: 250 },
+      );
+    } finally {
+      await Promise.all([db.end(), other.end()]);
+    }
+  });
+
+  it('stamps again after a bounded run of reuses, finding DDL that no counter saw', async () => {
+    const url = await migrated();
+    const [db, uncounted] = [await connect(url), await connect(url)];
+    try {
+      let reading = await findSchemaDrift(db, defaultTables);
+      // A superuser's session may stop counting its own writes.
+      await uncounted.query('SET track_counts = off');
+      await uncounted.query("COMMENT ON TABLE pet IS 'pets'");
+      for (let reuse = 1; reuse <= maxWriteCountReuses; reuse++) {
+        const next = await findSchemaDrift(db, defaultTables, undefined, reading);
+        expect(next).toEqual(reusedOnce(reading));
+        reading = next;
+      }
+      const stamped = await findSchemaDrift(db, defaultTables, undefined, reading);
+      expect(stamped.writes?.reuses).toBe(0);
+      expect(stamped.differences).toEqual(commented);
+    } finally {
+      await Promise.all([db.end(), uncounted.end()]);
+    }
+  });
+
+  it('stamps every time in a session that does not count catalog writes', async () => {
+    const db = await connect(await migrated());
+    try {
+      await db.query('SET track_counts = off');
+      const first = await findSchemaDrift(db, defaultTables);
+      expect(first.writes).toBeNull();
+      await db.query("COMMENT ON TABLE pet IS 'pets'");
+      expect((await findSchemaDrift(db, defaultTables, undefined, first)).differences).toEqual(commented);
     } finally {
       await db.end();
     }

@@ -8,6 +8,7 @@ import {
   type Tables,
 } from '../sql/bookkeeping.js';
 import { type Catalog, catalogDifferences, catalogLines } from './catalog.js';
+import { catalogWrites } from './catalog-writes.js';
 import { catalogStamp, readCatalog } from './read-catalog.js';
 
 /** sha256 of the catalog's lines: equal catalogs, equal fingerprints. */
@@ -46,10 +47,13 @@ export async function recordCatalog(
   );
   const row = rows[0];
   if (!row || !reading) return null;
+  // Counted before the stamp: a write between the two moves the count, not the reading.
+  const counted = await countedWrites(db, row.id);
   return {
     recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
     differences: [],
     stamp: await readingStamp(db, row.id, schemas),
+    writes: counted === null ? null : { counted, reuses: 0 },
   };
 }
 
@@ -88,12 +92,25 @@ export interface SchemaDrift {
 /** A SchemaDrift with what it was computed from: the catalog's stamp and the recording read. */
 export interface SchemaDriftReading extends SchemaDrift {
   readonly stamp: string;
+  /** The catalog writes counted when the stamp was taken, and how often they stood in for it since. */
+  readonly writes: { readonly counted: string; readonly reuses: number } | null;
 }
 
 /**
+ * How many checks in a row the write count may stand in for the stamp: writes made where
+ * nothing counts them (a session with track_counts off) are found by the stamp this many
+ * checks later at most (an hour, at the operator's default drift interval).
+ */
+export const maxWriteCountReuses = 11;
+
+const unrecorded: SchemaDriftReading = { recorded: null, differences: [], stamp: 'unrecorded', writes: null };
+
+/**
  * The live catalog against the one recorded at the last apply. Given the previous reading,
- * a catalog and a recording that have not changed since (one short query) return it as is:
- * the periodic check costs a full catalog read only after DDL or a new recording.
+ * a catalog and a recording that have not changed since return it: when no catalog row was
+ * written since (catalog-writes.ts, two short statements), or else when the stamp is
+ * unchanged (one longer one). The periodic check costs a full catalog read only after DDL
+ * or a new recording.
  */
 export async function findSchemaDrift(
   db: Queryable,
@@ -102,18 +119,30 @@ export async function findSchemaDrift(
   previous?: SchemaDriftReading,
 ): Promise<SchemaDriftReading> {
   const recording = await recordedSchemaId(db, tables);
-  if (recording === null) return { recorded: null, differences: [], stamp: 'unrecorded' };
+  if (recording === null) return unrecorded;
+  const counted = await countedWrites(db, recording);
+  const last = previous?.writes;
+  if (previous && last && counted === last.counted && last.reuses < maxWriteCountReuses)
+    return { ...previous, writes: { counted, reuses: last.reuses + 1 } };
+  const writes = counted === null ? null : { counted, reuses: 0 };
   const stamp = await readingStamp(db, recording, schemas);
-  if (previous?.stamp === stamp) return previous;
+  if (previous?.stamp === stamp) return { ...previous, writes };
   const recorded = await readRecordedCatalog(db, tables);
-  if (!recorded) return { recorded: null, differences: [], stamp: 'unrecorded' };
+  if (!recorded) return unrecorded;
   const live = await readCatalog(db, { tables, ...(schemas ? { schemas } : {}) });
   const { catalog: _catalog, ...about } = recorded;
   return {
     recorded: about,
     differences: fingerprint(live) === recorded.fingerprint ? [] : catalogDifferences(recorded.catalog, live),
     stamp,
+    writes,
   };
+}
+
+/** The catalog writes counted, tied to the recording they were counted against. */
+async function countedWrites(db: Queryable, recording: string): Promise<string | null> {
+  const writes = await catalogWrites(db);
+  return writes === null ? null : `${recording}:${writes}`;
 }
 
 async function recordedSchemaId(db: Queryable, tables: Tables): Promise<string | null> {
