@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { flushOwnCatalogWrites } from '../../src/migrator/schema/catalog-writes.js';
 import {
   findSchemaDrift,
   maxWriteCountReuses,
@@ -7,6 +8,7 @@ import {
 import { defaultTables } from '../../src/migrator/sql/bookkeeping.js';
 import { runCli, sqlMigration, writeChain } from '../support/cli.js';
 import { connect, createTestDatabase } from '../support/db.js';
+import { migratorFor } from '../support/migrator.js';
 
 const schema = `
 CREATE TYPE mood AS ENUM ('sad', 'ok');
@@ -60,6 +62,8 @@ describe('schema drift readings reuse the previous one while the catalog is unch
       let previous: SchemaDriftReading = first;
       for (const [what, ddl] of changes) {
         await db.query(ddl);
+        // What a session does by itself within ten seconds of going idle.
+        await flushOwnCatalogWrites(db);
         const next = await findSchemaDrift(db, defaultTables, undefined, previous);
         expect(next, what).not.toBe(previous);
         expect(next.stamp, what).not.toBe(previous.stamp);
@@ -78,6 +82,36 @@ describe('schema drift readings reuse the previous one while the catalog is unch
     }
   });
 
+  it("hands over, after a run, a reading whose count already includes the run's own DDL", async () => {
+    const url = await createTestDatabase();
+    const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+    const migrator = await migratorFor(url, dir, { driftReadingAfterRun: true });
+    const { schemaDrift: handed } = await migrator.upgrade('head');
+    expect(handed?.writes?.reuses).toBe(0);
+    const db = await connect(url);
+    try {
+      expect(await findSchemaDrift(db, defaultTables, undefined, handed)).toEqual(reusedOnce(handed!));
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('records after a run in a database without PL/pgSQL (no flush to ask for)', async () => {
+    const url = await createTestDatabase();
+    const db = await connect(url);
+    try {
+      await db.query('DROP EXTENSION plpgsql');
+      await expect(flushOwnCatalogWrites(db)).resolves.toBeUndefined();
+      const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+      const migrator = await migratorFor(url, dir, { driftReadingAfterRun: true });
+      const { schemaDrift: handed } = await migrator.upgrade('head');
+      expect(handed?.recorded?.revision).toBe('stamp001');
+      expect(handed?.differences).toEqual([]);
+    } finally {
+      await db.end();
+    }
+  });
+
   it("finds DDL another session made once that session's statistics are flushed", async () => {
     const url = await migrated();
     const [db, other] = [await connect(url), await connect(url)];
@@ -87,7 +121,7 @@ describe('schema drift readings reuse the previous one while the catalog is unch
       await vi.waitFor(
         async () =>
           expect((await findSchemaDrift(db, defaultTables, undefined, first)).differences).toEqual(commented),
-        { timeout: 15_000, interval: 250 },
+        { timeout: 20_000, interval: 250 },
       );
     } finally {
       await Promise.all([db.end(), other.end()]);

@@ -18,6 +18,7 @@ export interface PgError extends Error {
 export const sqlState = {
   undefinedTable: '42P01',
   undefinedColumn: '42703',
+  undefinedObject: '42704',
   lockNotAvailable: '55P03',
   queryCanceled: '57014',
   uniqueViolation: '23505',

@@ -1,4 +1,4 @@
-import type { Queryable } from '../pg/db.js';
+import { pgCode, type Queryable, sqlState } from '../pg/db.js';
 
 /**
  * The catalog stamp costs 7-15 ms on a session whose caches are cold (twelve catalogs
@@ -7,12 +7,12 @@ import type { Queryable } from '../pg/db.js';
  * DDL happened at all: every new catalog row version (insert, update, multi-insert) and
  * every delete is counted, in committed and aborted transactions alike, so the count moves
  * with anything that would move the stamp (and with what it would not: DDL outside the
- * schemas in scope, a temporary table). About 1.5 ms cold, 0.5 warm.
+ * schemas in scope, a temporary table). One query: about 1.5 ms cold, 0.5 warm.
  *
  * Callers count before they stamp: a write that the stamp missed lands in the counters
  * after the count, so the next check sees them move. A write is counted once its session
- * flushes its statistics (at its next idle moment, PostgreSQL 15+); the counting session's
- * own writes are flushed first (flushOwnWrites). Counting is off with
+ * flushes its statistics: when it goes idle, or within ten seconds after (PostgreSQL 15+; before 15 a collector
+ * may drop them under load, so there is no count there). Counting is off with
  * track_counts off, and a superuser's session can turn it off for itself: writes made
  * there are never counted, so callers re-stamp after a bounded number of reuses.
  */
@@ -24,8 +24,7 @@ import type { Queryable } from '../pg/db.js';
 const stampedCatalogs = "'{2615,1259,1247,1249,2604,2606,3501,2224,2609,2618,2608,3079}'::oid[]";
 
 // The statistics' reset time is part of the count: counters set back to zero and counted
-// up again must not match by chance. Before PostgreSQL 15 statistics travel through a
-// collector with no flush to ask for: no count there.
+// up again must not match by chance.
 const countQuery = `
   SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 AND current_setting('track_counts')::bool
     THEN (SELECT sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c))
@@ -39,15 +38,24 @@ const flushOwnWrites = `DO $$ BEGIN
   IF current_setting('server_version_num')::int >= 150000 THEN PERFORM pg_stat_force_next_flush(); END IF;
 END $$`;
 
-/** Rows written to the stamped catalogs so far, this session's included; null when not counted. */
-export async function catalogWrites(db: Queryable): Promise<string | null> {
+/**
+ * This session's own statistics flushed, so the next count includes its writes: after a
+ * run, whose DDL would otherwise move the count at the first periodic check and cost it
+ * the stamp it exists to save. A session that is not asked flushes when it goes idle, or
+ * up to ten seconds later if it flushed within the last second.
+ */
+export async function flushOwnCatalogWrites(db: Queryable): Promise<void> {
   try {
     await db.query(flushOwnWrites);
-  } catch {
-    // No PL/pgSQL in this database (it can be dropped): this session's writes may be
-    // unflushed, so there is no count to trust.
-    return null;
+  } catch (err) {
+    // PL/pgSQL dropped from this database: the session flushes by itself, and the first
+    // check after the run stamps.
+    if (pgCode(err) !== sqlState.undefinedObject) throw err;
   }
+}
+
+/** Rows written to the stamped catalogs so far, as flushed; null when not counted. */
+export async function catalogWrites(db: Queryable): Promise<string | null> {
   const { rows } = await db.query<{ writes: string | null }>(countQuery);
   return rows[0]?.writes ?? null;
 }

@@ -8,7 +8,7 @@ import {
   type Tables,
 } from '../sql/bookkeeping.js';
 import { type Catalog, catalogDifferences, catalogLines } from './catalog.js';
-import { catalogWrites } from './catalog-writes.js';
+import { catalogWrites, flushOwnCatalogWrites } from './catalog-writes.js';
 import { catalogStamp, readCatalog } from './read-catalog.js';
 
 /** sha256 of the catalog's lines: equal catalogs, equal fingerprints. */
@@ -48,6 +48,7 @@ export async function recordCatalog(
   const row = rows[0];
   if (!row || !reading) return null;
   // Counted before the stamp: a write between the two moves the count, not the reading.
+  await flushOwnCatalogWrites(db);
   const counted = await countedWrites(db, row.id);
   return {
     recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
@@ -108,7 +109,7 @@ const unrecorded: SchemaDriftReading = { recorded: null, differences: [], stamp:
 /**
  * The live catalog against the one recorded at the last apply. Given the previous reading,
  * a catalog and a recording that have not changed since return it: when no catalog row was
- * written since (catalog-writes.ts, two short statements), or else when the stamp is
+ * written since (catalog-writes.ts, one short query), or else when the stamp is
  * unchanged (one longer one). The periodic check costs a full catalog read only after DDL
  * or a new recording.
  */
