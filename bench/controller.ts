@@ -349,6 +349,7 @@ try {
     `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +
       ` (${(noop.quantile(0.5) / (floorMs / 1000)).toFixed(1)}x / ${(noop.quantile(0.99) / (floorMs / 1000)).toFixed(1)}x the floor of one warm SELECT 1 + one keep-alive API GET, ` +
       `${floorBeforeMs.toFixed(1)} ms before and ${floorAfterMs.toFixed(1)} ms after)`,
+    `  over 10 / 25 / 50 ms: ${[0.01, 0.025, 0.05].map((le) => `${(noop.shareAbove(le) * 100).toFixed(1)}%`).join(' / ')} of them`,
     `  of which V8 heap used / total ${mib(gauge('nodejs_heap_size_used_bytes') / 1024)} / ${mib(gauge('nodejs_heap_size_total_bytes') / 1024)} MiB, ` +
       `external ${mib(gauge('nodejs_external_memory_bytes') / 1024)} MiB`,
     `  CPU over those resyncs, per reconcile: ${perItem(cpuBefore, cpuAfter, noop.count)}`,

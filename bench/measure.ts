@@ -83,7 +83,9 @@ export function histogramQuantile(before: string, after: string, name: string) {
     }
     return Number.NaN;
   };
-  return { count, mean, quantile };
+  /** The share of observations above a bucket's bound (a bound the histogram has). */
+  const shareAbove = (le: number) => 1 - (window.find((b) => b.le === le)?.n ?? Number.NaN) / count;
+  return { count, mean, quantile, shareAbove };
 }
 
 /**
