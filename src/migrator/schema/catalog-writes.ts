@@ -25,12 +25,13 @@ const stampedCatalogs = "'{2615,1259,1247,1249,2604,2606,3501,2224,2609,2618,260
 
 // The statistics' reset time is part of the count: counters set back to zero and counted
 // up again must not match by chance.
-const countQuery = `
-  SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 AND current_setting('track_counts')::bool
+/** The count as one SQL expression (text, or null when not counted), for a caller's own query. */
+export const catalogWritesSql = `
+  CASE WHEN current_setting('server_version_num')::int >= 150000 AND current_setting('track_counts')::bool
     THEN (SELECT sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c))
             FROM unnest(${stampedCatalogs}) AS c)
          || '@' || coalesce(pg_stat_get_db_stat_reset_time((SELECT oid FROM pg_database WHERE datname = current_database()))::text, '')
-  END AS writes`;
+  END`;
 
 // A DO block, because pg_stat_force_next_flush does not exist before PostgreSQL 15 and a
 // plain call would fail to parse there. The flush happens when the statement ends.
@@ -56,6 +57,6 @@ export async function flushOwnCatalogWrites(db: Queryable): Promise<void> {
 
 /** Rows written to the stamped catalogs so far, as flushed; null when not counted. */
 export async function catalogWrites(db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ writes: string | null }>(countQuery);
+  const { rows } = await db.query<{ writes: string | null }>(`SELECT ${catalogWritesSql} AS writes`);
   return rows[0]?.writes ?? null;
 }

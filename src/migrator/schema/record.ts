@@ -8,7 +8,7 @@ import {
   type Tables,
 } from '../sql/bookkeeping.js';
 import { type Catalog, catalogDifferences, catalogLines } from './catalog.js';
-import { catalogWrites, flushOwnCatalogWrites } from './catalog-writes.js';
+import { catalogWrites, catalogWritesSql, flushOwnCatalogWrites } from './catalog-writes.js';
 import { catalogStamp, readCatalog } from './read-catalog.js';
 
 /** sha256 of the catalog's lines: equal catalogs, equal fingerprints. */
@@ -109,7 +109,8 @@ const unrecorded: SchemaDriftReading = { recorded: null, differences: [], stamp:
 /**
  * The live catalog against the one recorded at the last apply. Given the previous reading,
  * a catalog and a recording that have not changed since return it: when no catalog row was
- * written since (catalog-writes.ts, one short query), or else when the stamp is
+ * written since (catalog-writes.ts, counted in the query that reads which recording to
+ * compare with), or else when the stamp is
  * unchanged (one longer one). The periodic check costs a full catalog read only after DDL
  * or a new recording.
  */
@@ -119,9 +120,9 @@ export async function findSchemaDrift(
   schemas?: readonly string[],
   previous?: SchemaDriftReading,
 ): Promise<SchemaDriftReading> {
-  const recording = await recordedSchemaId(db, tables);
-  if (recording === null) return unrecorded;
-  const counted = await countedWrites(db, recording);
+  const found = await recordingAndWrites(db, tables);
+  if (found === null) return unrecorded;
+  const { recording, counted } = found;
   const last = previous?.writes;
   if (previous && last && counted === last.counted && last.reuses < maxWriteCountReuses)
     return { ...previous, writes: { counted, reuses: last.reuses + 1 } };
@@ -146,8 +147,18 @@ async function countedWrites(db: Queryable, recording: string): Promise<string |
   return writes === null ? null : `${recording}:${writes}`;
 }
 
-async function recordedSchemaId(db: Queryable, tables: Tables): Promise<string | null> {
-  return (await firstRecordedRow<{ id: string }>(db, selectRecordedSchemaId(tables)))?.id ?? null;
+/** The recording a reading compares with, and the catalog writes counted so far: one round trip. */
+async function recordingAndWrites(
+  db: Queryable,
+  tables: Tables,
+): Promise<{ readonly recording: string; readonly counted: string | null } | null> {
+  const recorded = selectRecordedSchemaId(tables);
+  const row = await firstRecordedRow<{ id: string | null; writes: string | null }>(db, {
+    sql: `SELECT (${recorded.sql}) AS id, ${catalogWritesSql} AS writes`,
+    params: recorded.params,
+  });
+  if (!row?.id) return null;
+  return { recording: row.id, counted: row.writes === null ? null : `${row.id}:${row.writes}` };
 }
 
 async function firstRecordedRow<Row extends Record<string, unknown>>(
