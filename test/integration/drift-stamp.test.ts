@@ -112,6 +112,19 @@ describe('schema drift readings reuse the previous one while the catalog is unch
     }
   });
 
+  it("does not take another database's reading for this one's, however alike the two are", async () => {
+    const [urlA, urlB] = await Promise.all([migrated(), migrated()]);
+    const [a, b] = [await connect(urlA), await connect(urlB)];
+    try {
+      const readingA = await findSchemaDrift(a, defaultTables);
+      const readingB = await findSchemaDrift(b, defaultTables, undefined, readingA);
+      expect(readingB.writes?.reuses).toBe(0);
+      expect(readingB.stamp).not.toBe(readingA.stamp);
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  });
+
   it("finds DDL another session made once that session's statistics are flushed", async () => {
     const url = await migrated();
     const [db, other] = [await connect(url), await connect(url)];

@@ -23,14 +23,18 @@ import { pgCode, type Queryable, sqlState } from '../pg/db.js';
 // and a cold session resolves twelve names in about a third of a millisecond.
 const stampedCatalogs = "'{2615,1259,1247,1249,2604,2606,3501,2224,2609,2618,2608,3079}'::oid[]";
 
-// The statistics' reset time is part of the count: counters set back to zero and counted
-// up again must not match by chance.
+// Beside the sum, what makes two counts comparable: the database (its OID, and the server's
+// start time: OIDs repeat across servers, so two databases migrated alike would otherwise
+// count alike) and the statistics' reset time (counters set back to zero and counted up
+// again must not match by chance).
 /** The count as one SQL expression (text, or null when not counted), for a caller's own query. */
 export const catalogWritesSql = `
   CASE WHEN current_setting('server_version_num')::int >= 150000 AND current_setting('track_counts')::bool
-    THEN (SELECT sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c))
-            FROM unnest(${stampedCatalogs}) AS c)
-         || '@' || coalesce(pg_stat_get_db_stat_reset_time((SELECT oid FROM pg_database WHERE datname = current_database()))::text, '')
+    THEN (SELECT concat_ws('@',
+                 (SELECT sum(pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_updated(c) + pg_stat_get_tuples_deleted(c))
+                    FROM unnest(${stampedCatalogs}) AS c),
+                 d.oid, pg_postmaster_start_time(), pg_stat_get_db_stat_reset_time(d.oid))
+            FROM pg_database d WHERE d.datname = current_database())
   END`;
 
 // A DO block, because pg_stat_force_next_flush does not exist before PostgreSQL 15 and a
