@@ -11,10 +11,10 @@ import { pgCode, type Queryable, sqlState } from '../pg/db.js';
  *
  * Callers count before they stamp: a write that the stamp missed lands in the counters
  * after the count, so the next check sees them move. A write is counted once its session
- * flushes its statistics: when it goes idle, or within ten seconds after (PostgreSQL 15+; before 15 a collector
- * may drop them under load, so there is no count there). Counting is off with
- * track_counts off, and a superuser's session can turn it off for itself: writes made
- * there are never counted, so callers re-stamp after a bounded number of reuses.
+ * flushes its statistics: when it goes idle, or within ten seconds after (PostgreSQL 15+;
+ * before 15 a collector may drop them under load, so there is no count there). Counting is
+ * off with track_counts off, and a superuser's session can turn it off for itself: writes
+ * made there are never counted, so callers re-stamp after a bounded number of reuses.
  */
 
 // By OID: the twelve catalogs the stamp reads (pg_namespace, pg_class, pg_type,

@@ -49,7 +49,7 @@ export async function recordCatalog(
   if (!row || !reading) return null;
   // Counted before the stamp: a write between the two moves the count, not the reading.
   await flushOwnCatalogWrites(db);
-  const counted = await countedWrites(db, row.id);
+  const counted = countedAgainst(row.id, await catalogWrites(db));
   return {
     recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
     differences: [],
@@ -110,9 +110,8 @@ const unrecorded: SchemaDriftReading = { recorded: null, differences: [], stamp:
  * The live catalog against the one recorded at the last apply. Given the previous reading,
  * a catalog and a recording that have not changed since return it: when no catalog row was
  * written since (catalog-writes.ts, counted in the query that reads which recording to
- * compare with), or else when the stamp is
- * unchanged (one longer one). The periodic check costs a full catalog read only after DDL
- * or a new recording.
+ * compare with), or else when the stamp is unchanged (one longer query). The periodic
+ * check costs a full catalog read only after DDL or a new recording.
  */
 export async function findSchemaDrift(
   db: Queryable,
@@ -142,10 +141,8 @@ export async function findSchemaDrift(
 }
 
 /** The catalog writes counted, tied to the recording they were counted against. */
-async function countedWrites(db: Queryable, recording: string): Promise<string | null> {
-  const writes = await catalogWrites(db);
-  return writes === null ? null : `${recording}:${writes}`;
-}
+const countedAgainst = (recording: string, writes: string | null): string | null =>
+  writes === null ? null : `${recording}:${writes}`;
 
 /** The recording a reading compares with, and the catalog writes counted so far: one round trip. */
 async function recordingAndWrites(
@@ -158,7 +155,7 @@ async function recordingAndWrites(
     params: recorded.params,
   });
   if (!row?.id) return null;
-  return { recording: row.id, counted: row.writes === null ? null : `${row.id}:${row.writes}` };
+  return { recording: row.id, counted: countedAgainst(row.id, row.writes) };
 }
 
 async function firstRecordedRow<Row extends Record<string, unknown>>(
