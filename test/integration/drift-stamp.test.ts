@@ -30,9 +30,12 @@ const changes: [string, string][] = [
   ['a foreign key (pg_constraint)', 'ALTER TABLE pet ADD FOREIGN KEY (owner) REFERENCES person (id)'],
 ];
 
+/** The chain of one revision that creates the schema above. */
+const stampChain = () => writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+
 async function migrated(): Promise<string> {
   const url = await createTestDatabase();
-  const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+  const dir = await stampChain();
   const up = await runCli(['upgrade', 'head'], { DATABASE_URL: url, REVISOR_MIGRATIONS: dir });
   expect(up.code, up.stderr).toBe(0);
   return url;
@@ -84,7 +87,7 @@ describe('schema drift readings reuse the previous one while the catalog is unch
 
   it("hands over, after a run, a reading whose count already includes the run's own DDL", async () => {
     const url = await createTestDatabase();
-    const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+    const dir = await stampChain();
     const migrator = await migratorFor(url, dir, { driftReadingAfterRun: true });
     const { schemaDrift: handed } = await migrator.upgrade('head');
     expect(handed?.writes?.reuses).toBe(0);
@@ -102,7 +105,7 @@ describe('schema drift readings reuse the previous one while the catalog is unch
     try {
       await db.query('DROP EXTENSION plpgsql');
       await expect(flushOwnCatalogWrites(db)).resolves.toBeUndefined();
-      const dir = await writeChain({ '1.sql': sqlMigration('stamp001', null, schema, 'SELECT 1;') });
+      const dir = await stampChain();
       const migrator = await migratorFor(url, dir, { driftReadingAfterRun: true });
       const { schemaDrift: handed } = await migrator.upgrade('head');
       expect(handed?.recorded?.revision).toBe('stamp001');

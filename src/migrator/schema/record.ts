@@ -49,12 +49,12 @@ export async function recordCatalog(
   if (!row || !reading) return null;
   // Counted before the stamp: a write between the two moves the count, not the reading.
   await flushOwnCatalogWrites(db);
-  const counted = countedAgainst(row.id, await catalogWrites(db));
+  const writes = freshWrites(row.id, await catalogWrites(db));
   return {
     recorded: { fingerprint: print, recordedAt: row.recordedAt, revision: row.revision },
     differences: [],
     stamp: await readingStamp(db, row.id, schemas),
-    writes: counted === null ? null : { counted, reuses: 0 },
+    writes,
   };
 }
 
@@ -94,7 +94,12 @@ export interface SchemaDrift {
 export interface SchemaDriftReading extends SchemaDrift {
   readonly stamp: string;
   /** The catalog writes counted when the stamp was taken, and how often they stood in for it since. */
-  readonly writes: { readonly counted: string; readonly reuses: number } | null;
+  readonly writes: WriteCount | null;
+}
+
+interface WriteCount {
+  readonly counted: string;
+  readonly reuses: number;
 }
 
 /**
@@ -121,11 +126,10 @@ export async function findSchemaDrift(
 ): Promise<SchemaDriftReading> {
   const found = await recordingAndWrites(db, tables);
   if (found === null) return unrecorded;
-  const { recording, counted } = found;
+  const { recording, writes } = found;
   const last = previous?.writes;
-  if (previous && last && counted === last.counted && last.reuses < maxWriteCountReuses)
-    return { ...previous, writes: { counted, reuses: last.reuses + 1 } };
-  const writes = counted === null ? null : { counted, reuses: 0 };
+  if (previous && last && writes?.counted === last.counted && last.reuses < maxWriteCountReuses)
+    return { ...previous, writes: { counted: last.counted, reuses: last.reuses + 1 } };
   const stamp = await readingStamp(db, recording, schemas);
   if (previous?.stamp === stamp) return { ...previous, writes };
   const recorded = await readRecordedCatalog(db, tables);
@@ -140,22 +144,22 @@ export async function findSchemaDrift(
   };
 }
 
-/** The catalog writes counted, tied to the recording they were counted against. */
-const countedAgainst = (recording: string, writes: string | null): string | null =>
-  writes === null ? null : `${recording}:${writes}`;
+/** The catalog writes counted, tied to the recording they were counted against, not yet reused. */
+const freshWrites = (recording: string, writes: string | null): WriteCount | null =>
+  writes === null ? null : { counted: `${recording}:${writes}`, reuses: 0 };
 
 /** The recording a reading compares with, and the catalog writes counted so far: one round trip. */
 async function recordingAndWrites(
   db: Queryable,
   tables: Tables,
-): Promise<{ readonly recording: string; readonly counted: string | null } | null> {
+): Promise<{ readonly recording: string; readonly writes: WriteCount | null } | null> {
   const recorded = selectRecordedSchemaId(tables);
   const row = await firstRecordedRow<{ id: string | null; writes: string | null }>(db, {
     sql: `SELECT (${recorded.sql}) AS id, ${catalogWritesSql} AS writes`,
     params: recorded.params,
   });
   if (!row?.id) return null;
-  return { recording: row.id, counted: countedAgainst(row.id, row.writes) };
+  return { recording: row.id, writes: freshWrites(row.id, row.writes) };
 }
 
 async function firstRecordedRow<Row extends Record<string, unknown>>(
