@@ -53,12 +53,34 @@ const pgBuiltinsOnUse = {
  * statements and has no option for this, hence the rewrite of the chunk's own lines.
  */
 const builtinImport = /^import ([\w$]+)?(?:, )?(?:\{([^}]*)\}|\* as ([\w$]+))? from "(node:[\w/]+)";$/gm;
+
+/**
+ * node:crypto loads all of Node's crypto modules at once, 4-6 ms, and every chunk that
+ * hashes names it: on the no-op's path that load came before the connect. Its named
+ * imports become functions that take the module on their first call instead, so it loads
+ * when first used, which the session arranges to be while the server forks its backend
+ * (src/migrator/pg/pg-session.ts). Only functions can be deferred so: any other binding
+ * fails the build.
+ */
+const onFirstCall = new Set(['node:crypto']);
+const deferredCalls = (specifier, names) => {
+  const module = process.getBuiltinModule(specifier);
+  return names.split(',').map((binding) => {
+    const [imported, local = imported] = binding.trim().split(' as ');
+    if (!/^[a-z]/.test(imported) || typeof module[imported] !== 'function')
+      throw new Error(`${specifier}: "${imported}" is not a function, so it cannot load on first call`);
+    return `const ${local} = (...args) => process.getBuiltinModule(${JSON.stringify(specifier)}).${imported}(...args);`;
+  });
+};
+
 const builtinsWithoutFacade = {
   name: 'builtins-without-facade',
   renderChunk(code) {
     return code.replace(builtinImport, (_line, whole, names, namespace, specifier) => {
       const get = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
       const bindings = [whole, namespace].filter(Boolean).map((name) => `const ${name} = ${get};`);
+      if (names && onFirstCall.has(specifier) && bindings.length === 0)
+        return deferredCalls(specifier, names).join(' ');
       if (names) bindings.push(`const {${names.replaceAll(' as ', ': ')}} = ${get};`);
       return bindings.join(' ');
     });

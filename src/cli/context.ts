@@ -298,6 +298,11 @@ export async function headsWhenIndexed(
 ): Promise<{ readonly current: readonly string[] | null; readonly staleIndexIn: string | null }> {
   const dir =
     (target === 'head' || target === 'heads') && indexable(ctx.values) ? migrationsDir(ctx.values) : null;
+  // The session's socket connects on the next tick and writes its startup message when it
+  // is connected: one turn of the event loop lets both go out before the index's
+  // synchronous checks (a stat per revision file when unsealed), so the server forks its
+  // backend meanwhile instead of after them.
+  await new Promise((resolve) => setImmediate(resolve));
   const index = dir ? await indexedHeads(dir) : null;
   const staleIndexIn = index ? null : dir;
   if (!index || (target !== 'heads' && index.versionedHeads.length !== 1))

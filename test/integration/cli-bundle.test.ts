@@ -62,5 +62,11 @@ describe("the CLI bundle's no-op path", () => {
     expect(loaded).toContain('NativeModule net');
     for (const unused of ['dns', 'fs/promises', 'internal/navigator', 'internal/readline/interface'])
       expect(loaded).not.toContain(`NativeModule ${unused}`);
+    // SCRAM loads node:crypto, once the socket is there; a command that connects nowhere never does.
+    expect(loaded.indexOf('NativeModule crypto')).toBeGreaterThan(
+      loaded.indexOf('Internal Binding tcp_wrap'),
+    );
+    expect((await runCli(['--version'], { ...env, NODE_OPTIONS: `--require ${hook}` })).code).toBe(0);
+    expect((await readFile(list, 'utf8')).split('\n')).not.toContain('NativeModule crypto');
   });
 });

@@ -55,8 +55,10 @@ function openSession(options: ConnectionOptions): () => Promise<Session> {
       pgCode(err) === undefined && lost
         ? new ConnectionLostError(`the connection to ${describeTarget(options)} ended`, err)
         : err;
+    const connecting = client.connect();
+    if (config.password) loadCryptoOnceSent(client);
     try {
-      await client.connect();
+      await connecting;
     } catch (err) {
       await client.end().catch(() => undefined);
       throw new RevisorError(
@@ -96,6 +98,19 @@ function openSession(options: ConnectionOptions): () => Promise<Session> {
         }),
     } satisfies Session;
   };
+}
+
+/**
+ * Authenticating with a password needs node:crypto, whose first load takes 4-6 ms (every
+ * crypto module of Node at once). Loaded when the server's first answer comes, it would
+ * hold the handshake up by that much; loaded just after the startup message is written
+ * (pg's own listener on the socket's connect, registered first, writes it), it costs the
+ * time the server spends forking a backend. The CLI's bundle loads node:crypto on first
+ * use (rolldown.config.mjs), so this is where that use comes.
+ */
+function loadCryptoOnceSent(client: pg.Client): void {
+  const { connection } = client as unknown as { connection: NodeJS.EventEmitter };
+  connection.once('connect', () => process.getBuiltinModule('node:crypto'));
 }
 
 /**
