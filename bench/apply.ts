@@ -80,10 +80,11 @@ try {
 
   const floor: number[] = [];
   const perMigration: number[] = [];
+  const unrecorded: number[] = [];
   const allInOne: number[] = [];
-  // One untimed round first; then the three commands take turns, so a slow spell of the
+  // One untimed round first; then the four commands take turns, so a slow spell of the
   // machine hits all of them alike.
-  const dbs = await freshDbs(3 * (applyRuns + 1));
+  const dbs = await freshDbs(4 * (applyRuns + 1));
   for (let run = -1; run < applyRuns; run++) {
     const psqlRun = measure(
       psql,
@@ -91,6 +92,11 @@ try {
       env,
     ).ms;
     const perRun = measure(node, [bin, 'upgrade', 'head'], { ...env, DATABASE_URL: dbs.pop()! }).ms;
+    // What the catalog recording that drift detection stands on costs, beside it.
+    const unrecordedRun = measure(node, [bin, 'upgrade', 'head', '--no-record-schema'], {
+      ...env,
+      DATABASE_URL: dbs.pop()!,
+    }).ms;
     const allRun = measure(node, [bin, 'upgrade', 'head', '--transaction-mode', 'all'], {
       ...env,
       DATABASE_URL: dbs.pop()!,
@@ -98,6 +104,7 @@ try {
     if (run < 0) continue;
     floor.push(psqlRun);
     perMigration.push(perRun);
+    unrecorded.push(unrecordedRun);
     allInOne.push(allRun);
   }
 
@@ -125,6 +132,7 @@ try {
     loadLine(),
     `${'psql -1 -f (floor)'.padEnd(44)} ${f.toFixed(1).padStart(9)} ms`,
     row('revisor upgrade head (transaction per step)', perMigration, '<= 1.1x'),
+    row('  the same, --no-record-schema', unrecorded, "none: the recording's cost"),
     row('revisor upgrade head --transaction-mode all', allInOne, '<= 1.15x'),
     '',
     `${"psql -c 'select 1'".padEnd(44)} ${median(select1).toFixed(1).padStart(9)} ms`,
@@ -138,6 +146,7 @@ try {
     'every run, in order (ms):',
     spread('psql -1 -f', floor),
     spread('transaction per step', perMigration),
+    spread('  --no-record-schema', unrecorded),
     spread('all-in-one', allInOne),
     spread("psql -c 'select 1'", select1),
     spread('no-op', noop),
