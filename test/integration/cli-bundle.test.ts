@@ -62,7 +62,8 @@ describe("the CLI bundle's no-op path", () => {
     expect(loaded).toContain('NativeModule net');
     for (const unused of ['dns', 'fs/promises', 'internal/navigator', 'internal/readline/interface'])
       expect(loaded).not.toContain(`NativeModule ${unused}`);
-    // SCRAM loads node:crypto, once the socket is there; a command that connects nowhere never does.
+    // node:crypto loads for SCRAM, after net (not with the bundle's first chunk, as it did);
+    // a command that connects nowhere never loads it.
     expect(loaded.indexOf('NativeModule crypto')).toBeGreaterThan(
       loaded.indexOf('Internal Binding tcp_wrap'),
     );
