@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbedded, stopEmbedded } from '../src/cli/embedded-postgres.js';
+import { writeRevisorChain } from './bench-chain.js';
 import { loadLine, measure, median } from './measure.js';
 
 /**
@@ -22,37 +23,10 @@ if (!psql) {
   process.exit(3);
 }
 
-function upgradeSql(i: number): string {
-  const lines = [
-    `CREATE TABLE bench_${i} (id bigint PRIMARY KEY, name text NOT NULL, payload jsonb, created_at timestamptz NOT NULL DEFAULT now());`,
-    `CREATE INDEX ix_bench_${i}_name ON bench_${i} (name);`,
-  ];
-  if (i > 1) lines.push(`ALTER TABLE bench_${i - 1} ADD COLUMN next_id bigint REFERENCES bench_${i} (id);`);
-  return lines.join('\n');
-}
-
-async function generateChain(dir: string): Promise<string> {
-  const all: string[] = [];
-  for (let i = 1; i <= migrations; i++) {
-    const id = `b${String(i).padStart(5, '0')}`;
-    const down = i === 1 ? 'None' : `b${String(i - 1).padStart(5, '0')}`;
-    const body = upgradeSql(i);
-    all.push(body);
-    await writeFile(
-      join(dir, `${id}.sql`),
-      `-- revision: ${id}\n-- down_revision: ${down}\n-- message: bench ${i}\n-- migrate:upgrade\n${body}\n-- migrate:downgrade\nDROP TABLE bench_${i} CASCADE;\n`,
-    );
-  }
-  const file = join(dir, '..', 'all.sql');
-  await writeFile(file, `${all.join('\n')}\n`);
-  return file;
-}
-
 const work = await mkdtemp(join(tmpdir(), 'revisor-bench-'));
 await chmod(work, 0o755);
 const chainDir = join(work, 'chain');
-await import('node:fs/promises').then((fs) => fs.mkdir(chainDir));
-const sqlFile = await generateChain(chainDir);
+const sqlFile = await writeRevisorChain(chainDir, migrations);
 const server = await startEmbedded(join(work, 'pg'));
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
