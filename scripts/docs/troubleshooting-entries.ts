@@ -60,6 +60,11 @@ export interface ReasonEntry {
 
 export const reasonEntries: Record<ReasonName, ReasonEntry> = {
   Applied: { means: 'The database is at the target revision.', action: null },
+  Started: {
+    means:
+      'An Event: a run has gone on for a second (a run of fast steps announces only its end, Applied), or its Job was created.',
+    action: null,
+  },
   Migrating: { means: 'Steps are running now; the message says which.', action: null },
   WaitingForLock: {
     means: 'Another migrator holds the migration lock of this version table.',

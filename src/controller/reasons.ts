@@ -1,6 +1,8 @@
 /** One reason per reconcile outcome; they appear in conditions, Events and metrics. */
 export const Reason = {
   Applied: 'Applied',
+  /** An Event: a run has gone on for a second (in-process), or its Job was created. */
+  Started: 'Started',
   Migrating: 'Migrating',
   WaitingForLock: 'WaitingForLock',
   /** A step waits for a table lock other sessions hold; the message names them. */

@@ -65,9 +65,10 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     expect(columns).toMatch(/NAME\s+TARGET\s+CURRENT\s+READY\s+REASON\s+AGE/);
     expect(columns).toMatch(new RegExp(`app\\s+head\\s+${head}\\s+True\\s+Applied`));
 
-    const reasons = (await events(ns)).map((e) => e.reason);
-    expect(reasons).toContain('Started');
-    expect(reasons).toContain('Applied');
+    const applied = (await events(ns)).filter((e) => e.reason === 'Applied');
+    expect(applied.map((e) => e.message)).toEqual([
+      `upgrade base -> ${head}: 3 step(s) applied; the database is at ${head}`,
+    ]);
 
     const metrics = await controller.metrics();
     expect(metrics).toContain(
@@ -386,6 +387,10 @@ describe('the controller reconciles DatabaseMigrations on a real API server and 
     const status = await waitForStatus(ns, 'app', readyWith('Applied'), 30_000);
     expect(status.currentRevision).toBe('bbb222');
     expect(conditionOf(status, 'Progressing')?.status).toBe('False');
+    // A run that goes on for a second announces its start, as its Migrating status.
+    const reasons = (await events(ns)).map((e) => e.reason);
+    expect(reasons).toContain('Started');
+    expect(reasons).toContain('Applied');
   });
 
   it('leaves the database consistent and no lock held when stopped by SIGTERM mid-migration', async () => {

@@ -256,6 +256,6 @@ async function create(ctx: JobRunContext, attempt: number, heads: string, databa
     { kind: 'progressing', reason: Reason.Migrating, message },
     { currentRevision: heads, steps: [], lastRun, failedRevision: undefined },
   );
-  await ctx.event('Normal', 'Started', message);
+  await ctx.event('Normal', Reason.Started, message);
   return { requeueAfterMs: jobPollMs, outcome: 'progressing' as const };
 }

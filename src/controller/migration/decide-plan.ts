@@ -183,12 +183,14 @@ export function decideAfterRun(facts: {
   /** Post-deploy steps held back for a rollout, when some were. */
   readonly waiting: string | null;
   readonly currentRevision: string;
-  readonly stepsPlanned: number;
+  /** What the run set out to do, as its start was announced ("upgrade a -> b: 3 step(s)"). */
+  readonly run: string;
 }): AfterRun {
   if (facts.error)
     return { kind: 'retry', reason: reasonFor(facts.error.code), message: facts.error.message };
   if (facts.waiting) return { kind: 'wait-rollout', message: facts.waiting };
   // The same message as a pass that finds nothing to do, so the next resync writes nothing.
   const message = `the database is at ${facts.currentRevision || 'base'}`;
-  return { kind: 'ready', message, event: `${facts.stepsPlanned} step(s) applied; ${message}` };
+  // The Event says where the run started from: a fast run announced no start (step-progress.ts).
+  return { kind: 'ready', message, event: `${facts.run} applied; ${message}` };
 }

@@ -200,13 +200,14 @@ async function run(
 ): Promise<ReconcileResult> {
   const { pass, deps, spec } = ctx;
   const pendingRevisions = observed.planned.steps.map((s) => s.revision);
-  await pass.announce('Normal', 'Started', decision.startMessage);
-  progress.start(observed.heads, pendingRevisions, () =>
-    pass.write(
-      { kind: 'progressing', reason: Reason.Migrating, message: decision.startMessage },
-      { ...observed.base, pendingRevisions, plan: [] },
-    ),
-  );
+  progress.start(observed.heads, pendingRevisions, {
+    status: () =>
+      pass.write(
+        { kind: 'progressing', reason: Reason.Migrating, message: decision.startMessage },
+        { ...observed.base, pendingRevisions, plan: [] },
+      ),
+    event: () => pass.announce('Normal', Reason.Started, decision.startMessage),
+  });
   let result: RunResult;
   try {
     result = await migrator.apply(decision.plan);
@@ -224,7 +225,7 @@ async function run(
     error: result.error ?? null,
     waiting: observed.gated.waiting,
     currentRevision: after.currentRevision,
-    stepsPlanned: pendingRevisions.length,
+    run: decision.startMessage,
   });
   if (end.kind === 'retry') {
     const failed = result.results.find((r) => r.status === 'failed')?.revision;

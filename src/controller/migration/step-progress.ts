@@ -16,6 +16,7 @@ export class StepProgress {
   #startedAt = 0;
   #writtenAt = Number.NEGATIVE_INFINITY;
   #startTimer: NodeJS.Timeout | undefined;
+  #announceStart: () => Promise<void> = async () => undefined;
   #lastApplied: Pick<Status, 'lastAppliedRevision' | 'lastAppliedTime'> = {};
 
   constructor(ctx: Context) {
@@ -24,18 +25,25 @@ export class StepProgress {
   }
 
   /**
-   * The run starts: its Migrating status is written once it has gone on for a second (a
-   * run of a few fast steps writes only its result: each write is work for the API server
-   * and every watcher), then progress at most once a second.
+   * The run starts: its Migrating status and its Started Event go out once it has gone on
+   * for a second, then progress at most once a second. A run of a few fast steps reports
+   * only its result: each write is work for the API server and every watcher, and an Event
+   * is a write to etcd of its own.
    */
-  start(heads: readonly string[], pending: readonly string[], writeStart: () => Promise<void>): void {
+  start(
+    heads: readonly string[],
+    pending: readonly string[],
+    report: { readonly status: () => Promise<void>; readonly event: () => Promise<void> },
+  ): void {
     this.#heads = heads;
     this.#remaining = [...pending];
     this.#startedAt = performance.now();
+    this.#announceStart = report.event;
     this.#startTimer = setTimeout(() => {
       this.#startTimer = undefined;
       this.#writtenAt = performance.now();
-      writeStart().catch(() => undefined);
+      report.status().catch(() => undefined);
+      report.event().catch(() => undefined);
     }, progressIntervalMs);
   }
 
@@ -64,6 +72,8 @@ export class StepProgress {
     this.#lastApplied = { lastAppliedRevision: step.revision, lastAppliedTime: deps.now().toISOString() };
     const now = performance.now();
     if (now - this.#startedAt < progressIntervalMs || now - this.#writtenAt < progressIntervalMs) return;
+    // A step that held the event loop past the start's timer: this write carries the start.
+    if (this.#startTimer) this.#announceStart().catch(() => undefined);
     this.stop();
     this.#writtenAt = now;
     const message = `${step.direction} ${step.revision} applied; ${this.#remaining.length} step(s) left`;

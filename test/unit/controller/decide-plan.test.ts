@@ -228,7 +228,12 @@ describe('decideRetry: what a failure leads to', () => {
 });
 
 describe("decideAfterRun: a run's end", () => {
-  const ran = { error: null, waiting: null, currentRevision: 'bbbb0002', stepsPlanned: 1 };
+  const ran = {
+    error: null,
+    waiting: null,
+    currentRevision: 'bbbb0002',
+    run: 'upgrade aaaa0001 -> bbbb0002: 1 step(s)',
+  };
   it.each([
     [
       'MigrationFailed',
@@ -256,7 +261,7 @@ describe("decideAfterRun: a run's end", () => {
       {
         kind: 'ready',
         message: 'the database is at bbbb0002',
-        event: '1 step(s) applied; the database is at bbbb0002',
+        event: 'upgrade aaaa0001 -> bbbb0002: 1 step(s) applied; the database is at bbbb0002',
       },
     ],
   ] as const)('%s', (_name, input, expected) => {
