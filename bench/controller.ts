@@ -137,7 +137,7 @@ async function reconcileFloorMs(): Promise<number> {
 async function applyFloorMs(
   images: Record<string, string>,
   round: 'before' | 'after',
-): Promise<{ parallel: number; alone: number }> {
+): Promise<{ parallel: number; alone: number; cpu: { runner: number; postgres: number } }> {
   const graph =
     share > 1
       ? RevisionGraph.build(
@@ -172,14 +172,28 @@ async function applyFloorMs(
   let started = performance.now();
   await bringToHead(urls.shift()!);
   const alone = performance.now() - started;
+  const cpuBefore = floorCpu();
   started = performance.now();
   await Promise.all(
     Array.from({ length: availableParallelism() }, async () => {
       for (let url = urls.shift(); url; url = urls.shift()) await bringToHead(url);
     }),
   );
-  return { parallel: (performance.now() - started) / floorDatabases, alone };
+  const parallel = (performance.now() - started) / floorDatabases;
+  const cpuAfter = floorCpu();
+  const perDatabase = (k: 'runner' | 'postgres') => ((cpuAfter[k] - cpuBefore[k]) * 1000) / floorDatabases;
+  return { parallel, alone, cpu: { runner: perDatabase('runner'), postgres: perDatabase('postgres') } };
 }
+
+/**
+ * What the floor's databases cost in CPU, to set beside the rollout's per resource: this
+ * process (it runs the migrator in-process, or the Jobs' revisor processes as its children)
+ * and PostgreSQL.
+ */
+const floorCpu = () => ({
+  runner: cpuSeconds((c) => c.includes('bench/controller.js')),
+  postgres: cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir)),
+});
 
 try {
   await installCrds(cluster.kubeconfig, join(repoRoot, 'deploy/crds'));
@@ -344,6 +358,8 @@ try {
       `${applyBefore.parallel.toFixed(0)} ms each before the controller ran and ${applyAfter.parallel.toFixed(0)} ms after, ` +
       `times ${count}; one alone took ${applyBefore.alone.toFixed(0)} ms)`,
     `  CPU until all Ready, per resource: ${rolloutCpu}`,
+    `  the floor's CPU per database: runner ${((applyBefore.cpu.runner + applyAfter.cpu.runner) / 2).toFixed(1)} ms, ` +
+      `postgres ${((applyBefore.cpu.postgres + applyAfter.cpu.postgres) / 2).toFixed(1)} ms`,
     `controller peak RSS (VmHWM)       ${mib(rolloutPeakKiB)} MiB until all Ready, ${mib(runPeakKiB)} MiB over the whole run (${(runPeakKiB / nodeFloorKiB).toFixed(1)}x a bare node process, ${mib(nodeFloorKiB)} MiB)`,
     `controller steady RSS (VmRSS)     ${mib(steadyKiB)} MiB after ${3 * resyncSeconds + 2} s of resyncs (${(steadyKiB / nodeFloorKiB).toFixed(1)}x the bare node process)`,
     `no-op reconcile p50 / p99         ${ms(noop.quantile(0.5))} / ${ms(noop.quantile(0.99))} ms, mean ${ms(noop.mean)} ms over ${noop.count} reconciles` +
