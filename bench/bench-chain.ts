@@ -18,7 +18,7 @@ export function upgradeSql(i: number): string {
 export const downgradeSql = (i: number) => `DROP TABLE bench_${i} CASCADE;`;
 
 /** A revision id for step i: b00001, b00002, … (sorts as it chains). */
-export const revisionId = (i: number) => `b${String(i).padStart(5, '0')}`;
+const revisionId = (i: number) => `b${String(i).padStart(5, '0')}`;
 
 /**
  * `count` steps as revisor SQL revisions in `dir`, and their upgrade SQL concatenated in

@@ -138,6 +138,8 @@ function watchReady(): { readonly count: () => number; readonly stop: () => void
         if (!stopped) restart();
       },
     );
+    // Stopped while the watch was being opened: it is closed now, not left running.
+    if (stopped) current.abort();
   };
   const restart = () => {
     start().catch(() => setTimeout(restart, 1000));
@@ -230,8 +232,11 @@ async function applyFloorMs(
  */
 const floorCpu = () => ({
   runner: cpuSeconds((c) => c.includes('bench/controller.js')),
-  postgres: cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir)),
+  postgres: postgresCpu(),
 });
+
+/** PostgreSQL's CPU seconds: its live processes, and its backends that have ended. */
+const postgresCpu = () => cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir));
 
 try {
   await installCrds(cluster.kubeconfig, join(repoRoot, 'deploy/crds'));
@@ -319,7 +324,7 @@ try {
     controller: cpuSeconds((c) => c.includes(`--metrics-addr 127.0.0.1:${port}`)),
     apiServer: cpuSeconds((c) => c.includes('kube-apiserver') && c.includes(cluster.dir)),
     etcd: cpuSeconds((c) => c.includes('bin/etcd') && c.includes(cluster.dir)),
-    postgres: cpuSeconds((c) => c.startsWith('postgres:') || c.includes(server.dir)),
+    postgres: postgresCpu(),
   });
   const perItem = (before: Record<string, number>, after: Record<string, number>, n: number) =>
     Object.keys(after)

@@ -39,24 +39,20 @@ if (spawnSync('psql', ['--version']).status !== 0) {
   process.exit(3);
 }
 
-/** The same steps in dbmate's format (`<version>_name.sql`, `-- migrate:up` / `-- migrate:down`). */
-async function writeDbmateDir(dir: string): Promise<void> {
+/**
+ * The same steps as one SQL file each, in a peer's format: its file name for step i, and
+ * the markers it splits a file's up and down SQL by.
+ */
+async function writePeerDir(
+  dir: string,
+  fileName: (i: number) => string,
+  markers: { readonly up: string; readonly down: string },
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (let i = 1; i <= migrations; i++) {
     await writeFile(
-      join(dir, `${String(i).padStart(14, '0')}_bench_${i}.sql`),
-      `-- migrate:up\n${upgradeSql(i)}\n\n-- migrate:down\n${downgradeSql(i)}\n`,
-    );
-  }
-}
-
-/** The same steps in node-pg-migrate's SQL format (`-- Up Migration` / `-- Down Migration`). */
-async function writeNodePgMigrateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (let i = 1; i <= migrations; i++) {
-    await writeFile(
-      join(dir, `${String(1_700_000_000_000 + i)}_bench-${i}.sql`),
-      `-- Up Migration\n${upgradeSql(i)}\n\n-- Down Migration\n${downgradeSql(i)}\n`,
+      join(dir, fileName(i)),
+      `${markers.up}\n${upgradeSql(i)}\n\n${markers.down}\n${downgradeSql(i)}\n`,
     );
   }
 }
@@ -66,9 +62,15 @@ await chmod(work, 0o755);
 const revisorDir = join(work, 'revisor', 'chain');
 const sqlFile = await writeRevisorChain(revisorDir, migrations);
 const dbmateDir = join(work, 'dbmate');
-await writeDbmateDir(dbmateDir);
+await writePeerDir(dbmateDir, (i) => `${String(i).padStart(14, '0')}_bench_${i}.sql`, {
+  up: '-- migrate:up',
+  down: '-- migrate:down',
+});
 const npmDir = join(work, 'node-pg-migrate');
-await writeNodePgMigrateDir(npmDir);
+await writePeerDir(npmDir, (i) => `${String(1_700_000_000_000 + i)}_bench-${i}.sql`, {
+  up: '-- Up Migration',
+  down: '-- Down Migration',
+});
 const server = await startEmbedded(join(work, 'pg'));
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
